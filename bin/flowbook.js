@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// The `flowbook` command. The TypeScript sources are compiled to out/ by `npm ci`
+// (the `prepare` script); run `npm run compile` after editing them.
+'use strict';
+const path = require('node:path');
+const fs = require('node:fs');
+const main = path.join(__dirname, '..', 'out', 'src', 'cli', 'main.js');
+if (!fs.existsSync(main)) {
+  process.stderr.write('flowbook: the CLI is not built yet. Run `npm run compile` in ' + path.join(__dirname, '..') + '\n');
+  process.exit(2);
+}
+require(main).main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything Flowbook's tests and examples need on a fresh Debian/Ubuntu machine.
+# Idempotent: a second run only checks. Needs root for apt-get (CI runs as root); as
+# another user it prints what to install instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(
+  # Python with the data-science stack, for running notebook steps (local runner, tests)
+  python3 python3-numpy python3-pandas python3-sklearn python3-pyflakes
+)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "setup: please install: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund
+fi

@@ -1,0 +1,67 @@
+// How `flowbook inspect` shows a pipeline: a stable JSON shape for tools, and a readable
+// tree that answers "why does this step depend on that one?" for people.
+
+import type { Edge, EdgeReason, JsonValue, Pipeline } from '../converter/ir';
+import { cellLabel } from '../converter/diagnostics';
+
+/** The JSON printed by `flowbook inspect --json`. Field order is part of the format. */
+export function pipelineJson(p: Pipeline): Record<string, JsonValue> {
+  return {
+    name: p.name,
+    description: p.description ?? null,
+    parameters: p.parameters.map((x) => ({ name: x.name, type: x.type, default: x.default, cell: x.cell })),
+    steps: p.steps.map((s) => ({
+      name: s.name,
+      templateName: s.templateName,
+      cells: s.cells,
+      after: s.after,
+      inputs: s.inputs.map((i) => ({ name: i.name, from: i.from })),
+      outputs: s.outputs,
+      parameters: s.parameters,
+      definitions: s.definitions.map((d) => ({ name: d.name, kind: d.kind, from: d.from })),
+      metrics: s.metrics,
+      imports: s.imports,
+      options: s.options as unknown as JsonValue,
+    })),
+    edges: p.edges.map((e) => ({ from: e.from, to: e.to, reasons: e.reasons as unknown as JsonValue })),
+    metrics: p.metrics.map((m) => ({ name: m.name, step: m.step })),
+    requirements: p.requirements.flatMap((r) => r.specs),
+    modules: p.modules,
+    diagnostics: p.diagnostics as unknown as JsonValue,
+  };
+}
+
+/** One line saying why an edge exists, e.g. `needs df, X (data)`. */
+export function describeReasons(edge: Edge): string {
+  return edge.reasons.map(describeReason).join('; ');
+}
+
+export function describeReason(r: EdgeReason): string {
+  switch (r.kind) {
+    case 'data': return `uses ${r.names.join(', ')}`;
+    case 'prev': return `prev: tag in ${cellLabel(r.cell)}`;
+    case 'order': return 'runs after the step above it (no data or prev: link)';
+  }
+}
+
+export function describePipeline(p: Pipeline): string {
+  const out: string[] = [];
+  out.push(`pipeline ${p.name}: ${p.steps.length} step${p.steps.length === 1 ? '' : 's'}`);
+  if (p.parameters.length > 0) {
+    out.push('parameters');
+    for (const x of p.parameters) out.push(`  ${x.name}: ${x.type} = ${x.literal}`);
+  }
+  out.push('steps');
+  for (const s of p.steps) {
+    const cells = s.cells.map((c) => c + 1);
+    out.push(`  ${s.name}  (${cells.length === 1 ? 'cell' : 'cells'} ${cells.join(', ')})`);
+    for (const e of p.edges.filter((x) => x.to === s.name)) out.push(`    after ${e.from}: ${describeReasons(e)}`);
+    for (const i of s.inputs) out.push(`    ← ${i.name} from ${i.from}`);
+    for (const d of s.definitions) out.push(`    ← ${d.kind} ${d.name} (source from ${d.from})`);
+    if (s.parameters.length > 0) out.push(`    parameters: ${s.parameters.join(', ')}`);
+    if (s.outputs.length > 0) out.push(`    → ${s.outputs.join(', ')}`);
+    if (s.metrics.length > 0) out.push(`    metrics: ${s.metrics.join(', ')}`);
+  }
+  if (p.requirements.length > 0) out.push(`requirements: ${p.requirements.flatMap((r) => r.specs).join(' ')}`);
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,89 @@
+// The compiler's public face, shared by the CLI, the local runner and the extension.
+// `Compiler` keeps the Python grammar loaded and the per-cell analyses cached, so the
+// editor can re-analyse a notebook on every keystroke: only edited cells are parsed again.
+
+import * as fs from 'node:fs';
+import { Diagnostic, InputError, diag, hasErrors, sortDiagnostics } from './diagnostics';
+import type { Notebook, Pipeline } from './ir';
+import { parseNotebook } from './notebook';
+import { buildPipeline, CellAnalyzer } from './pipeline';
+import { PythonAnalyzer, PYTHON_BUILTINS } from './python';
+import { emitWorkflow } from './emit';
+import type { Workflow } from './emit/argo';
+import type { EmitOptions } from './emit/options';
+
+export type { EmitOptions } from './emit/options';
+export type { Workflow } from './emit/argo';
+export * from './diagnostics';
+export type * from './ir';
+export { parseNotebook } from './notebook';
+
+export interface CompileResult {
+  pipeline: Pipeline;
+  /** Present when the notebook compiled without errors. */
+  workflow?: Workflow;
+  /** Every diagnostic, sorted by cell and line. */
+  diagnostics: Diagnostic[];
+}
+
+export interface CompilerOptions {
+  /** Where the tree-sitter .wasm files are, when not in node_modules (the extension bundle). */
+  wasmDir?: string;
+}
+
+export class Compiler {
+  private constructor(private readonly analyzer: CellAnalyzer) {}
+
+  static async create(options: CompilerOptions = {}): Promise<Compiler> {
+    const python = await PythonAnalyzer.create(options.wasmDir === undefined ? undefined : { wasmDir: options.wasmDir });
+    return new Compiler({
+      analyzeCell: (source, cell) => python.analyzeCell(source, cell),
+      parseParameters: (source, cell) => python.parseParameters(source, cell),
+      parseMetrics: (source, cell) => python.parseMetrics(source, cell),
+      builtins: PYTHON_BUILTINS,
+    });
+  }
+
+  /** Notebook (already parsed) → pipeline with diagnostics. Synchronous and incremental. */
+  analyze(notebook: Notebook, inputDiagnostics: Diagnostic[] = []): Pipeline {
+    const pipeline = buildPipeline(notebook, this.analyzer, inputDiagnostics);
+    pipeline.diagnostics = sortDiagnostics(pipeline.diagnostics);
+    return pipeline;
+  }
+
+  /** Notebook text → pipeline and, when it has no errors, the Workflow. Throws `InputError` for unusable input. */
+  compileText(text: string, path: string, options: EmitOptions = {}): CompileResult {
+    const { notebook, diagnostics } = parseNotebook(text, path);
+    const pipeline = this.analyze(notebook, diagnostics);
+    const result: CompileResult = { pipeline, diagnostics: pipeline.diagnostics };
+    if (!hasErrors(pipeline.diagnostics)) result.workflow = emitWorkflow(pipeline, options);
+    return result;
+  }
+}
+
+let shared: Promise<Compiler> | undefined;
+
+/** A process-wide compiler (the grammar loads once). */
+export function sharedCompiler(options: CompilerOptions = {}): Promise<Compiler> {
+  shared ??= Compiler.create(options);
+  return shared;
+}
+
+export async function compileNotebookText(text: string, path: string, options: EmitOptions = {}): Promise<CompileResult> {
+  return (await sharedCompiler()).compileText(text, path, options);
+}
+
+/** Reads and compiles a notebook file. A file that cannot be read throws `InputError`. */
+export async function compileNotebookFile(path: string, options: EmitOptions = {}): Promise<CompileResult> {
+  return compileNotebookText(readNotebookText(path), path, options);
+}
+
+export function readNotebookText(path: string): string {
+  try {
+    return fs.readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : String(err);
+    throw new InputError(diag('FB000', `cannot read the notebook: ${reason}.`));
+  }
+}

@@ -1,0 +1,265 @@
+// The typed data that flows between the compiler's phases:
+//   parse notebook → parse tags → analyse Python → build steps and graph → emit.
+// Everything here is plain data (JSON-serialisable), so the CLI, the local runner and
+// the VS Code extension share it without conversion. Cell indices are 0-based indices
+// into the notebook's `cells` array; lines and columns are 1-based within a cell.
+
+import type { Diagnostic } from './diagnostics';
+
+// ---------------------------------------------------------------------------
+// Phase 1: the notebook as read from disk
+
+export type CellKind = 'code' | 'markdown' | 'raw';
+
+export interface NotebookCell {
+  index: number;
+  kind: CellKind;
+  /** nbformat 4.5 cell id, when present. */
+  id?: string;
+  /** The source joined into one string. */
+  source: string;
+  /** `metadata.tags`, strings only, in their original order. */
+  tags: string[];
+}
+
+/** A Kale volume from `metadata.kubeflow_notebook.volumes`. */
+export interface VolumeSetting {
+  name: string;
+  mountPoint: string;
+  type: 'pv' | 'pvc' | 'new_pvc';
+  size?: string;
+  storageClass?: string;
+  accessModes?: string[];
+}
+
+export type DataPassing = 'volume' | 'artifacts';
+
+/** Notebook-level settings, merged from `metadata.kubeflow_notebook` and `metadata.flowbook` (ours win). */
+export interface NotebookSettings {
+  pipelineName?: string;
+  experimentName?: string;
+  description?: string;
+  image?: string;
+  volumes: VolumeSetting[];
+  /** Tags applied to every step before its own tags (`steps_defaults`). */
+  stepDefaults: string[];
+  enableCaching?: boolean;
+  /** Whole-pipeline timeout in seconds. */
+  timeoutSeconds?: number;
+  dataPassing?: DataPassing;
+  /** Storage size of the per-run data volume, e.g. `1Gi`. */
+  volumeSize?: string;
+  storageClass?: string;
+  namespace?: string;
+}
+
+export interface Notebook {
+  path: string;
+  nbformat: number;
+  nbformatMinor: number;
+  cells: NotebookCell[];
+  settings: NotebookSettings;
+  /** `metadata.kernelspec.name`, if any. */
+  kernel?: string;
+}
+
+// ---------------------------------------------------------------------------
+// Phase 2: tags
+
+export type CellRole = 'imports' | 'functions' | 'parameters' | 'metrics' | 'skip' | 'step';
+
+/** Per-step options that tags (and `steps_defaults`) set. */
+export interface StepOptions {
+  /** Resource limits by Kubernetes resource name: `cpu`, `memory`, `nvidia.com/gpu`. */
+  limits: Record<string, string>;
+  annotations: Record<string, string>;
+  labels: Record<string, string>;
+  image?: string;
+  cache?: boolean;
+  secrets: SecretRef[];
+  retry?: number;
+  /** Step timeout in seconds. */
+  timeoutSeconds?: number;
+}
+
+export interface SecretRef {
+  secret: string;
+  key: string;
+  env: string;
+}
+
+export interface CellTags {
+  cell: number;
+  role?: CellRole;
+  /** For role `step`: the step name; undefined means "continue the previous step" (empty `step:`). */
+  stepName?: string;
+  prev: string[];
+  options: StepOptions;
+  /** Tags of other tools, kept so the editor can show them. */
+  foreign: string[];
+}
+
+// ---------------------------------------------------------------------------
+// Phase 3: Python analysis of one cell (see src/converter/python)
+
+/** A function or class defined at the top level of a cell. */
+export interface Definition {
+  name: string;
+  kind: 'function' | 'class';
+  /** The exact source of the definition, decorators included. */
+  source: string;
+  /** Names the body reads from the enclosing (module) scope: they must be provided with it. */
+  freeNames: string[];
+  line: number;
+}
+
+export interface ImportInfo {
+  /** The top-level module: `sklearn` for `from sklearn.linear_model import X`. */
+  module: string;
+  line: number;
+  /** False for relative imports (`from . import x`). */
+  absolute: boolean;
+}
+
+/** A reference to a name with its 1-based position in the cell. */
+export interface NameRef {
+  name: string;
+  line: number;
+  column: number;
+  /**
+   * True when the name is read only inside a function or method body defined in the cell
+   * (it is needed when the function is called, not when the cell runs) and the cell binds
+   * it nowhere at the top level.
+   */
+  deferred?: boolean;
+}
+
+/** A `pip install` line lifted out of the code. */
+export interface PipRequirement {
+  /** Each requirement as written: `pandas==2.2.1`, `scikit-learn>=1.4`. */
+  specs: string[];
+  cell: number;
+  line: number;
+}
+
+/** What the analysis of one code cell found. Cached by source text, so re-analysis is incremental. */
+export interface CellAnalysis {
+  /** The Python that will run: IPython syntax lowered to plain Python. */
+  code: string;
+  /** Free names at the top level: read before (or without) being bound in this cell. First occurrence each. */
+  reads: NameRef[];
+  /** Names bound at the top level (assignment, def, class, import, for/with/except targets, walrus, match captures). */
+  binds: string[];
+  /** Names that may be changed in place: attribute/subscript assignment, `del x[...]`, a method call on them, passed as call arguments, augmented assignment. */
+  mutates: string[];
+  /** Names deleted at the top level with `del x`. */
+  deletes: string[];
+  definitions: Definition[];
+  imports: ImportInfo[];
+  /** Modules imported with `from M import *`: any name may come from them. */
+  starImports: string[];
+  pip: PipRequirement[];
+  /** Syntax errors, IPython lowering notes (magics dropped, unsupported magics). */
+  diagnostics: Diagnostic[];
+}
+
+// ---------------------------------------------------------------------------
+// Phase 4: the pipeline
+
+export type ParameterType = 'int' | 'float' | 'str' | 'bool' | 'NoneType' | 'list' | 'dict';
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+export interface PipelineParameter {
+  name: string;
+  type: ParameterType;
+  default: JsonValue;
+  /** The literal as written in the notebook, e.g. `0.1`, `'adam'`, `[1, 2]`. */
+  literal: string;
+  cell: number;
+  line: number;
+}
+
+export interface Metric {
+  name: string;
+  /** The step whose outputs hold the value. */
+  step: string;
+  cell: number;
+  line: number;
+}
+
+/** Why an edge exists, for "why does train depend on load?". */
+export type EdgeReason =
+  | { kind: 'data'; names: string[] }
+  | { kind: 'prev'; cell: number }
+  | { kind: 'order' };
+
+export interface Edge {
+  from: string;
+  to: string;
+  reasons: EdgeReason[];
+}
+
+export interface StepInput {
+  name: string;
+  /** The providing step. */
+  from: string;
+}
+
+/** A function or class re-defined in a consuming step by its source. */
+export interface CarriedDefinition {
+  name: string;
+  kind: 'function' | 'class';
+  from: string;
+  source: string;
+}
+
+export interface Step {
+  /** The name as the user wrote it in `step:NAME`. */
+  name: string;
+  /** DNS-1123 name used for the Argo template and task. */
+  templateName: string;
+  cells: number[];
+  /** Upstream step names (union of `prev:`, data and order edges), in notebook order. */
+  after: string[];
+  inputs: StepInput[];
+  /** Names this step saves because a later step or a metric reads them from here. */
+  outputs: string[];
+  /** Pipeline parameters the step's code reads. */
+  parameters: string[];
+  /** Functions and classes from earlier steps that this step uses, re-defined by source. */
+  definitions: CarriedDefinition[];
+  /** Metrics this step writes. */
+  metrics: string[];
+  /** Top-level modules imported by the step's own cells. */
+  imports: string[];
+  options: StepOptions;
+}
+
+/** A piece of generated Python that came from one notebook cell: lets a traceback line be mapped back. */
+export interface CodeChunk {
+  cell: number;
+  /** The lowered code of the cell. */
+  code: string;
+}
+
+export interface Pipeline {
+  name: string;
+  description?: string;
+  experiment?: string;
+  notebookPath: string;
+  parameters: PipelineParameter[];
+  /** Code of `imports` cells, in order; prepended to every step. */
+  imports: CodeChunk[];
+  /** Code of `functions` cells, in order; prepended to every step after the imports. */
+  functions: CodeChunk[];
+  steps: Step[];
+  /** Code of each step's cells, by step name, in notebook order. */
+  stepCode: Record<string, CodeChunk[]>;
+  edges: Edge[];
+  metrics: Metric[];
+  requirements: PipRequirement[];
+  /** All top-level modules imported anywhere (imports/functions cells and steps), sorted. */
+  modules: string[];
+  settings: NotebookSettings;
+  diagnostics: Diagnostic[];
+}

@@ -1,0 +1,535 @@
+// Phase 4: cells with their tags and analyses → the `Pipeline`: steps, which step provides
+// each name a step reads, the edges (each with its reasons), parameters and metrics.
+//
+// Provider rule: the provider of name x for step S is the latest step before S (steps are
+// ordered by their first cell) that binds x or may change it in place. Functions and
+// classes are carried by source instead of as data. A name that no earlier step provides
+// is an error naming the step and the cell: Kale silently drops it and the run dies later.
+
+import { Diagnostic, diag, cellLabel } from './diagnostics';
+import type {
+  CarriedDefinition, CellAnalysis, CellTags, CodeChunk, Definition, Edge, EdgeReason, Metric, NameRef,
+  Notebook, NotebookCell, Pipeline, PipelineParameter, PipRequirement, Step, StepOptions,
+} from './ir';
+import { closest } from './notebook';
+import { emptyOptions, mergeOptions, parseCellTags, templateNameOf } from './tags';
+
+/** What the pipeline builder needs from the Python analysis (implemented by `PythonAnalyzer`). */
+export interface CellAnalyzer {
+  analyzeCell(source: string, cell: number): CellAnalysis;
+  parseParameters(source: string, cell: number): { parameters: PipelineParameter[]; diagnostics: Diagnostic[] };
+  parseMetrics(source: string, cell: number): { names: NameRef[]; diagnostics: Diagnostic[] };
+  readonly builtins: ReadonlySet<string>;
+}
+
+/** The name of the one step of a notebook without step tags. */
+export const SINGLE_STEP_NAME = 'main';
+
+interface StepDraft {
+  name: string;
+  order: number;
+  cells: NotebookCell[];
+  analyses: CellAnalysis[];
+  ownOptions: StepOptions;
+  prev: { name: string; cell: number }[];
+  /** Names bound at the top level anywhere in the step. */
+  binds: Set<string>;
+  /** Names the step binds, may change in place, or deletes: what makes it a provider. */
+  touches: Set<string>;
+  deletes: Set<string>;
+  /** Top-level definitions by name, with the cell they are in (the last one wins). */
+  definitions: Map<string, { def: Definition; cell: number }>;
+}
+
+interface Need {
+  name: string;
+  cell: number;
+  line: number;
+  column: number;
+  deferred: boolean;
+}
+
+export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputDiagnostics: Diagnostic[] = []): Pipeline {
+  const diagnostics: Diagnostic[] = [...inputDiagnostics];
+  const defaults = parseCellTags(notebook.settings.stepDefaults, undefined, diagnostics).options;
+
+  const imports: CodeChunk[] = [];
+  const functions: CodeChunk[] = [];
+  const parameters: PipelineParameter[] = [];
+  const metricRefs: { ref: NameRef; cell: number }[] = [];
+  const requirements: PipRequirement[] = [];
+  const modules = new Set<string>();
+  const preludeNames = new Set<string>();
+  const starImports: string[] = [];
+  const skippedBinds = new Map<string, number>();
+  const steps = new Map<string, StepDraft>();
+  const order: StepDraft[] = [];
+
+  let hasStepTags = false;
+  let current: { role: 'imports' | 'functions' | 'skip' | 'step'; step?: StepDraft } | undefined;
+  let lastStep: StepDraft | undefined;
+  let leading: NotebookCell[] = [];
+  const untagged: NotebookCell[] = [];
+
+  const analyse = (cell: NotebookCell): CellAnalysis => {
+    const a = analyzer.analyzeCell(cell.source, cell.index);
+    diagnostics.push(...a.diagnostics);
+    requirements.push(...a.pip);
+    for (const i of a.imports) if (i.absolute) modules.add(i.module);
+    return a;
+  };
+  const stepNamed = (name: string, cell: NotebookCell): StepDraft => {
+    let step = steps.get(name);
+    if (!step) {
+      step = {
+        name, order: order.length, cells: [], analyses: [], ownOptions: emptyOptions(), prev: [],
+        binds: new Set(), touches: new Set(), deletes: new Set(), definitions: new Map(),
+      };
+      steps.set(name, step);
+      order.push(step);
+    }
+    void cell;
+    return step;
+  };
+  const addToStep = (step: StepDraft, cell: NotebookCell, tags: CellTags | undefined) => {
+    const a = analyse(cell);
+    step.cells.push(cell);
+    step.analyses.push(a);
+    for (const n of a.binds) { step.binds.add(n); step.touches.add(n); }
+    for (const n of a.mutates) step.touches.add(n);
+    for (const n of a.deletes) { step.touches.add(n); step.deletes.add(n); }
+    for (const d of a.definitions) step.definitions.set(d.name, { def: d, cell: cell.index });
+    if (tags) {
+      step.ownOptions = mergeOptions(step.ownOptions, tags.options);
+      for (const p of tags.prev) if (!step.prev.some((q) => q.name === p)) step.prev.push({ name: p, cell: cell.index });
+    }
+  };
+  const addToPrelude = (role: 'imports' | 'functions', cell: NotebookCell) => {
+    const a = analyse(cell);
+    (role === 'imports' ? imports : functions).push({ cell: cell.index, code: a.code });
+    for (const n of a.binds) preludeNames.add(n);
+    starImports.push(...a.starImports);
+  };
+  const place = (cell: NotebookCell, role: 'imports' | 'functions' | 'skip' | 'step', step: StepDraft | undefined, tags?: CellTags) => {
+    if (role === 'skip') {
+      // Remember what skipped cells define, to explain a missing name later.
+      const a = analyzer.analyzeCell(cell.source, cell.index);
+      for (const n of a.binds) if (!skippedBinds.has(n)) skippedBinds.set(n, cell.index);
+    } else if (role === 'step' && step) {
+      addToStep(step, cell, tags);
+    } else if (role === 'imports' || role === 'functions') {
+      addToPrelude(role, cell);
+    }
+  };
+  const flushLeading = (role: 'imports' | 'functions' | 'skip' | 'step', step: StepDraft | undefined) => {
+    if (leading.length === 0) return;
+    const where = role === 'step' && step ? `step "${step.name}"` : role === 'skip' ? 'the skipped cells' : `the ${role} cells`;
+    diagnostics.push(diag('FB105',
+      `${describeCells(leading)} ${leading.length === 1 ? 'comes' : 'come'} before the first tagged cell; ${leading.length === 1 ? 'it joins' : 'they join'} ${where}. Tag ${leading.length === 1 ? 'it' : 'them'} (imports, skip or step:NAME) to choose.`,
+      { cell: leading[0]?.index }));
+    for (const c of leading) place(c, role, step);
+    leading = [];
+  };
+
+  for (const cell of notebook.cells) {
+    if (cell.kind !== 'code') continue;
+    const tags = parseCellTags(cell.tags, cell.index, diagnostics);
+    const role = tags.role;
+    if (role === 'parameters') {
+      const r = analyzer.parseParameters(cell.source, cell.index);
+      diagnostics.push(...r.diagnostics);
+      for (const p of r.parameters) {
+        const dup = parameters.find((q) => q.name === p.name);
+        if (dup) diagnostics.push(diag('FB401', `pipeline parameter "${p.name}" is defined twice: ${cellLabel(dup.cell)} line ${dup.line} and here. Keep one.`, { cell: p.cell, line: p.line }));
+        else parameters.push(p);
+      }
+      continue; // untagged cells after a parameters cell still continue the last step
+    }
+    if (role === 'metrics') {
+      const r = analyzer.parseMetrics(cell.source, cell.index);
+      diagnostics.push(...r.diagnostics);
+      for (const ref of r.names) metricRefs.push({ ref, cell: cell.index });
+      continue;
+    }
+    if (role === 'step') {
+      hasStepTags = true;
+      const name = tags.stepName ?? lastStep?.name;
+      if (name === undefined) {
+        diagnostics.push(diag('FB107', `${cellLabel(cell.index)} has an empty "step:" tag but no step comes before it. Give it a name: "step:NAME".`, { cell: cell.index }));
+        continue;
+      }
+      const step = stepNamed(name, cell);
+      flushLeading('step', step);
+      place(cell, 'step', step, tags);
+      current = { role: 'step', step };
+      lastStep = step;
+      continue;
+    }
+    if (role === 'imports' || role === 'functions' || role === 'skip') {
+      flushLeading(role, undefined);
+      place(cell, role, undefined, tags);
+      current = { role };
+      continue;
+    }
+    // An untagged cell continues the block above it; its own option tags (limit:, prev: ...)
+    // apply to the step it joins.
+    untagged.push(cell);
+    if (current === undefined) {
+      leading.push(cell);
+    } else if (current.role === 'step' && current.step) {
+      place(cell, 'step', current.step, tags);
+    } else {
+      place(cell, current.role, undefined, tags);
+    }
+  }
+
+  if (!hasStepTags) {
+    // No step tags: one step holds every untagged code cell (leading ones included).
+    const cells = [...new Set([...leading, ...untagged])].sort((a, b) => a.index - b.index).filter((c) => !isInPrelude(c, imports, functions));
+    leading = [];
+    if (cells.length > 0) {
+      const step = stepNamed(SINGLE_STEP_NAME, cells[0] as NotebookCell);
+      for (const c of cells) addToStep(step, c, parseCellTags(c.tags, c.index, []));
+      diagnostics.push(diag('FB106', `The notebook has no step tags, so it compiles to one step "${SINGLE_STEP_NAME}". Tag cells with "step:NAME" to split it into steps that run in parallel and can be re-run one by one.`, { cell: step.cells[0]?.index }));
+    }
+  } else if (leading.length > 0) {
+    // Only parameters/metrics came after them: they join the first step.
+    const first = order[0];
+    flushLeading(first ? 'step' : 'skip', first);
+  }
+
+  const templateNames = assignTemplateNames(order, diagnostics);
+  const parameterNames = new Set(parameters.map((p) => p.name));
+  const result = resolveSteps(order, {
+    analyzer, preludeNames, parameterNames, starImports, skippedBinds, defaults, diagnostics, templateNames,
+  });
+  const metrics = attributeMetrics(metricRefs, order, parameterNames, diagnostics);
+  for (const m of metrics) {
+    const step = result.steps.find((s) => s.name === m.step);
+    if (step && !step.metrics.includes(m.name)) step.metrics.push(m.name);
+  }
+
+  const stepCode: Record<string, CodeChunk[]> = {};
+  for (const d of order) stepCode[d.name] = d.cells.map((c, i) => ({ cell: c.index, code: d.analyses[i]?.code ?? '' }));
+
+  const pipeline: Pipeline = {
+    name: notebook.settings.pipelineName ?? fileStem(notebook.path),
+    notebookPath: notebook.path,
+    parameters,
+    imports,
+    functions,
+    steps: result.steps,
+    stepCode,
+    edges: result.edges,
+    metrics,
+    requirements,
+    modules: [...modules].sort(),
+    settings: notebook.settings,
+    diagnostics,
+  };
+  if (notebook.settings.description !== undefined) pipeline.description = notebook.settings.description;
+  if (notebook.settings.experimentName !== undefined) pipeline.experiment = notebook.settings.experimentName;
+  return pipeline;
+}
+
+function isInPrelude(cell: NotebookCell, imports: CodeChunk[], functions: CodeChunk[]): boolean {
+  return imports.some((c) => c.cell === cell.index) || functions.some((c) => c.cell === cell.index);
+}
+
+/** DNS-1123 names for the steps; two steps mapping to one name is an error naming both cells. */
+function assignTemplateNames(order: StepDraft[], diagnostics: Diagnostic[]): Map<string, string> {
+  const byTemplate = new Map<string, StepDraft>();
+  const names = new Map<string, string>();
+  for (const step of order) {
+    let t = templateNameOf(step.name);
+    const other = byTemplate.get(t);
+    if (other) {
+      diagnostics.push(diag('FB104',
+        `steps "${other.name}" (${cellLabel(other.cells[0]?.index ?? 0)}) and "${step.name}" (${cellLabel(step.cells[0]?.index ?? 0)}) both become "${t}" in Kubernetes, which allows only lower-case letters, digits and "-". Rename one of them.`,
+        { cell: step.cells[0]?.index }));
+      let n = 2;
+      while (byTemplate.has(`${t}-${n}`)) n++;
+      t = `${t}-${n}`;
+    }
+    byTemplate.set(t, step);
+    names.set(step.name, t);
+  }
+  return names;
+}
+
+interface ResolveContext {
+  analyzer: CellAnalyzer;
+  preludeNames: Set<string>;
+  parameterNames: Set<string>;
+  starImports: string[];
+  skippedBinds: Map<string, number>;
+  defaults: StepOptions;
+  diagnostics: Diagnostic[];
+  templateNames: Map<string, string>;
+}
+
+function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[]; edges: Edge[] } {
+  const { diagnostics } = ctx;
+  const edgeMap = new Map<string, Edge>();
+  const addEdge = (from: StepDraft, to: StepDraft, reason: EdgeReason) => {
+    const key = `${from.name}\u0000${to.name}`;
+    let edge = edgeMap.get(key);
+    if (!edge) {
+      edge = { from: from.name, to: to.name, reasons: [] };
+      edgeMap.set(key, edge);
+    }
+    if (reason.kind === 'data') {
+      const existing = edge.reasons.find((r) => r.kind === 'data');
+      if (existing && existing.kind === 'data') {
+        for (const n of reason.names) if (!existing.names.includes(n)) existing.names.push(n);
+        return;
+      }
+    }
+    edge.reasons.push(reason);
+  };
+
+  const steps: Step[] = order.map((d) => ({
+    name: d.name,
+    templateName: ctx.templateNames.get(d.name) ?? templateNameOf(d.name),
+    cells: d.cells.map((c) => c.index),
+    after: [],
+    inputs: [],
+    outputs: [],
+    parameters: [],
+    definitions: [],
+    metrics: [],
+    imports: [...new Set(d.analyses.flatMap((a) => a.imports.filter((i) => i.absolute).map((i) => i.module)))].sort(),
+    options: mergeOptions(ctx.defaults, d.ownOptions),
+  }));
+  const outputs = new Map<string, Set<string>>(order.map((d) => [d.name, new Set<string>()]));
+
+  order.forEach((draft, index) => {
+    const step = steps[index] as Step;
+    const stepStars = draft.analyses.flatMap((a) => a.starImports);
+    const starSource = [...ctx.starImports, ...stepStars];
+    const needs = collectNeeds(draft);
+    const carried = new Map<string, CarriedDefinition>();
+    const inputs = new Map<string, StepInput>();
+    const usedParams = new Set<string>();
+    const queue = [...needs];
+    const seen = new Set<string>();
+
+    while (queue.length > 0) {
+      const need = queue.shift() as Need;
+      if (seen.has(need.name)) continue;
+      seen.add(need.name);
+      const x = need.name;
+      if (ctx.preludeNames.has(x)) continue;
+      if (ctx.parameterNames.has(x)) {
+        usedParams.add(x);
+        continue;
+      }
+      const provider = findProvider(order, index, x);
+      if (!provider) {
+        if (ctx.analyzer.builtins.has(x) || need.deferred) continue;
+        reportMissing(need, draft, order, index, ctx, starSource);
+        continue;
+      }
+      if (provider.deletes.has(x) && !provider.binds.has(x)) {
+        if (!need.deferred) {
+          diagnostics.push(diag('FB300', `step "${draft.name}" uses "${x}", but step "${provider.name}" deletes it with "del ${x}". Remove the "del", or define "${x}" again.`, at(need)));
+        }
+        continue;
+      }
+      const definition = lastDefinition(provider, x);
+      if (definition) {
+        if (!carried.has(x)) {
+          carried.set(x, { name: x, kind: definition.kind, from: provider.name, source: definition.source });
+          for (const free of definition.freeNames) queue.push({ ...need, name: free, deferred: true });
+        }
+        continue;
+      }
+      inputs.set(x, { name: x, from: provider.name });
+      outputs.get(provider.name)?.add(x);
+      addEdge(provider, draft, { kind: 'data', names: [x] });
+    }
+
+    // Objects of classes defined upstream unpickle only where the class exists: carry the
+    // classes of every step this one receives data from.
+    for (const input of [...inputs.values()]) {
+      const provider = order.find((d) => d.name === input.from);
+      if (!provider) continue;
+      for (const { def } of provider.definitions.values()) {
+        if (def.kind === 'class' && !carried.has(def.name) && !draft.binds.has(def.name)) {
+          carried.set(def.name, { name: def.name, kind: 'class', from: provider.name, source: def.source });
+        }
+      }
+    }
+
+    for (const p of draft.prev) {
+      const target = order.find((d) => d.name === p.name);
+      if (!target) {
+        const hint = closest(p.name, order.map((d) => d.name));
+        diagnostics.push(diag('FB301', `${cellLabel(p.cell)}: "prev:${p.name}" names no step${hint ? `; did you mean "prev:${hint}"?` : '.'} Steps: ${order.map((d) => d.name).join(', ')}.`, { cell: p.cell }));
+      } else if (target === draft) {
+        diagnostics.push(diag('FB303', `${cellLabel(p.cell)}: step "${draft.name}" lists itself in "prev:${p.name}", which would make a cycle. Remove that tag.`, { cell: p.cell }));
+      } else if (target.order > draft.order) {
+        diagnostics.push(diag('FB302', `${cellLabel(p.cell)}: "prev:${p.name}" names step "${p.name}", which starts later (${cellLabel(target.cells[0]?.index ?? 0)}). A step can only run after steps above it: move the cells, or remove the tag.`, { cell: p.cell }));
+      } else {
+        addEdge(target, draft, { kind: 'prev', cell: p.cell });
+      }
+    }
+
+    for (const n of draft.binds) {
+      if (ctx.parameterNames.has(n)) {
+        const cell = draft.cells.find((c, i) => draft.analyses[i]?.binds.includes(n));
+        diagnostics.push(diag('FB404', `step "${draft.name}" assigns to pipeline parameter "${n}"; later steps still see the parameter's value, not this one. Use another name.`, { cell: cell?.index }));
+      }
+    }
+
+    step.inputs = sortInputs([...inputs.values()], needs);
+    step.definitions = [...carried.values()].sort((a, b) => definitionOrder(order, a) - definitionOrder(order, b));
+    step.parameters = [...usedParams].sort();
+  });
+
+  // A step with no upstream edge that is not the first runs after the step before it, so
+  // side effects (files written, tables created) keep their notebook order.
+  order.forEach((draft, index) => {
+    if (index === 0) return;
+    const hasUpstream = [...edgeMap.values()].some((e) => e.to === draft.name);
+    if (!hasUpstream) addEdge(order[index - 1] as StepDraft, draft, { kind: 'order' });
+  });
+
+  const edges = [...edgeMap.values()].sort((a, b) => orderOf(order, a.to) - orderOf(order, b.to) || orderOf(order, a.from) - orderOf(order, b.from));
+  for (const e of edges) for (const r of e.reasons) if (r.kind === 'data') r.names.sort();
+  steps.forEach((step) => {
+    step.after = edges.filter((e) => e.to === step.name).map((e) => e.from);
+    step.outputs = [...(outputs.get(step.name) ?? [])].sort();
+  });
+  checkAcyclic(steps, diagnostics);
+  return { steps, edges };
+}
+
+type StepInput = Step['inputs'][number];
+
+/** The names a step reads that it does not bind itself first, in reading order. */
+function collectNeeds(draft: StepDraft): Need[] {
+  const needs: Need[] = [];
+  const bound = new Set<string>();
+  const deferred: Need[] = [];
+  draft.analyses.forEach((a, i) => {
+    const cell = draft.cells[i]?.index ?? 0;
+    for (const r of a.reads) {
+      if (r.deferred) deferred.push({ name: r.name, cell, line: r.line, column: r.column, deferred: true });
+      else if (!bound.has(r.name)) needs.push({ name: r.name, cell, line: r.line, column: r.column, deferred: false });
+    }
+    for (const n of a.binds) bound.add(n);
+  });
+  for (const d of deferred) if (!draft.binds.has(d.name)) needs.push(d);
+  return needs;
+}
+
+function findProvider(order: StepDraft[], index: number, name: string): StepDraft | undefined {
+  for (let j = index - 1; j >= 0; j--) {
+    const d = order[j] as StepDraft;
+    if (d.touches.has(name)) return d;
+  }
+  return undefined;
+}
+
+/** The definition of `name` in the provider when its last binding there is a def or class. */
+function lastDefinition(provider: StepDraft, name: string): Definition | undefined {
+  for (let i = provider.analyses.length - 1; i >= 0; i--) {
+    const a = provider.analyses[i] as CellAnalysis;
+    if (a.binds.includes(name) || a.mutates.includes(name)) {
+      return a.definitions.find((d) => d.name === name);
+    }
+  }
+  return undefined;
+}
+
+function reportMissing(need: Need, draft: StepDraft, order: StepDraft[], index: number, ctx: ResolveContext, stars: string[]): void {
+  const x = need.name;
+  const where = `step "${draft.name}" uses "${x}" (${cellLabel(need.cell)}, line ${need.line})`;
+  const later = order.slice(index + 1).find((d) => d.touches.has(x));
+  const skippedCell = ctx.skippedBinds.get(x);
+  let message: string;
+  if (later) {
+    message = `${where}, but "${x}" is first defined later, in step "${later.name}" (${cellLabel(later.cells[0]?.index ?? 0)}). Move that code above, or define "${x}" in an earlier step.`;
+  } else if (skippedCell !== undefined) {
+    message = `${where}, but "${x}" is only defined in ${cellLabel(skippedCell)}, which is tagged "skip". Remove the skip tag or define "${x}" in a step.`;
+  } else {
+    message = `${where}, but no earlier step defines it. Define it in an earlier step, or in a cell tagged "imports" or "functions".`;
+  }
+  if (stars.length > 0) {
+    ctx.diagnostics.push(diag('FB300', `${message} (It may come from "from ${stars[0]} import *", which Flowbook cannot see into; import the name explicitly.)`, at(need), 'warning'));
+  } else {
+    ctx.diagnostics.push(diag('FB300', message, at(need)));
+  }
+}
+
+function attributeMetrics(refs: { ref: NameRef; cell: number }[], order: StepDraft[], parameterNames: Set<string>, diagnostics: Diagnostic[]): Metric[] {
+  const metrics: Metric[] = [];
+  for (const { ref, cell } of refs) {
+    if (metrics.some((m) => m.name === ref.name)) continue;
+    const candidates = order.filter((d) => d.binds.has(ref.name) || d.touches.has(ref.name));
+    const before = candidates.filter((d) => (d.cells[0]?.index ?? 0) < cell);
+    const step = before[before.length - 1] ?? candidates[candidates.length - 1];
+    if (!step) {
+      const why = parameterNames.has(ref.name) ? ` "${ref.name}" is a pipeline parameter; metrics are values a step computes.` : '';
+      diagnostics.push(diag('FB403', `metric "${ref.name}" (${cellLabel(cell)}, line ${ref.line}) is not defined by any step.${why} Compute it in a step, or remove the line.`, { cell, line: ref.line, column: ref.column }));
+      continue;
+    }
+    metrics.push({ name: ref.name, step: step.name, cell, line: ref.line });
+  }
+  return metrics;
+}
+
+function checkAcyclic(steps: Step[], diagnostics: Diagnostic[]): void {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const byName = new Map(steps.map((s) => [s.name, s]));
+  const visit = (s: Step, path: string[]): boolean => {
+    const st = state.get(s.name);
+    if (st === 'done') return true;
+    if (st === 'visiting') {
+      diagnostics.push(diag('FB303', `the steps form a cycle: ${[...path, s.name].join(' → ')}. Remove one of the "prev:" tags.`, { cell: s.cells[0] }));
+      return false;
+    }
+    state.set(s.name, 'visiting');
+    for (const up of s.after) {
+      const u = byName.get(up);
+      if (u && !visit(u, [...path, s.name])) return false;
+    }
+    state.set(s.name, 'done');
+    return true;
+  };
+  for (const s of steps) if (!visit(s, [])) return;
+}
+
+function sortInputs(inputs: StepInput[], needs: Need[]): StepInput[] {
+  const pos = (name: string) => {
+    const i = needs.findIndex((n) => n.name === name);
+    return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+  };
+  return inputs.sort((a, b) => pos(a.name) - pos(b.name) || a.name.localeCompare(b.name));
+}
+
+function definitionOrder(order: StepDraft[], def: CarriedDefinition): number {
+  const step = order.find((d) => d.name === def.from);
+  const found = step?.definitions.get(def.name);
+  return (step?.order ?? 0) * 1e9 + (found?.cell ?? 0) * 1e5 + (found?.def.line ?? 0);
+}
+
+function orderOf(order: StepDraft[], name: string): number {
+  return order.findIndex((d) => d.name === name);
+}
+
+function at(need: Need): { cell: number; line: number; column: number } {
+  return { cell: need.cell, line: need.line, column: need.column };
+}
+
+function describeCells(cells: NotebookCell[]): string {
+  const labels = cells.map((c) => cellLabel(c.index));
+  if (labels.length === 1) return labels[0] as string;
+  return `${labels.slice(0, -1).join(', ')} and ${labels[labels.length - 1]}`;
+}
+
+function fileStem(path: string): string {
+  const base = path.split(/[\\/]/).pop() ?? path;
+  return base.replace(/\.ipynb$/i, '');
+}

@@ -1,0 +1,82 @@
+// Step caching: a step's cache key hashes what decides its result (script source,
+// environment with parameter values, interpreter path and version, and the digests of
+// every upstream step's output files), so equal keys mean the old outputs can stand in.
+// Outputs are reused by hard-linking them into the new run folder (copying across devices).
+
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { PythonInfo } from './python';
+import type { StepPlan } from './workflow';
+
+/** Bumped when the meaning of a key changes, so old runs never match. */
+const KEY_VERSION = 1;
+
+export function cacheKey(step: StepPlan, python: PythonInfo, upstreamDigests: Record<string, string>): string {
+  const hash = crypto.createHash('sha256');
+  const env = Object.keys(step.env).sort().map((k) => [k, step.env[k]]);
+  const inputs = Object.keys(upstreamDigests).sort().map((k) => [k, upstreamDigests[k]]);
+  hash.update(JSON.stringify({ v: KEY_VERSION, source: step.source, env, python: [python.executable, python.version], inputs }));
+  return hash.digest('hex');
+}
+
+/** Files below `dir`, as sorted paths relative to it ('/'-separated). */
+export function listFiles(dir: string): string[] {
+  const files: string[] = [];
+  const walk = (rel: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const child = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(child);
+      else if (e.isFile()) files.push(child);
+    }
+  };
+  walk('');
+  return files.sort();
+}
+
+/** SHA-256 over the names and contents of every file below `dir` (streamed, any size). */
+export async function directoryDigest(dir: string): Promise<string> {
+  const hash = crypto.createHash('sha256');
+  for (const rel of listFiles(dir)) {
+    const file = crypto.createHash('sha256');
+    await new Promise<void>((resolve, reject) => {
+      fs.createReadStream(path.join(dir, rel))
+        .on('data', (chunk) => file.update(chunk))
+        .on('end', () => resolve())
+        .on('error', reject);
+    });
+    hash.update(`${rel}\0${file.digest('hex')}\n`);
+  }
+  return hash.digest('hex');
+}
+
+/** Makes the files of `from` appear under `to` (created), hard-linked when possible. */
+export function linkTree(from: string, to: string): void {
+  fs.mkdirSync(to, { recursive: true });
+  for (const rel of listFiles(from)) {
+    const target = path.join(to, rel);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    try {
+      fs.linkSync(path.join(from, rel), target);
+    } catch {
+      fs.copyFileSync(path.join(from, rel), target);
+    }
+  }
+}
+
+/** Hard-links (else copies) one file; a missing source is not an error. */
+export function linkFile(from: string, to: string): void {
+  if (!fs.existsSync(from)) return;
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  try {
+    fs.linkSync(from, to);
+  } catch {
+    fs.copyFileSync(from, to);
+  }
+}
