@@ -10,6 +10,17 @@ apt_packages=(
   python3 python3-numpy python3-pandas python3-sklearn python3-pyflakes
 )
 
+# Images (src/images tests and bench/images.bench.ts): a real registry on loopback, a
+# daemonless builder, an independent pulling client, htpasswd for the auth tests, a static
+# busybox for the tests' tiny base image, openssl for the token-auth test, curl for the bench.
+apt_packages+=(docker-registry buildah skopeo apache2-utils busybox-static openssl curl)
+
+# Benchmarks only (`scripts/setup.sh --bench`): `jupyter nbconvert --execute`, the baseline
+# that bench/runner.bench.ts compares the local runner with.
+if [ "${1:-}" = --bench ]; then
+  apt_packages+=(python3-nbconvert python3-ipykernel)
+fi
+
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -5,6 +5,13 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version';
 import { registerCompile, registerInspect } from './commands/compile';
+import { registerRun } from './commands/run';
+import { registerBuild } from './commands/build';
+import { registerSubmit } from './commands/submit';
+import { registerRuns } from './commands/runs';
+import { registerLogs } from './commands/logs';
+import { registerRunActions } from './commands/runActions';
+import { registerIsvc } from './commands/isvc';
 
 /** A subcommand: adds itself to the program and records its exit code in `result`. */
 export type Register = (program: Command, result: CommandResult) => void;
@@ -13,7 +20,7 @@ export interface CommandResult {
   code: number;
 }
 
-const commands: Register[] = [registerCompile, registerInspect];
+const commands: Register[] = [registerCompile, registerInspect, registerRun, registerBuild, registerSubmit, registerRuns, registerLogs, registerRunActions, registerIsvc];
 
 export async function main(argv: string[]): Promise<number> {
   const result: CommandResult = { code: 0 };

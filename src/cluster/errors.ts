@@ -24,6 +24,7 @@ export type ClusterErrorKind =
   | 'server' // 5xx
   | 'gone' // 410: resourceVersion too old
   | 'aborted'
+  | 'state' // the action does not fit the run's state (retry a running run)
   | 'unknown';
 
 export class ClusterError extends Error {
@@ -105,7 +106,7 @@ interface ErrorShape {
   message?: string;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 /** Reads the HTTP status, body, headers and system error code from any error client-node or Node throws. */
 function shapeOf(err: unknown): ErrorShape {
@@ -293,6 +294,10 @@ function networkReason(code: string): string {
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return 'no route to the host';
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ERR_STREAM_PREMATURE_CLOSE':
+      return 'the connection was dropped';
     default:
       return `the connection failed (${code})`;
   }

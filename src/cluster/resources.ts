@@ -15,6 +15,9 @@ export const INFERENCE_SERVICES: ResourceType = { group: 'serving.kserve.io', ve
 /** KServe before it left Kubeflow (KFServing): same shape, other group. */
 export const LEGACY_INFERENCE_SERVICES: ResourceType = { group: 'serving.kubeflow.org', version: 'v1beta1', plural: 'inferenceservices', kind: 'InferenceService' };
 export const PODS: ResourceType = { group: '', version: 'v1', plural: 'pods', kind: 'Pod' };
+export const SECRETS: ResourceType = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
+export const NAMESPACES: ResourceType = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace' };
+export const CRDS: ResourceType = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition' };
 
 /** `workflows.argoproj.io`: the name of a resource type's CRD. */
 export function crdName(type: ResourceType): string {

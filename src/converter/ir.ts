@@ -211,6 +211,9 @@ export interface CarriedDefinition {
   kind: 'function' | 'class';
   from: string;
   source: string;
+  /** Where the definition is in the notebook, so tracebacks inside it map back. */
+  cell: number;
+  line: number;
 }
 
 export interface Step {

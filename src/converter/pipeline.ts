@@ -60,6 +60,8 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
   const requirements: PipRequirement[] = [];
   const modules = new Set<string>();
   const preludeNames = new Set<string>();
+  /** Names the imports and functions code reads: parameters among them reach every step. */
+  const preludeReads = new Set<string>();
   const starImports: string[] = [];
   const skippedBinds = new Map<string, number>();
   const steps = new Map<string, StepDraft>();
@@ -108,6 +110,7 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
     const a = analyse(cell);
     (role === 'imports' ? imports : functions).push({ cell: cell.index, code: a.code });
     for (const n of a.binds) preludeNames.add(n);
+    for (const r of a.reads) preludeReads.add(r.name);
     starImports.push(...a.starImports);
   };
   const place = (cell: NotebookCell, role: 'imports' | 'functions' | 'skip' | 'step', step: StepDraft | undefined, tags?: CellTags) => {
@@ -202,6 +205,7 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
   const parameterNames = new Set(parameters.map((p) => p.name));
   const result = resolveSteps(order, {
     analyzer, preludeNames, parameterNames, starImports, skippedBinds, defaults, diagnostics, templateNames,
+    preludeParameters: [...preludeReads].filter((n) => parameterNames.has(n)),
   });
   const metrics = attributeMetrics(metricRefs, order, parameterNames, diagnostics);
   for (const m of metrics) {
@@ -266,6 +270,8 @@ interface ResolveContext {
   defaults: StepOptions;
   diagnostics: Diagnostic[];
   templateNames: Map<string, string>;
+  /** Parameters read by imports/functions code, which runs in every step. */
+  preludeParameters: string[];
 }
 
 function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[]; edges: Edge[] } {
@@ -310,7 +316,7 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
     const needs = collectNeeds(draft);
     const carried = new Map<string, CarriedDefinition>();
     const inputs = new Map<string, StepInput>();
-    const usedParams = new Set<string>();
+    const usedParams = new Set<string>(ctx.preludeParameters);
     const queue = [...needs];
     const seen = new Set<string>();
 
@@ -324,7 +330,8 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
         usedParams.add(x);
         continue;
       }
-      const provider = findProvider(order, index, x);
+      // A builtin becomes data only when an earlier step rebinds it (`input = [...]`).
+      const provider = findProvider(order, index, x, ctx.analyzer.builtins.has(x));
       if (!provider) {
         if (ctx.analyzer.builtins.has(x) || need.deferred) continue;
         reportMissing(need, draft, order, index, ctx, starSource);
@@ -339,8 +346,8 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
       const definition = lastDefinition(provider, x);
       if (definition) {
         if (!carried.has(x)) {
-          carried.set(x, { name: x, kind: definition.kind, from: provider.name, source: definition.source });
-          for (const free of definition.freeNames) queue.push({ ...need, name: free, deferred: true });
+          carried.set(x, { name: x, kind: definition.def.kind, from: provider.name, source: definition.def.source, cell: definition.cell, line: definition.def.line });
+          for (const free of definition.def.freeNames) queue.push({ ...need, name: free, deferred: true });
         }
         continue;
       }
@@ -354,9 +361,9 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
     for (const input of [...inputs.values()]) {
       const provider = order.find((d) => d.name === input.from);
       if (!provider) continue;
-      for (const { def } of provider.definitions.values()) {
+      for (const { def, cell } of provider.definitions.values()) {
         if (def.kind === 'class' && !carried.has(def.name) && !draft.binds.has(def.name)) {
-          carried.set(def.name, { name: def.name, kind: 'class', from: provider.name, source: def.source });
+          carried.set(def.name, { name: def.name, kind: 'class', from: provider.name, source: def.source, cell, line: def.line });
         }
       }
     }
@@ -424,20 +431,21 @@ function collectNeeds(draft: StepDraft): Need[] {
   return needs;
 }
 
-function findProvider(order: StepDraft[], index: number, name: string): StepDraft | undefined {
+function findProvider(order: StepDraft[], index: number, name: string, bindingOnly = false): StepDraft | undefined {
   for (let j = index - 1; j >= 0; j--) {
     const d = order[j] as StepDraft;
-    if (d.touches.has(name)) return d;
+    if ((bindingOnly ? d.binds : d.touches).has(name)) return d;
   }
   return undefined;
 }
 
 /** The definition of `name` in the provider when its last binding there is a def or class. */
-function lastDefinition(provider: StepDraft, name: string): Definition | undefined {
+function lastDefinition(provider: StepDraft, name: string): { def: Definition; cell: number } | undefined {
   for (let i = provider.analyses.length - 1; i >= 0; i--) {
     const a = provider.analyses[i] as CellAnalysis;
     if (a.binds.includes(name) || a.mutates.includes(name)) {
-      return a.definitions.find((d) => d.name === name);
+      const def = a.definitions.find((d) => d.name === name);
+      return def && { def, cell: provider.cells[i]?.index ?? 0 };
     }
   }
   return undefined;
@@ -511,8 +519,7 @@ function sortInputs(inputs: StepInput[], needs: Need[]): StepInput[] {
 
 function definitionOrder(order: StepDraft[], def: CarriedDefinition): number {
   const step = order.find((d) => d.name === def.from);
-  const found = step?.definitions.get(def.name);
-  return (step?.order ?? 0) * 1e9 + (found?.cell ?? 0) * 1e5 + (found?.def.line ?? 0);
+  return (step?.order ?? 0) * 1e9 + def.cell * 1e5 + def.line;
 }
 
 function orderOf(order: StepDraft[], name: string): number {

@@ -77,7 +77,7 @@ export async function probeInterpreter(
   });
   const how = 'choose the interpreter the notebook runs with (`--python PATH` on the command line, the Python interpreter setting in VS Code)';
   if (error) {
-    if (signal?.aborted) throw error;
+    if (signal?.aborted) throw new ImageError('Reading package versions was cancelled.', 'cancelled');
     throw new ImageError(`Cannot run the Python interpreter \`${python}\` to read package versions: ${error.message}. Install Python 3.8 or later, or ${how}.`, 'interpreter');
   }
   if (code !== 0) {

@@ -79,7 +79,7 @@ export function sha256Digest(data: Buffer | string): string {
 
 /** The manifest's media type: its own field, else the response's Content-Type. */
 export function manifestMediaType(body: { mediaType?: string }, contentType: string | undefined): string {
-  return body.mediaType ?? (contentType ?? '').split(';')[0]!.trim() ?? MEDIA.ociManifest;
+  return body.mediaType ?? ((contentType ?? '').split(';')[0]!.trim() || MEDIA.ociManifest);
 }
 
 /** Node's `process.arch` in OCI platform words. */

@@ -45,7 +45,7 @@ export function pinRequirement(spec: RequirementSpec, version: string): string {
   if (spec.fixed || !spec.name) return spec.text;
   const m = NAME.exec(spec.text);
   const extras = m?.[2] ?? '';
-  const marker = spec.text.includes(';') ? ' ' + spec.text.slice(spec.text.indexOf(';')).replace(/^;\s*/, '; ') : '';
+  const marker = spec.text.includes(';') ? '; ' + spec.text.slice(spec.text.indexOf(';') + 1).trim() : '';
   return `${spec.name}${extras}==${version}${marker}`;
 }
 

@@ -117,7 +117,7 @@ export async function resolveRequirements(input: RequirementsInput, options: Res
     }
     report = await probeInterpreter(python, candidates, names, options.signal);
   } catch (err) {
-    if (!(err instanceof ImageError)) throw err;
+    if (!(err instanceof ImageError) || err.kind === 'cancelled') throw err;
     warnings.push(`${err.message} Versions are left unpinned and only well-known imports are mapped.`);
   }
   const installed = (name: string) => report?.versions[canonicalName(name)];

@@ -10,14 +10,23 @@ import type { PythonInfo } from './python';
 import type { StepPlan } from './workflow';
 
 /** Bumped when the meaning of a key changes, so old runs never match. */
-const KEY_VERSION = 1;
+const KEY_VERSION = 2;
 
 export function cacheKey(step: StepPlan, python: PythonInfo, upstreamDigests: Record<string, string>): string {
   const hash = crypto.createHash('sha256');
   const env = Object.keys(step.env).sort().map((k) => [k, step.env[k]]);
   const inputs = Object.keys(upstreamDigests).sort().map((k) => [k, upstreamDigests[k]]);
-  hash.update(JSON.stringify({ v: KEY_VERSION, source: step.source, env, python: [python.executable, python.version], inputs }));
+  hash.update(JSON.stringify({ v: KEY_VERSION, source: keySource(step.source), env, python: [python.executable, python.version], inputs }));
   return hash.digest('hex');
+}
+
+/**
+ * The script without what only says where its code sits in the notebook (cell numbers in
+ * the markers and the header comment): adding a markdown cell above a step renumbers its
+ * cells but does not change what it computes.
+ */
+function keySource(source: string): string {
+  return source.replace(/^#@flowbook cell=\d+$/gm, '#@flowbook cell').replace(/^# Flowbook step .*$/m, '');
 }
 
 /** Files below `dir`, as sorted paths relative to it ('/'-separated). */
@@ -40,13 +49,21 @@ export function listFiles(dir: string): string[] {
   return files.sort();
 }
 
+/** Files up to this size are read whole; larger ones are streamed, so memory stays flat. */
+const SMALL_FILE = 4 * 1024 * 1024;
+
 /** SHA-256 over the names and contents of every file below `dir` (streamed, any size). */
 export async function directoryDigest(dir: string): Promise<string> {
   const hash = crypto.createHash('sha256');
   for (const rel of listFiles(dir)) {
     const file = crypto.createHash('sha256');
+    const full = path.join(dir, rel);
+    if (fs.statSync(full).size <= SMALL_FILE) {
+      hash.update(`${rel}\0${file.update(fs.readFileSync(full)).digest('hex')}\n`);
+      continue;
+    }
     await new Promise<void>((resolve, reject) => {
-      fs.createReadStream(path.join(dir, rel))
+      fs.createReadStream(full)
         .on('data', (chunk) => file.update(chunk))
         .on('end', () => resolve())
         .on('error', reject);

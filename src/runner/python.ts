@@ -25,9 +25,9 @@ export class PythonNotFoundError extends Error {
 const PROBE = 'import sys; print(sys.executable); print(sys.version.split()[0]); print(sys.version_info[0])';
 
 /** Runs the interpreter once. Throws `PythonNotFoundError` with what to do when it cannot be used. */
-export function probePython(command: string, signal?: AbortSignal): Promise<PythonInfo> {
+export function probePython(command: string, signal?: AbortSignal, env: NodeJS.ProcessEnv = process.env): Promise<PythonInfo> {
   return new Promise((resolve, reject) => {
-    execFile(command, ['-c', PROBE], { timeout: 30_000, signal, env: { ...process.env, PYTHONPATH: '' } }, (err, stdout, stderr) => {
+    execFile(command, ['-c', PROBE], { timeout: 30_000, signal, env }, (err, stdout, stderr) => {
       if (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') {
@@ -117,7 +117,8 @@ export function installHint(module: string, python: PythonInfo): string {
   const apt = APT_PACKAGES[module];
   const pip = PIP_PACKAGES[module] ?? module;
   if (isDebianSystemPython(python)) {
-    return apt ? `apt-get install ${apt}` : `${python.executable} -m pip install ${pip} (Debian's Python may need a virtual environment for pip: python3 -m venv)`;
+    const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
+    return apt ? `${sudo}apt-get install ${apt}` : `${python.executable} -m pip install ${pip} (Debian's Python may need a virtual environment for pip: python3 -m venv)`;
   }
   return `${python.command} -m pip install ${pip}`;
 }

@@ -5,6 +5,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../common/atomicFile';
 import type { JsonValue } from '../converter/ir';
 
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cached' | 'cancelled';
@@ -74,7 +75,11 @@ export interface RunRecord {
   startedAt: string;
   finishedAt?: string;
   durationMs?: number;
-  python: { command: string; executable?: string; version?: string };
+  /**
+   * The interpreter. `preloaded`: modules imported once by the process the steps were
+   * forked from (`launcherPid`), when steps were started that way.
+   */
+  python: { command: string; executable?: string; version?: string; preloaded?: string[]; launcherPid?: number };
   /** Every pipeline parameter with the value this run used. */
   parameters: Record<string, JsonValue>;
   mode: RunMode;
@@ -100,11 +105,11 @@ export function newRunId(now: Date = new Date()): string {
   return `${stamp}-${crypto.randomBytes(2).toString('hex')}`;
 }
 
-/** Creates a fresh run folder under `runsDir` and returns its id. */
-export function createRunDir(runsDir: string, now: Date = new Date()): { id: string; dir: string } {
+/** Creates a fresh run folder under `runsDir` (named `preferredId` unless that is taken) and returns its id. */
+export function createRunDir(runsDir: string, preferredId: string = newRunId()): { id: string; dir: string } {
   fs.mkdirSync(runsDir, { recursive: true });
-  for (;;) {
-    const id = newRunId(now);
+  for (let attempt = 0; ; attempt++) {
+    const id = attempt === 0 ? preferredId : newRunId();
     const dir = path.join(runsDir, id);
     try {
       fs.mkdirSync(dir);
@@ -113,13 +118,6 @@ export function createRunDir(runsDir: string, now: Date = new Date()): { id: str
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
-}
-
-/** Writes a file so that readers see either the old or the new content, never a mix. */
-export function writeFileAtomic(file: string, content: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, content);
-  fs.renameSync(tmp, file);
 }
 
 export function writeRunRecord(runDir: string, record: RunRecord): void {

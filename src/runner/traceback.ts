@@ -1,19 +1,18 @@
-// Maps a Python traceback from a generated step script back to the notebook. The emitter
-// marks each cell's code with a `#@flowbook cell=N` line followed by the cell's lowered
-// code line for line, and `#@flowbook generated` where generated code starts again, so
-// script line L after the marker on line M is line L - M of cell N.
+// Maps what a failed step left on stderr back to the notebook: the last Python traceback
+// (its innermost frame in the step script that lies in a notebook cell, located through
+// the `#@flowbook` markers, see converter/emit/sourceMap.ts), or the one-line
+// `flowbook: ...` message the generated runtime exits with (a value that cannot be
+// loaded or saved).
 
-export interface ScriptLocation {
-  /** 0-based notebook cell index. */
-  cell: number;
-  /** 1-based line within the cell. */
-  line: number;
-}
+import { scriptLocation } from '../converter/emit/sourceMap';
+import type { ScriptLocation } from '../converter/emit/sourceMap';
+
+export type { ScriptLocation } from '../converter/emit/sourceMap';
 
 export interface PythonFailure {
-  /** `IndexError`, `pandas.errors.ParserError`, ... */
-  exception: string;
-  /** The first line of the exception's message, '' when it has none. */
+  /** `IndexError`, `pandas.errors.ParserError`, ...; undefined for a runtime message. */
+  exception?: string;
+  /** The first line of the exception's message, or the runtime's message; '' when none. */
   detail: string;
   /** The innermost frame of the step script that lies in a notebook cell. */
   location?: ScriptLocation;
@@ -21,30 +20,10 @@ export interface PythonFailure {
   module?: string;
 }
 
-/** For each line of a step script (index 0 = line 1): the cell location, or undefined in generated code. */
-export function scriptLineMap(source: string): (ScriptLocation | undefined)[] {
-  const map: (ScriptLocation | undefined)[] = [];
-  let cell: number | undefined;
-  let markerLine = 0;
-  const lines = source.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const text = (lines[i] ?? '').trim();
-    const marker = /^#@flowbook\s+(?:cell=(\d+)|(generated))\b/.exec(text);
-    if (marker) {
-      cell = marker[1] !== undefined ? Number(marker[1]) : undefined;
-      markerLine = i + 1;
-      map.push(undefined);
-      continue;
-    }
-    map.push(cell === undefined ? undefined : { cell, line: i + 1 - markerLine });
-  }
-  return map;
-}
-
 /**
  * Reads the last traceback in `stderr` and locates it in the notebook. `scriptPath` is the
  * path the script was run under (as it appears in `File "..."` lines). Returns undefined
- * when stderr holds no Python exception.
+ * when stderr holds neither a Python exception nor a runtime message.
  */
 export function parseTraceback(stderr: string, scriptPath: string, source: string): PythonFailure | undefined {
   const lines = stderr.replace(/\r\n/g, '\n').split('\n');
@@ -56,10 +35,10 @@ export function parseTraceback(stderr: string, scriptPath: string, source: strin
     }
   }
   // A SyntaxError in the script itself is reported without a "Traceback" header.
-  const from = start >= 0 ? start + 1 : Math.max(0, lines.findIndex((l) => /^\s*File "/.test(l)));
+  const from = start >= 0 ? start + 1 : lines.findIndex((l) => /^\s*File ".*", line \d+/.test(l));
   const frameLines: number[] = [];
   let exceptionLine: string | undefined;
-  for (let i = from; i < lines.length; i++) {
+  for (let i = Math.max(from, 0); from >= 0 && i < lines.length; i++) {
     const text = lines[i] ?? '';
     const frame = /^\s*File "(.*)", line (\d+)/.exec(text);
     if (frame) {
@@ -67,20 +46,19 @@ export function parseTraceback(stderr: string, scriptPath: string, source: strin
       continue;
     }
     // The exception line is the first unindented line after the frames.
-    if (/^[A-Za-z_][\w.]*(:|$)/.test(text) && (frameLines.length > 0 || start >= 0)) {
+    if (/^[A-Za-z_][\w.]*(:|$)/.test(text)) {
       exceptionLine = text;
       break;
     }
   }
-  if (exceptionLine === undefined) return undefined;
+  if (exceptionLine === undefined) return runtimeMessage(lines);
+
   const colon = exceptionLine.indexOf(':');
   const exception = colon < 0 ? exceptionLine.trim() : exceptionLine.slice(0, colon);
   const detail = colon < 0 ? '' : exceptionLine.slice(colon + 1).trim();
   const failure: PythonFailure = { exception, detail };
-
-  const map = scriptLineMap(source);
   for (let i = frameLines.length - 1; i >= 0; i--) {
-    const at = map[(frameLines[i] ?? 0) - 1];
+    const at = scriptLocation(source, frameLines[i] ?? 0);
     if (at) {
       failure.location = at;
       break;
@@ -91,4 +69,13 @@ export function parseTraceback(stderr: string, scriptPath: string, source: strin
     if (named?.[1]) failure.module = named[1];
   }
   return failure;
+}
+
+/** The generated runtime stops a step with `sys.exit('flowbook: <message>')`. */
+function runtimeMessage(lines: string[]): PythonFailure | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = /^flowbook: (.+)$/.exec(lines[i] ?? '');
+    if (m?.[1] && !m[1].startsWith('metric ')) return { detail: m[1] };
+  }
+  return undefined;
 }

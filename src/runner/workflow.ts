@@ -4,6 +4,8 @@
 // read, so any Workflow the emitter produces is accepted structurally; unsupported shapes
 // (no DAG entrypoint, a task whose template is not a script) are a `WorkflowError`.
 
+import { CACHE_ANNOTATION, CELLS_ANNOTATION, STEP_ANNOTATION } from '../converter/emit';
+
 /** The subset of an Argo parameter the runner reads; `value` is a string in emitted workflows. */
 export interface WorkflowParameterLike {
   readonly name: string;
@@ -64,6 +66,8 @@ export interface StepPlan {
   secretEnv: string[];
   timeoutSeconds?: number;
   retries: number;
+  /** False when the step's `cache:disabled` tag (or the notebook's setting) turns reuse off. */
+  cache?: boolean;
 }
 
 export class WorkflowError extends Error {
@@ -73,8 +77,6 @@ export class WorkflowError extends Error {
   }
 }
 
-export const STEP_ANNOTATION = 'flowbook.dev/step';
-export const CELLS_ANNOTATION = 'flowbook.dev/cells';
 
 /** The workflow's parameters with their values (JSON text, as Argo carries them). */
 export function workflowParameters(workflow: WorkflowLike): Map<string, string> {
@@ -157,6 +159,7 @@ export function planWorkflow(
       secretEnv,
       retries: nonNegativeInt(template.retryStrategy?.limit) ?? 0,
     };
+    if (annotations[CACHE_ANNOTATION] === 'disabled') plan.cache = false;
     const timeout = nonNegativeInt(template.activeDeadlineSeconds);
     if (timeout) plan.timeoutSeconds = timeout;
     plans.push(plan);

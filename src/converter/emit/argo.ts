@@ -129,6 +129,7 @@ export interface PersistentVolumeClaimTemplate {
 export interface Volume {
   name: string;
   persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
+  emptyDir?: { medium?: string; sizeLimit?: string };
 }
 
 export interface WorkflowSpec {

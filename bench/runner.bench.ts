@@ -1,0 +1,159 @@
+// Local runner benchmark (issue: local runner). Figures are ratios against floors
+// measured in the same run, with the same Python interpreter:
+//   - overhead: a 20-step pipeline whose steps do nothing, against 20 `python -c pass`
+//     started one after another (target ≤ 1.5x); also against running the 20 generated
+//     scripts by hand, which separates the runner from the scripts' own start-up;
+//   - parallelism: two independent 1-second branches (target: about 1 s of wall time, not 2);
+//   - the example notebook through `flowbook run` against `jupyter nbconvert --to notebook
+//     --execute` (target: faster). nbconvert comes from `scripts/setup.sh --bench`.
+
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { compileNotebookText } from '../src/converter';
+import { startRun, RunRecord } from '../src/runner';
+
+const REPO = path.resolve(__dirname, '..', '..');
+const CLI = path.join(REPO, 'bin', 'flowbook.js');
+const EXAMPLE = path.join(REPO, 'examples', 'breast-cancer', 'breast_cancer.ipynb');
+
+function pickPython(): string {
+  const candidates = [process.env.FLOWBOOK_PYTHON, '/usr/bin/python3', 'python3'].filter((c): c is string => !!c);
+  for (const c of candidates) {
+    if (spawnSync(c, ['-c', 'import pandas, sklearn']).status === 0) return c;
+  }
+  return candidates[candidates.length - 1] ?? 'python3';
+}
+
+function notebook(cells: Array<{ tags: string[]; source: string }>): string {
+  return JSON.stringify({
+    nbformat: 4, nbformat_minor: 5, metadata: {},
+    cells: cells.map((c, i) => ({ cell_type: 'code', id: `c${i}`, metadata: { tags: c.tags }, source: c.source, outputs: [], execution_count: null })),
+  });
+}
+
+async function compile(text: string, file: string) {
+  const compiled = await compileNotebookText(text, file);
+  if (!compiled.workflow) throw new Error(`bench notebook does not compile: ${JSON.stringify(compiled.diagnostics)}`);
+  return compiled.workflow;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+function timed(fn: () => void): number {
+  const t0 = performance.now();
+  fn();
+  return performance.now() - t0;
+}
+
+async function timedRun(options: Parameters<typeof startRun>[0]): Promise<{ ms: number; record: RunRecord }> {
+  const t0 = performance.now();
+  const record = await startRun(options).done;
+  const ms = performance.now() - t0;
+  if (record.status !== 'succeeded') throw new Error(`bench run ${record.id} ${record.status}: ${JSON.stringify(record.steps.map((s) => s.error?.message).filter(Boolean))}`);
+  return { ms, record };
+}
+
+const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+
+export async function run(): Promise<void> {
+  const python = pickPython();
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'flowbook-bench-runner-'));
+  try {
+    process.stdout.write(`python: ${python}, cores: ${os.availableParallelism()}\n`);
+
+    // 1. Overhead on 20 steps that do nothing.
+    const nb = path.join(work, 'twenty.ipynb');
+    const twenty = await compile(notebook(Array.from({ length: 20 }, (_, i) => ({ tags: [`step:s${i}`], source: 'pass\n' }))), nb);
+    const scriptDir = path.join(work, 'scripts');
+    fs.mkdirSync(scriptDir);
+    const scripts = twenty.spec.templates.filter((t) => t.script).map((t, i) => {
+      const file = path.join(scriptDir, `s${i}.py`);
+      fs.writeFileSync(file, t.script?.source ?? '');
+      return file;
+    });
+    const env = { ...process.env, FLOWBOOK_DATA_DIR: path.join(work, 'data'), FLOWBOOK_METRICS_PATH: path.join(work, 'm.json') };
+    // Rounds interleave the measurements, so a burst of load elsewhere hits all of them alike.
+    const rounds = 5;
+    const times = { floor: [] as number[], byHand: [] as number[], forked: [] as number[], fresh: [] as number[], cached: [] as number[] };
+    const runsDir = path.join(work, 'runs');
+    for (let i = 0; i < rounds; i++) {
+      times.floor.push(timed(() => {
+        for (let j = 0; j < 20; j++) spawnSync(python, ['-c', 'pass']);
+      }));
+      times.byHand.push(timed(() => {
+        for (const s of scripts) spawnSync(python, [s], { env });
+      }));
+      times.forked.push((await timedRun({ workflow: twenty, notebook: nb, python, cache: false, runsDir })).ms);
+      times.fresh.push((await timedRun({ workflow: twenty, notebook: nb, python, cache: false, preload: false, runsDir })).ms);
+      times.cached.push((await timedRun({ workflow: twenty, notebook: nb, python, runsDir })).ms);
+    }
+    const floor = median(times.floor);
+    const byHand = median(times.byHand);
+    const forked = median(times.forked);
+    const fresh = median(times.fresh);
+    process.stdout.write([
+      `overhead, 20 steps that do nothing (median of ${rounds} interleaved rounds):`,
+      `  20 x python -c pass              ${fmt(floor)}   (floor)`,
+      `  the 20 generated scripts by hand ${fmt(byHand)}   ${ratio(byHand, floor)} of floor`,
+      `  flowbook runner (default)        ${fmt(forked)}   ${ratio(forked, floor)} of floor (target <= 1.5x)`,
+      `  flowbook runner, --no-preload    ${fmt(fresh)}   ${ratio(fresh, floor)} of floor, ${ratio(fresh, byHand)} of the scripts by hand`,
+      `  flowbook runner, all cached      ${fmt(median(times.cached))}   ${ratio(median(times.cached), floor)} of floor`,
+      '',
+    ].join('\n'));
+
+    // 2. Two independent 1-second branches.
+    const branchesNb = path.join(work, 'branches.ipynb');
+    const branches = await compile(notebook([
+      { tags: ['imports'], source: 'import time\n' },
+      { tags: ['step:start'], source: 'n = 1\n' },
+      { tags: ['step:left'], source: 'time.sleep(1)\nleft = n + 1\n' },
+      { tags: ['step:right'], source: 'time.sleep(1)\nright = n + 2\n' },
+    ]), branchesNb);
+    const parallel = await timedRun({ workflow: branches, notebook: branchesNb, python, cache: false, runsDir: path.join(work, 'runs') });
+    const serial = await timedRun({ workflow: branches, notebook: branchesNb, python, cache: false, jobs: 1, runsDir: path.join(work, 'runs') });
+    const [l, r] = ['left', 'right'].map((n) => parallel.record.steps.find((s) => s.name === n));
+    const overlapMs = Math.min(Date.parse(l?.finishedAt ?? ''), Date.parse(r?.finishedAt ?? '')) - Math.max(Date.parse(l?.startedAt ?? ''), Date.parse(r?.startedAt ?? ''));
+    process.stdout.write([
+      'parallelism, two independent 1-second branches after a start step:',
+      `  --jobs 2                     ${fmt(parallel.ms)}   the branches overlap for ${fmt(overlapMs)}`,
+      `  --jobs 1                     ${fmt(serial.ms)}   parallel/serial ${ratio(parallel.ms, serial.ms)} (two sleeps fully overlapped: 1 s saved)`,
+      '',
+    ].join('\n'));
+
+    // 3. The example against jupyter nbconvert.
+    const nbconvert = spawnSync(python, ['-m', 'nbconvert', '--version'], { encoding: 'utf8' });
+    const flowbookExample = median(Array.from({ length: 2 }, () => timed(() => {
+      const r = spawnSync(process.execPath, [CLI, 'run', EXAMPLE, '--python', python, '--no-cache', '--json', '--runs-dir', path.join(work, 'runs')], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`flowbook run failed: ${r.stderr}`);
+    })));
+    if (nbconvert.status !== 0) {
+      process.stdout.write([
+        'example notebook vs jupyter nbconvert: nbconvert is not installed for this Python.',
+        '  Install it with `bash scripts/setup.sh --bench` (apt-get install python3-nbconvert python3-ipykernel).',
+        `  flowbook run alone: ${fmt(flowbookExample)}`,
+        '',
+      ].join('\n'));
+      return;
+    }
+    const jupyter = median(Array.from({ length: 2 }, () => timed(() => {
+      const r = spawnSync(python, ['-m', 'nbconvert', '--to', 'notebook', '--execute', EXAMPLE, '--output-dir', work, '--output', 'executed.ipynb'], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`nbconvert failed: ${r.stderr}`);
+    })));
+    process.stdout.write([
+      'example notebook (breast-cancer), whole command, median of 2:',
+      `  jupyter nbconvert --execute  ${fmt(jupyter)}   (baseline)`,
+      `  flowbook run --no-cache      ${fmt(flowbookExample)}   ${ratio(flowbookExample, jupyter)} of nbconvert (target < 1x)`,
+      '',
+    ].join('\n'));
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) void run();

@@ -1,0 +1,163 @@
+// `flowbook submit NOTEBOOK|WORKFLOW.yaml`: preflight, submit once, print the run's name on
+// stdout (everything else goes to stderr, so `RUN=$(flowbook submit …)` works). With
+// --watch it follows the run to its end, printing each step's state as it changes and
+// keeping every step's log in the local run record; the exit code is 1 when the run fails.
+
+import type { Command } from 'commander';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type * as Cluster from '../../cluster';
+import type { CommandResult } from '../main';
+import { addClusterOptions, addRecordsOption, cluster, ClusterFlags, collect, connect, out, records, reportError, say } from './clusterCommon';
+import { compileOrReport } from './compile';
+
+interface SubmitFlags extends ClusterFlags {
+  param: string[];
+  watch?: boolean;
+  logs?: boolean;
+  requestId?: string;
+  preflight: boolean;
+}
+
+export function registerSubmit(program: Command, result: CommandResult): void {
+  const cmd = program
+    .command('submit')
+    .description('Run the pipeline on a Kubernetes cluster with Argo Workflows (checks the cluster first; prints the run name)')
+    .argument('<input>', 'a notebook (.ipynb, compiled first) or a Workflow (.yaml/.json)')
+    .option('-p, --param <NAME=VALUE>', 'set a pipeline parameter (repeat for several)', collect, [] as string[])
+    .option('-w, --watch', 'follow the run to its end; exit 1 if it fails')
+    .option('--logs', 'with --watch: also print step logs as they arrive')
+    .option('--request-id <id>', 'make a retried submit idempotent: the same id, input and parameters give the same run')
+    .option('--no-preflight', 'skip the checks before submitting');
+  addRecordsOption(addClusterOptions(cmd)).action(async (input: string, flags: SubmitFlags) => {
+    result.code = await submitCommand(input, flags);
+  });
+}
+
+/** Reads a Workflow from YAML or JSON (the first document of kind Workflow). */
+export function readWorkflowFile(file: string): Cluster.Workflow {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new (cluster().ClusterError)('config', `Cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : String(code)}.`);
+  }
+  const docs = parseAllDocuments(text);
+  for (const doc of Array.isArray(docs) ? docs : [docs]) {
+    if (doc.errors.length > 0) {
+      const e = doc.errors[0];
+      throw new (cluster().ClusterError)('config', `${file} is not valid YAML: ${e?.message.split('\n')[0] ?? 'syntax error'}.`);
+    }
+    const value = doc.toJS() as Partial<Cluster.Workflow> | null;
+    if (value && value.kind === 'Workflow' && typeof value.apiVersion === 'string' && value.apiVersion.startsWith('argoproj.io/')) {
+      if (!value.spec || typeof value.spec !== 'object') throw new (cluster().ClusterError)('config', `${file}: the Workflow has no spec.`);
+      return { ...value, metadata: value.metadata ?? {}, spec: value.spec } as Cluster.Workflow;
+    }
+  }
+  throw new (cluster().ClusterError)('config', `${file} holds no Argo Workflow (apiVersion argoproj.io/v1alpha1, kind Workflow).`);
+}
+
+async function submitCommand(input: string, flags: SubmitFlags): Promise<number> {
+  let workflow: Cluster.Workflow;
+  let notebookPath: string | undefined;
+  let pipelineName: string | undefined;
+  try {
+    if (input.endsWith('.ipynb')) {
+      const compiled = await compileOrReport(input, flags.namespace ? { namespace: flags.namespace } : {}, false);
+      if (typeof compiled === 'number') {
+        if (compiled === 1) say('flowbook submit: fix the errors above; nothing was submitted.');
+        return compiled;
+      }
+      workflow = compiled.workflow as unknown as Cluster.Workflow;
+      notebookPath = path.resolve(input);
+      pipelineName = compiled.pipeline.name;
+    } else {
+      workflow = readWorkflowFile(input);
+    }
+    const c = cluster();
+    const parameters = c.parseParameterArgs(flags.param);
+    const client = connect(flags);
+    say(`Submitting to ${client.connection.describe()} (${client.connection.server})…`);
+    const options: Cluster.SubmitOptions = { parameters, preflight: flags.preflight };
+    if (flags.namespace) options.namespace = flags.namespace;
+    if (flags.requestId) options.requestId = flags.requestId;
+    if (notebookPath) options.notebookPath = notebookPath;
+    if (pipelineName) options.pipelineName = pipelineName;
+    const submitted = await c.submitWorkflow(client, workflow, options);
+    for (const p of submitted.preflight?.problems ?? []) say(`warning [${p.check}] ${p.message}`);
+    if (!submitted.created) say(`This submission already exists as run ${submitted.name}: it was not submitted twice.`);
+    out(submitted.name);
+    if (!flags.watch) return 0;
+    return await followRun(client, records(flags, notebookPath), submitted.name, { namespace: submitted.namespace, printLogs: flags.logs ?? false });
+  } catch (err) {
+    return reportError('submit', err);
+  }
+}
+
+/**
+ * Follows a run to its end: prints step states as they change, keeps each step's log in
+ * the run record, and returns 0 when it succeeded, 1 otherwise.
+ */
+export async function followRun(client: Cluster.ClusterClient, store: Cluster.RunRecordStore, name: string, options: { namespace: string; printLogs: boolean }): Promise<number> {
+  const c = cluster();
+  const watcher = new c.RunWatcher(client, name, { namespace: options.namespace });
+  const location = { context: client.connection.contextName, namespace: options.namespace, run: name };
+  const streams = new Map<string, Cluster.StepLogStream>();
+  const printed = new Map<string, string>();
+  let lastError = '';
+  try {
+    const final = await new Promise<Cluster.RunDetail | undefined>((resolve) => {
+      watcher.onDidChangeState((s) => {
+        if (s.kind === 'retrying' && s.error.message !== lastError) {
+          lastError = s.error.message;
+          say(`  (connection problem, retrying: ${s.error.message})`);
+        }
+      });
+      watcher.onDidChange((detail) => {
+        if (!detail) {
+          say(`Run ${name} was deleted.`);
+          resolve(undefined);
+          return;
+        }
+        store.saveRun(location, detail.workflow);
+        for (const step of detail.steps) {
+          const line = `${step.phase}${step.retries > 0 ? ` (retry ${step.retries})` : ''}`;
+          if (printed.get(step.step) !== line) {
+            printed.set(step.step, line);
+            const time = step.durationSeconds !== undefined ? ` ${c.formatDuration(step.durationSeconds)}` : '';
+            say(`  ${step.step.padEnd(20)} ${line}${time}${step.message && (step.phase === 'Failed' || step.phase === 'Error') ? `: ${step.message}` : ''}`);
+          }
+          const attempt = step.attempts[step.attempts.length - 1];
+          if (attempt && step.podName && !streams.has(attempt.nodeId) && step.phase !== 'Cached') {
+            const stream = new c.StepLogStream(client, store, { ...location, nodeId: attempt.nodeId, podName: step.podName, step: step.step });
+            if (options.printLogs) stream.onDidAppend((text) => process.stderr.write(text.replace(/^(?=.)/gm, `  ${step.step} | `)));
+            streams.set(attempt.nodeId, stream);
+            void stream.start();
+          }
+        }
+        if (c.isFinished(detail.summary.phase)) resolve(detail);
+      });
+      watcher.start();
+    });
+    // Let the log streams read the last lines the pods wrote.
+    await Promise.race([Promise.all([...streams.values()].map((s) => s.start())), new Promise((r) => setTimeout(r, 5000))]);
+    if (!final) return 1;
+    const s = final.summary;
+    say(`Run ${name} ${s.phase}${s.durationSeconds !== undefined ? ` in ${c.formatDuration(s.durationSeconds)}` : ''}${s.message ? `: ${s.message}` : ''}`);
+    if (s.phase === 'Succeeded') return 0;
+    for (const step of final.steps.filter((x) => x.phase === 'Failed' || x.phase === 'Error')) {
+      const attempt = step.attempts[step.attempts.length - 1];
+      const kept = attempt ? store.readLog(location, attempt.nodeId, 4096) : undefined;
+      if (kept && kept.text.trim()) {
+        say(`--- last lines of step ${step.step} ---`);
+        say(kept.text.trimEnd().split('\n').slice(-15).join('\n'));
+      }
+    }
+    return 1;
+  } finally {
+    watcher.dispose();
+    for (const s of streams.values()) s.dispose();
+  }
+}

@@ -1,0 +1,13 @@
+// The emit phase: Pipeline IR → a typed Argo Workflow object and the Python each step
+// runs. Serialisation to YAML happens later, at the edge (../yaml.ts).
+
+export { emitWorkflow, imageOf, parameterJson, dnsName } from './workflow';
+export {
+  STEP_ANNOTATION, CELLS_ANNOTATION, CACHE_ANNOTATION, PIPELINE_LABEL, NOTEBOOK_ANNOTATION, VERSION_ANNOTATION,
+  EXPERIMENT_ANNOTATION, DESCRIPTION_ANNOTATION, DATA_ARTIFACT, METRICS_ARTIFACT,
+} from './workflow';
+export { stepScript, CELL_MARKER, GENERATED_MARKER } from './script';
+export { scriptLocation } from './sourceMap';
+export type { ScriptLocation } from './sourceMap';
+export * from './options';
+export type * from './argo';

@@ -1,0 +1,726 @@
+// Scope analysis of one lowered cell: which names it reads from outside, binds, may mutate
+// or deletes at the top level, its top-level definitions with their free names, and imports.
+// Python's rules: function bodies run later (their reads are "deferred"), class bodies,
+// comprehensions and lambdas run at once; comprehension targets and lambda parameters are
+// local; walrus binds in the enclosing non-comprehension scope; `global`/`nonlocal` redirect
+// bindings. The walk uses an explicit task stack in evaluation order, never recursion.
+
+import type { Definition, ImportInfo, NameRef } from '../ir';
+import type { PyNode } from './grammar';
+import { isReadOnlyFunction, isReadOnlyMethod } from './pureCalls';
+
+export interface ScopeFacts {
+  reads: NameRef[];
+  binds: string[];
+  mutates: string[];
+  deletes: string[];
+  definitions: Definition[];
+  imports: ImportInfo[];
+  starImports: string[];
+}
+
+type ScopeKind = 'module' | 'class' | 'function' | 'lambda' | 'comprehension' | 'annotation';
+
+interface Scope {
+  kind: ScopeKind;
+  parent: Scope | null;
+  /** Names bound here. For scopes that run at once, the names bound so far. */
+  bound: Set<string>;
+  globals: Set<string> | null;
+  nonlocals: Set<string> | null;
+  /** True inside a function body (or a lazily evaluated `type` alias): its reads happen later. */
+  deferred: boolean;
+}
+
+const LOAD = 0;
+const STORE = 1;
+const DEL = 2;
+const PATTERN = 3;
+type Mode = typeof LOAD | typeof STORE | typeof DEL | typeof PATTERN;
+
+interface Visit {
+  node: PyNode;
+  mode: Mode;
+  scope: Scope;
+}
+type Task = Visit | (() => void);
+
+/** A read that resolved to the module scope. */
+interface ModuleRead {
+  name: string;
+  node: PyNode;
+  deferred: boolean;
+  /** For immediate reads: whether the cell had bound the name by then. */
+  boundBefore: boolean;
+}
+
+interface TopLevelDefinition {
+  name: string;
+  kind: 'function' | 'class';
+  outer: PyNode;
+}
+
+const COMPREHENSIONS = new Set(['list_comprehension', 'set_comprehension', 'dictionary_comprehension', 'generator_expression']);
+const TARGET_SEQUENCES = new Set([
+  'tuple', 'list', 'pattern_list', 'tuple_pattern', 'list_pattern', 'parenthesized_expression', 'expression_list',
+  'as_pattern_target', 'list_splat_pattern', 'list_splat',
+]);
+const NO_NAMES = new Set([
+  'string_content', 'escape_sequence', 'escape_interpolation', 'integer', 'float', 'true', 'false', 'none',
+  'ellipsis', 'string_start', 'string_end', 'type_conversion', 'keyword_separator', 'positional_separator',
+  'pass_statement', 'break_statement', 'continue_statement', 'wildcard_import',
+]);
+
+function field(node: PyNode, name: string): PyNode | undefined {
+  for (const child of node.children) if (child.field === name) return child;
+  return undefined;
+}
+
+/** The name an attribute/subscript/method-call chain starts from: `x` in `x.a[0].f().b`. */
+function rootName(node: PyNode | undefined): PyNode | undefined {
+  let n = node;
+  while (n) {
+    switch (n.type) {
+      case 'identifier':
+        return n;
+      case 'attribute':
+        n = field(n, 'object');
+        break;
+      case 'subscript':
+        n = field(n, 'value');
+        break;
+      case 'call': {
+        // `x.get('a')` may hand out part of x; the result of a plain call `f(...)` is not f.
+        const fn = field(n, 'function');
+        n = fn?.type === 'attribute' ? fn : undefined;
+        break;
+      }
+      case 'parenthesized_expression':
+        n = n.children.length === 1 ? n.children[0] : undefined;
+        break;
+      default:
+        return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Every identifier below `node` (for parameter patterns). */
+function identifiersIn(node: PyNode): PyNode[] {
+  const out: PyNode[] = [];
+  const stack = [node];
+  while (stack.length > 0) {
+    const n = stack.pop() as PyNode;
+    if (n.type === 'identifier') out.push(n);
+    for (let i = n.children.length - 1; i >= 0; i--) stack.push(n.children[i] as PyNode);
+  }
+  return out;
+}
+
+interface Parameters {
+  names: PyNode[];
+  defaults: PyNode[];
+  annotations: PyNode[];
+}
+
+function parametersOf(params: PyNode | undefined): Parameters {
+  const result: Parameters = { names: [], defaults: [], annotations: [] };
+  if (!params) return result;
+  for (const p of params.children) {
+    switch (p.type) {
+      case 'identifier':
+        result.names.push(p);
+        break;
+      case 'typed_parameter':
+      case 'default_parameter':
+      case 'typed_default_parameter':
+        for (const part of p.children) {
+          if (part.field === 'type') result.annotations.push(part);
+          else if (part.field === 'value') result.defaults.push(part);
+          else result.names.push(...identifiersIn(part));
+        }
+        break;
+      case 'list_splat_pattern':
+      case 'dictionary_splat_pattern':
+      case 'tuple_pattern':
+        result.names.push(...identifiersIn(p));
+        break;
+      case 'keyword_separator':
+      case 'positional_separator':
+        break;
+      default:
+        result.defaults.push(p);
+    }
+  }
+  return result;
+}
+
+class ScopeWalker {
+  private readonly module: Scope = { kind: 'module', parent: null, bound: new Set(), globals: null, nonlocals: null, deferred: false };
+  private readonly stack: Task[] = [];
+  private readonly binds = new Set<string>();
+  private readonly importBound = new Set<string>();
+  private readonly mutates = new Set<string>();
+  private readonly deletes = new Set<string>();
+  private readonly moduleReads: ModuleRead[] = [];
+  private readonly pendingReads: { name: string; node: PyNode; scope: Scope }[] = [];
+  private readonly globalBinds: { name: string; offset: number }[] = [];
+  private readonly definitions: TopLevelDefinition[] = [];
+  private readonly imports: ImportInfo[] = [];
+  private readonly starImports: string[] = [];
+
+  constructor(private readonly code: string) {}
+
+  private text(node: PyNode): string {
+    return this.code.slice(node.start, node.end);
+  }
+
+  run(root: PyNode): ScopeFacts {
+    this.stack.push({ node: root, mode: LOAD, scope: this.module });
+    while (this.stack.length > 0) {
+      const task = this.stack.pop() as Task;
+      if (typeof task === 'function') task();
+      else this.visit(task.node, task.mode, task.scope);
+    }
+    for (const p of this.pendingReads) {
+      if (this.resolvesToModule(p.name, p.scope)) this.moduleReads.push({ name: p.name, node: p.node, deferred: true, boundBefore: false });
+    }
+    return this.facts();
+  }
+
+  /** Schedules tasks to run in the given order, before anything already scheduled. */
+  private then(...tasks: (Task | undefined)[]): void {
+    for (let i = tasks.length - 1; i >= 0; i--) {
+      const t = tasks[i];
+      if (t !== undefined) this.stack.push(t);
+    }
+  }
+
+  private each(nodes: readonly PyNode[], mode: Mode, scope: Scope): void {
+    for (let i = nodes.length - 1; i >= 0; i--) this.stack.push({ node: nodes[i] as PyNode, mode, scope });
+  }
+
+  private newScope(kind: ScopeKind, parent: Scope, deferred: boolean): Scope {
+    return { kind, parent, bound: new Set(), globals: null, nonlocals: null, deferred };
+  }
+
+  // -------------------------------------------------------------------------
+  // Names
+
+  /** Whether `name`, looked up from `scope`, lands in the module scope (Python's LEGB, classes skipped from inside). */
+  private resolvesToModule(name: string, scope: Scope): boolean {
+    let s: Scope = scope;
+    let inner: Scope | null = null;
+    for (;;) {
+      if (s.kind === 'module' || s.globals?.has(name)) return true;
+      if (s.nonlocals?.has(name)) return false;
+      // A class body's names are visible in the body itself, not in functions or comprehensions inside it.
+      const visible = s.kind !== 'class' || inner === null || inner.kind === 'annotation';
+      if (visible && s.bound.has(name)) return false;
+      inner = s;
+      s = s.parent as Scope;
+    }
+  }
+
+  private read(node: PyNode, scope: Scope): void {
+    const name = this.text(node);
+    if (scope.deferred) {
+      this.pendingReads.push({ name, node, scope });
+    } else if (this.resolvesToModule(name, scope)) {
+      this.moduleReads.push({ name, node, deferred: false, boundBefore: this.module.bound.has(name) });
+    }
+  }
+
+  private bind(node: PyNode, scope: Scope, isImport = false): void {
+    const name = this.text(node);
+    if (scope.kind !== 'module') {
+      if (scope.nonlocals?.has(name)) return;
+      if (!scope.globals?.has(name)) {
+        scope.bound.add(name);
+        return;
+      }
+      this.globalBinds.push({ name, offset: node.start });
+    }
+    this.module.bound.add(name);
+    this.binds.add(name);
+    if (isImport) this.importBound.add(name);
+    else this.importBound.delete(name);
+  }
+
+  /** Records that the object named by `root` may change in place, when this runs at once and means a module name. */
+  private mutate(root: PyNode | undefined, scope: Scope): void {
+    if (!root || scope.deferred) return;
+    const name = this.text(root);
+    if (this.importBound.has(name)) return; // `np.random.seed(1)` does not make `np` data
+    if (this.resolvesToModule(name, scope)) this.mutates.add(name);
+  }
+
+  // -------------------------------------------------------------------------
+  // The walk
+
+  private visit(node: PyNode, mode: Mode, scope: Scope): void {
+    if (mode === STORE) return this.store(node, scope);
+    if (mode === DEL) return this.del(node, scope);
+    if (mode === PATTERN) return this.pattern(node, scope);
+    switch (node.type) {
+      case 'identifier':
+        return this.read(node, scope);
+      case 'attribute': {
+        const object = field(node, 'object');
+        if (object) this.then({ node: object, mode: LOAD, scope });
+        return;
+      }
+      case 'keyword_argument': {
+        const value = field(node, 'value');
+        if (value) this.then({ node: value, mode: LOAD, scope });
+        return;
+      }
+      case 'member_type':
+      case 'dotted_name': {
+        const first = node.children[0];
+        if (first) this.then({ node: first, mode: LOAD, scope });
+        return;
+      }
+      case 'call':
+        return this.call(node, scope);
+      case 'assignment':
+        return this.assignment(node, scope);
+      case 'augmented_assignment':
+        return this.augmentedAssignment(node, scope);
+      case 'named_expression':
+        return this.walrus(node, scope);
+      case 'for_statement':
+        return this.forStatement(node, scope);
+      case 'as_pattern':
+        // `with a as b`, `except E as e`; in `case` patterns PATTERN mode handles it.
+        for (let i = node.children.length - 1; i >= 0; i--) {
+          const child = node.children[i] as PyNode;
+          this.stack.push({ node: child, mode: child.field === 'alias' ? STORE : LOAD, scope });
+        }
+        return;
+      case 'decorated_definition':
+        return this.decorated(node, scope);
+      case 'function_definition':
+        return this.functionDefinition(node, node, [], scope);
+      case 'class_definition':
+        return this.classDefinition(node, node, [], scope);
+      case 'lambda':
+        return this.lambda(node, scope);
+      case 'global_statement':
+      case 'nonlocal_statement':
+        if (scope.kind !== 'module') {
+          const names = node.type === 'global_statement' ? (scope.globals ??= new Set()) : (scope.nonlocals ??= new Set());
+          for (const child of node.children) if (child.type === 'identifier') names.add(this.text(child));
+        }
+        return;
+      case 'delete_statement':
+        return this.each(node.children, DEL, scope);
+      case 'import_statement':
+      case 'import_from_statement':
+      case 'future_import_statement':
+        return this.importStatement(node, scope);
+      case 'type_alias_statement':
+        return this.typeAlias(node, scope);
+      case 'case_clause':
+        for (let i = node.children.length - 1; i >= 0; i--) {
+          const child = node.children[i] as PyNode;
+          this.stack.push({ node: child, mode: child.type === 'case_pattern' ? PATTERN : LOAD, scope });
+        }
+        return;
+      default:
+        if (COMPREHENSIONS.has(node.type)) return this.comprehension(node, scope);
+        if (NO_NAMES.has(node.type)) return;
+        return this.each(node.children, LOAD, scope);
+    }
+  }
+
+  private store(node: PyNode, scope: Scope): void {
+    if (node.type === 'identifier') return this.bind(node, scope);
+    if (node.type === 'attribute' || node.type === 'subscript') {
+      this.mutate(rootName(node), scope);
+      return this.then({ node, mode: LOAD, scope });
+    }
+    if (TARGET_SEQUENCES.has(node.type)) return this.each(node.children, STORE, scope);
+    this.then({ node, mode: LOAD, scope }); // not a target (a syntax error): still read what it names
+  }
+
+  private del(node: PyNode, scope: Scope): void {
+    if (node.type === 'identifier') {
+      this.read(node, scope);
+      if (scope.kind === 'module') this.deletes.add(this.text(node));
+      else if (!scope.globals?.has(this.text(node))) scope.bound.add(this.text(node));
+      return;
+    }
+    if (node.type === 'attribute' || node.type === 'subscript') {
+      this.mutate(rootName(node), scope);
+      return this.then({ node, mode: LOAD, scope });
+    }
+    if (TARGET_SEQUENCES.has(node.type)) return this.each(node.children, DEL, scope);
+    this.then({ node, mode: LOAD, scope });
+  }
+
+  /** `case` patterns: bare names capture (bind); dotted names and class names are read. */
+  private pattern(node: PyNode, scope: Scope): void {
+    const children = node.children;
+    switch (node.type) {
+      case 'identifier':
+        return this.bind(node, scope);
+      case 'dotted_name': {
+        const first = children[0];
+        if (!first) return;
+        if (children.length === 1) return this.bind(first, scope);
+        return this.read(first, scope);
+      }
+      case 'class_pattern': {
+        const [cls, ...rest] = children;
+        if (cls) this.then({ node: cls.children[0] ?? cls, mode: LOAD, scope });
+        return this.each(rest, PATTERN, scope);
+      }
+      case 'keyword_pattern':
+        return this.each(children.slice(1), PATTERN, scope);
+      case 'dict_pattern':
+        for (let i = children.length - 1; i >= 0; i--) {
+          const child = children[i] as PyNode;
+          this.stack.push({ node: child, mode: child.field === 'key' ? LOAD : PATTERN, scope });
+        }
+        return;
+      case 'case_pattern':
+      case 'as_pattern':
+      case 'splat_pattern':
+      case 'list_pattern':
+      case 'tuple_pattern':
+      case 'union_pattern':
+        return this.each(children, PATTERN, scope);
+      case 'string':
+      case 'concatenated_string':
+      case 'integer':
+      case 'float':
+      case 'true':
+      case 'false':
+      case 'none':
+      case 'complex_pattern':
+        return;
+      default:
+        return this.then({ node, mode: LOAD, scope });
+    }
+  }
+
+  private call(node: PyNode, scope: Scope): void {
+    const fn = field(node, 'function');
+    const args = field(node, 'arguments');
+    if (!scope.deferred) {
+      // `x.method()` and `x.a.method()` may change x; so may passing x (or x.a, x[i]) to a call,
+      // unless the call is known to only read (`df.head()`, `len(x)`) and has no `inplace=True`.
+      const argList = args?.type === 'argument_list' ? args.children : [];
+      const inplace = argList.some((a) => a.type === 'keyword_argument' && this.isInplaceTrue(a));
+      const callee = fn?.type === 'attribute' ? field(fn, 'attribute') : fn;
+      const calleeName = callee?.type === 'identifier' ? this.text(callee) : '';
+      if (fn?.type === 'attribute' && !isReadOnlyMethod(calleeName, inplace)) this.mutate(rootName(field(fn, 'object')), scope);
+      if (!isReadOnlyFunction(calleeName, inplace)) {
+        for (const arg of argList) {
+          let value: PyNode | undefined = arg;
+          if (arg.type === 'keyword_argument') value = field(arg, 'value');
+          else if (arg.type === 'list_splat' || arg.type === 'dictionary_splat') value = arg.children[0];
+          if (value && (value.type === 'identifier' || value.type === 'attribute' || value.type === 'subscript')) {
+            this.mutate(rootName(value), scope);
+          }
+        }
+      }
+    }
+    this.then(fn && { node: fn, mode: LOAD, scope }, args && { node: args, mode: LOAD, scope });
+  }
+
+  private isInplaceTrue(keywordArgument: PyNode): boolean {
+    const name = field(keywordArgument, 'name');
+    return name !== undefined && this.text(name) === 'inplace' && field(keywordArgument, 'value')?.type === 'true';
+  }
+
+  private assignment(node: PyNode, scope: Scope): void {
+    // `a = b = value`: the grammar nests the chain to the right; the value runs first, then targets left to right.
+    const targets: PyNode[] = [];
+    let annotation: PyNode | undefined;
+    let value: PyNode | undefined;
+    for (let current: PyNode | undefined = node; current; ) {
+      const left = field(current, 'left');
+      if (left) targets.push(left);
+      annotation ??= field(current, 'type');
+      const right = field(current, 'right');
+      if (right?.type === 'assignment') current = right;
+      else {
+        value = right;
+        current = undefined;
+      }
+    }
+    if (value) {
+      const tasks: Task[] = [{ node: value, mode: LOAD, scope }];
+      if (annotation) tasks.push({ node: annotation, mode: LOAD, scope });
+      for (const target of targets) tasks.push({ node: target, mode: STORE, scope });
+      return this.then(...tasks);
+    }
+    // `x: int` binds nothing at module or class level; in a function it makes x local.
+    const target = targets[0];
+    this.then(annotation && { node: annotation, mode: LOAD, scope });
+    if (!target) return;
+    if (target.type === 'identifier') {
+      if (scope.kind === 'function') this.bind(target, scope);
+    } else {
+      this.then({ node: target, mode: LOAD, scope });
+    }
+  }
+
+  private augmentedAssignment(node: PyNode, scope: Scope): void {
+    // `x += v` reads x, evaluates v, then writes x; the object x names may change in place.
+    const left = field(node, 'left');
+    const right = field(node, 'right');
+    if (!left) return this.each(node.children, LOAD, scope);
+    this.then(
+      { node: left, mode: LOAD, scope },
+      right && { node: right, mode: LOAD, scope },
+      () => {
+        if (left.type === 'identifier') {
+          this.bind(left, scope);
+          this.mutate(left, scope);
+        } else {
+          this.then({ node: left, mode: STORE, scope });
+        }
+      },
+    );
+  }
+
+  private walrus(node: PyNode, scope: Scope): void {
+    const name = field(node, 'name');
+    const value = field(node, 'value');
+    // PEP 572: the target binds in the nearest scope that is not a comprehension.
+    let target = scope;
+    while (target.kind === 'comprehension' && target.parent) target = target.parent;
+    this.then(value && { node: value, mode: LOAD, scope }, name && (() => this.bind(name, target)));
+  }
+
+  private forStatement(node: PyNode, scope: Scope): void {
+    // The iterable runs before the target is bound; then body and `else`.
+    const iterables = node.children.filter((c) => c.field === 'right');
+    const targets = node.children.filter((c) => c.field === 'left');
+    const rest = node.children.filter((c) => c.field !== 'right' && c.field !== 'left');
+    this.each(rest, LOAD, scope);
+    this.each(targets, STORE, scope);
+    this.each(iterables, LOAD, scope);
+  }
+
+  private comprehension(node: PyNode, scope: Scope): void {
+    const clauses = node.children.filter((c) => c.type === 'for_in_clause' || c.type === 'if_clause');
+    const body = node.children.filter((c) => c.type !== 'for_in_clause' && c.type !== 'if_clause');
+    const first = clauses[0];
+    if (!first || first.type !== 'for_in_clause') return this.each(node.children, LOAD, scope);
+    // The first iterable runs in the enclosing scope; everything else in the comprehension's own.
+    const inner = this.newScope('comprehension', scope, scope.deferred);
+    const tasks: Task[] = [];
+    clauses.forEach((clause, k) => {
+      if (clause.type === 'if_clause') {
+        for (const c of clause.children) tasks.push({ node: c, mode: LOAD, scope: inner });
+        return;
+      }
+      for (const c of clause.children) if (c.field === 'right') tasks.push({ node: c, mode: LOAD, scope: k === 0 ? scope : inner });
+      for (const c of clause.children) if (c.field !== 'right') tasks.push({ node: c, mode: c.field === 'left' ? STORE : LOAD, scope: inner });
+    });
+    for (const c of body) tasks.push({ node: c, mode: LOAD, scope: inner });
+    this.then(...tasks);
+  }
+
+  private lambda(node: PyNode, scope: Scope): void {
+    const params = parametersOf(field(node, 'parameters'));
+    const body = field(node, 'body');
+    const inner = this.newScope('lambda', scope, scope.deferred);
+    for (const name of params.names) inner.bound.add(this.text(name));
+    // Defaults run in the enclosing scope when the lambda is created; the body is taken as run
+    // at once too (a lambda is usually called right away, e.g. by `apply`).
+    const tasks: Task[] = params.defaults.map((d) => ({ node: d, mode: LOAD, scope }));
+    if (body) tasks.push({ node: body, mode: LOAD, scope: inner });
+    this.then(...tasks);
+  }
+
+  private decorated(node: PyNode, scope: Scope): void {
+    const decorators = node.children.filter((c) => c.type === 'decorator');
+    const definition = field(node, 'definition');
+    if (definition?.type === 'function_definition') return this.functionDefinition(definition, node, decorators, scope);
+    if (definition?.type === 'class_definition') return this.classDefinition(definition, node, decorators, scope);
+    this.each(node.children, LOAD, scope);
+  }
+
+  /** PEP 695 `[T, *Ts, **P]`: names bound in the annotation scope, bounds read there. */
+  private typeParameters(list: PyNode | undefined, annotationScope: Scope): Task[] {
+    const tasks: Task[] = [];
+    if (!list) return tasks;
+    for (const param of list.children) {
+      const inner = param.type === 'type' ? param.children[0] : param;
+      if (!inner) continue;
+      if (inner.type === 'identifier') annotationScope.bound.add(this.text(inner));
+      else if (inner.type === 'splat_type') {
+        for (const id of inner.children) if (id.type === 'identifier') annotationScope.bound.add(this.text(id));
+      } else if (inner.type === 'constrained_type') {
+        const [name, ...bounds] = inner.children;
+        const id = name?.type === 'type' ? name.children[0] : name;
+        if (id?.type === 'identifier') annotationScope.bound.add(this.text(id));
+        // Bounds and constraints are evaluated lazily (PEP 695): their reads are deferred.
+        const lazy = this.newScope('function', annotationScope, true);
+        for (const b of bounds) tasks.push({ node: b, mode: LOAD, scope: lazy });
+      } else {
+        tasks.push({ node: inner, mode: LOAD, scope: annotationScope });
+      }
+    }
+    return tasks;
+  }
+
+  private functionDefinition(node: PyNode, outer: PyNode, decorators: PyNode[], scope: Scope): void {
+    const name = field(node, 'name');
+    const typeParams = field(node, 'type_parameters');
+    const params = parametersOf(field(node, 'parameters'));
+    const returns = field(node, 'return_type');
+    const body = field(node, 'body');
+    if (name && scope.kind === 'module') this.definitions.push({ name: this.text(name), kind: 'function', outer });
+    // Decorators, defaults and annotations run when `def` runs; the body runs when the function is called.
+    const annotationScope = typeParams ? this.newScope('annotation', scope, scope.deferred) : scope;
+    const tasks: Task[] = decorators.map((d) => ({ node: d, mode: LOAD, scope }));
+    tasks.push(...this.typeParameters(typeParams, annotationScope));
+    for (const d of params.defaults) tasks.push({ node: d, mode: LOAD, scope });
+    for (const a of params.annotations) tasks.push({ node: a, mode: LOAD, scope: annotationScope });
+    if (returns) tasks.push({ node: returns, mode: LOAD, scope: annotationScope });
+    if (name) tasks.push(() => this.bind(name, scope));
+    tasks.push(() => {
+      const inner = this.newScope('function', annotationScope, true);
+      for (const p of params.names) inner.bound.add(this.text(p));
+      if (body) this.then({ node: body, mode: LOAD, scope: inner });
+    });
+    this.then(...tasks);
+  }
+
+  private classDefinition(node: PyNode, outer: PyNode, decorators: PyNode[], scope: Scope): void {
+    const name = field(node, 'name');
+    const typeParams = field(node, 'type_parameters');
+    const bases = field(node, 'superclasses');
+    const body = field(node, 'body');
+    if (name && scope.kind === 'module') this.definitions.push({ name: this.text(name), kind: 'class', outer });
+    const annotationScope = typeParams ? this.newScope('annotation', scope, scope.deferred) : scope;
+    const tasks: Task[] = decorators.map((d) => ({ node: d, mode: LOAD, scope }));
+    tasks.push(...this.typeParameters(typeParams, annotationScope));
+    if (bases) tasks.push({ node: bases, mode: LOAD, scope: annotationScope });
+    // The class body runs at once, in its own scope; the name is bound after it.
+    const inner = this.newScope('class', annotationScope, scope.deferred);
+    if (body) tasks.push({ node: body, mode: LOAD, scope: inner });
+    if (name) tasks.push(() => this.bind(name, scope));
+    this.then(...tasks);
+  }
+
+  private typeAlias(node: PyNode, scope: Scope): void {
+    // `type X[T] = value`: X is bound now; the value is evaluated lazily, so its reads are deferred.
+    const left = field(node, 'left');
+    const right = field(node, 'right');
+    const head = left?.children[0];
+    const name = head?.type === 'generic_type' ? head.children[0] : head;
+    const typeParams = head?.type === 'generic_type' ? head.children.find((c) => c.type === 'type_parameter') : undefined;
+    const annotationScope = this.newScope('annotation', scope, true);
+    const tasks = this.typeParameters(typeParams, annotationScope);
+    if (name?.type === 'identifier') tasks.push(() => this.bind(name, scope));
+    if (right) tasks.push({ node: right, mode: LOAD, scope: this.newScope('function', annotationScope, true) });
+    this.then(...tasks);
+  }
+
+  private importStatement(node: PyNode, scope: Scope): void {
+    if (node.type === 'future_import_statement') {
+      this.imports.push({ module: '__future__', line: node.line, absolute: true });
+      return;
+    }
+    if (node.type === 'import_statement') {
+      // `import a.b.c` binds `a`; `import a.b as d` binds `d`.
+      for (const child of node.children) {
+        const dotted = child.type === 'aliased_import' ? field(child, 'name') : child;
+        if (dotted?.type !== 'dotted_name') continue;
+        const top = dotted.children[0];
+        if (!top) continue;
+        this.imports.push({ module: this.text(top), line: node.line, absolute: true });
+        const alias = child.type === 'aliased_import' ? field(child, 'alias') : undefined;
+        this.bind(alias ?? top, scope, true);
+      }
+      return;
+    }
+    const moduleName = field(node, 'module_name');
+    const relative = moduleName?.type === 'relative_import';
+    const dotted = relative ? moduleName?.children.find((c) => c.type === 'dotted_name') : moduleName;
+    const top = dotted?.children[0];
+    this.imports.push({ module: top ? this.text(top) : '', line: node.line, absolute: !relative });
+    for (const child of node.children) {
+      if (child.type === 'wildcard_import') {
+        this.starImports.push(moduleName ? this.text(moduleName) : '');
+      } else if (child.field === 'name') {
+        const bound = child.type === 'aliased_import' ? field(child, 'alias') : child.type === 'dotted_name' ? child.children[0] : undefined;
+        if (bound) this.bind(bound, scope, true);
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Results
+
+  private facts(): ScopeFacts {
+    const byPosition = (a: ModuleRead, b: ModuleRead) => a.node.start - b.node.start;
+    const reads = this.moduleReads.slice().sort(byPosition);
+    const free = new Map<string, ModuleRead>();
+    for (const r of reads) if (!r.deferred && !r.boundBefore && !free.has(r.name)) free.set(r.name, r);
+    for (const r of reads) if (r.deferred && !this.module.bound.has(r.name) && !free.has(r.name)) free.set(r.name, r);
+    const refs = [...free.values()].sort(byPosition).map((r) => {
+      const ref: NameRef = { name: r.name, line: r.node.line, column: r.node.column };
+      if (r.deferred) ref.deferred = true;
+      return ref;
+    });
+    return {
+      reads: refs,
+      binds: [...this.binds],
+      mutates: [...this.mutates],
+      deletes: [...this.deletes],
+      definitions: this.definitions.map((d) => this.definition(d, reads)),
+      imports: this.imports,
+      starImports: this.starImports,
+    };
+  }
+
+  /** A top-level definition's source and the module names it reads (body, decorators, defaults, annotations, bases). */
+  private definition(d: TopLevelDefinition, sortedReads: ModuleRead[]): Definition {
+    const { start, end } = d.outer;
+    const own = new Set([d.name]);
+    for (const g of this.globalBinds) if (g.offset >= start && g.offset < end) own.add(g.name);
+    const freeNames: string[] = [];
+    const seen = new Set<string>();
+    let lo = 0;
+    let hi = sortedReads.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((sortedReads[mid] as ModuleRead).node.start < start) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < sortedReads.length; i++) {
+      const r = sortedReads[i] as ModuleRead;
+      if (r.node.start >= end) break;
+      if (own.has(r.name) || seen.has(r.name)) continue;
+      seen.add(r.name);
+      freeNames.push(r.name);
+    }
+    return { name: d.name, kind: d.kind, source: this.sourceOf(d.outer), freeNames, line: d.outer.line };
+  }
+
+  /** The definition's text; one nested in a top-level `if`/`try` is dedented so it stands alone. */
+  private sourceOf(node: PyNode): string {
+    const text = this.code.slice(node.start, node.end);
+    if (node.column === 1) return text;
+    const lineStart = this.code.lastIndexOf('\n', node.start - 1) + 1;
+    const indent = this.code.slice(lineStart, node.start);
+    if (!/^[ \t]+$/.test(indent)) return text;
+    return text
+      .split('\n')
+      .map((l, k) => (k > 0 && l.startsWith(indent) ? l.slice(indent.length) : l))
+      .join('\n');
+  }
+}
+
+/** Analyses the scopes of a parsed, lowered cell. */
+export function analyzeScopes(root: PyNode, code: string): ScopeFacts {
+  return new ScopeWalker(code).run(root);
+}

@@ -1,0 +1,118 @@
+// Entry point. `activate` only builds the context object and the feature objects, each
+// owned by the context, and registers the command table; nothing heavy loads here (the
+// compiler, grammar and runner come with the first analysis or run). A failure shows
+// "Cannot activate Flowbook" with the reason, and is rethrown.
+
+import * as vscode from 'vscode';
+import { Ctx, errorMessage } from './context';
+import { commandTable, registerCommands } from './commands';
+import { NotebookModels, type NotebookAnalysis } from './notebookModel';
+import { CellChips, chipsFor, type ChipsUpdate } from './chips';
+import { DiagnosticsPublisher } from './diagnostics';
+import { TagCommands } from './tagCommands';
+import { WorkflowDocuments } from './workflowDocument';
+import { LocalRuns } from './localRuns';
+import { StepLogs } from './logs';
+import { PipelineTree } from '../views/pipelineTree';
+import { LocalRunSource, RunsModel } from '../views/runsModel';
+import { RunsTree } from '../views/runsTree';
+import { GraphPanels, type RenderReport } from '../views/graphPanel';
+
+/** Context key: a cluster is configured (set by the cluster support, issue 5). */
+export const CLUSTER_CONFIGURED = 'flowbook:clusterConfigured';
+
+/** What `activate` returns: for the integration suite and for other extensions. */
+export interface FlowbookApi {
+  /** Time spent in `activate`, in milliseconds. */
+  readonly activationMs: number;
+  /** The full ids of the registered commands. */
+  readonly commands: readonly string[];
+  /** The analysis of a notebook as it is now (pending edits analysed first). */
+  analysis(notebook: vscode.NotebookDocument): Promise<NotebookAnalysis | undefined>;
+  /** The chips a cell shows now (what the status bar provider returns). */
+  chips(cell: vscode.NotebookCell): vscode.NotebookCellStatusBarItem[];
+  readonly onDidUpdateChips: vscode.Event<ChipsUpdate>;
+  readonly onDidRenderGraph: vscode.Event<RenderReport>;
+  /** The notebook the Pipeline view shows and its top-level items' labels. */
+  pipelineView(): { notebook?: string; items: string[] };
+  /** The Runs view's top-level items' labels and descriptions. */
+  runsView(): { label: string; description: string }[];
+  /** The runs folder used for a notebook. */
+  runsDirFor(notebook: vscode.Uri): string;
+}
+
+export function activate(context: vscode.ExtensionContext): FlowbookApi {
+  const started = performance.now();
+  let ctx: Ctx | undefined;
+  try {
+    ctx = new Ctx(context);
+    context.subscriptions.push(ctx);
+    const c = ctx;
+    const own = <T extends vscode.Disposable>(d: T): T => {
+      context.subscriptions.push(d);
+      return d;
+    };
+    void vscode.commands.executeCommand('setContext', CLUSTER_CONFIGURED, false);
+
+    const models = own(new NotebookModels(c));
+    const chips = own(new CellChips(models));
+    own(new DiagnosticsPublisher(models));
+    const pipelineTree = own(new PipelineTree(models));
+    const runsModel = own(new RunsModel());
+    const local = own(new LocalRunSource(c));
+    own(runsModel.addSource(local));
+    const runsTree = own(new RunsTree(runsModel));
+    const graphs = own(new GraphPanels(c, models, runsModel, () => pipelineTree.current));
+    const logs = own(new StepLogs(c, runsModel));
+    graphs.openLogs = async (run, step) => {
+      await logs.show(run, step);
+    };
+    const workflows = own(new WorkflowDocuments(c, models));
+    const runs = own(new LocalRuns(c, models, runsModel, local, graphs));
+    const tags = new TagCommands(c, models);
+    // Runs of notebooks opened in this window show up even before the first run here.
+    own(models.onDidAnalyze((a) => {
+      if (a.document.uri.scheme === 'file') local.addFolder(runs.runsDirFor(a.document.uri));
+    }));
+
+    const commands = registerCommands(c, commandTable(c, { tags, workflows, runs, runsModel, graphs, logs }), own);
+    const activationMs = performance.now() - started;
+    c.log.info(`Flowbook activated in ${activationMs.toFixed(1)} ms`);
+
+    return {
+      activationMs,
+      commands,
+      analysis: (doc) => models.current(doc),
+      chips: (cell) => {
+        const a = models.get(cell.notebook.uri);
+        const info = a?.byCellUri.get(cell.document.uri.toString());
+        return a && info && info.kind === 'code' ? chipsFor(cell, info, a) : [];
+      },
+      onDidUpdateChips: chips.onDidUpdate,
+      onDidRenderGraph: graphs.onDidRender,
+      pipelineView: () => {
+        const labels = pipelineTree.getChildren().map((n) => labelOf(pipelineTree.getTreeItem(n)));
+        return { ...(pipelineTree.current ? { notebook: pipelineTree.current.toString() } : {}), items: labels };
+      },
+      runsView: () => runsTree.getChildren().map((n) => {
+        const item = runsTree.getTreeItem(n);
+        return { label: labelOf(item), description: typeof item.description === 'string' ? item.description : '' };
+      }),
+      runsDirFor: (uri) => runs.runsDirFor(uri),
+    };
+  } catch (err) {
+    const message = `Cannot activate Flowbook: ${errorMessage(err)}`;
+    ctx?.log.error(message, err instanceof Error ? (err.stack ?? '') : '');
+    void vscode.window.showErrorMessage(message);
+    throw err;
+  }
+}
+
+function labelOf(item: vscode.TreeItem): string {
+  const label = item.label;
+  return typeof label === 'string' ? label : (label?.label ?? '');
+}
+
+export function deactivate(): void {
+  // Everything is owned by context.subscriptions, which VS Code disposes.
+}

@@ -1,0 +1,262 @@
+// The runs the Runs view and the graph show, from one or more run sources. The local source
+// reads run records (`<runs folder>/<id>/run.json`, written atomically by the runner) and
+// stays live by watching those files; bursts of changes are coalesced into one refresh.
+// Cluster runs (issue 5) plug in as another `RunSource` without changes here.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { listRuns, readRun, type RunRecord, type StepStatus } from '../runner/record';
+import { Disposable } from '../extension/lifecycle';
+import type { Ctx } from '../extension/context';
+
+export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface RunStepView {
+  name: string;
+  status: StepStatus;
+  cells: number[];
+  dependencies: string[];
+  durationMs?: number;
+  startedAt?: string;
+  /** True when the step has log files (it started). */
+  hasLogs: boolean;
+  /** One line: the error of a failed step, or why it was skipped or cached. */
+  note?: string;
+}
+
+/** A run as the views show it, whatever its source. */
+export interface RunView {
+  /** The source's id: `local`, later `cluster:<context>`. */
+  source: string;
+  id: string;
+  /** Usually the notebook's file name. */
+  title: string;
+  /** The notebook's path, when known. */
+  notebook?: string;
+  status: RunStatus;
+  startedAt: string;
+  finishedAt?: string;
+  durationMs?: number;
+  progress: { done: number; total: number };
+  steps: RunStepView[];
+  error?: string;
+  /** Local runs: the run folder. */
+  dir?: string;
+}
+
+/** A place runs come from. The local runner is one; a cluster is another (issue 5). */
+export interface RunSource extends vscode.Disposable {
+  readonly id: string;
+  readonly label: string;
+  readonly onDidChange: vscode.Event<void>;
+  /** Newest first. */
+  runs(): readonly RunView[];
+  refresh(): void;
+}
+
+export class RunsModel extends Disposable {
+  private readonly sources: RunSource[] = [];
+  private readonly changed = this._register(new vscode.EventEmitter<void>());
+  readonly onDidChange = this.changed.event;
+
+  addSource(source: RunSource): vscode.Disposable {
+    this.sources.push(source);
+    const sub = source.onDidChange(() => this.changed.fire());
+    this.changed.fire();
+    return this._register({
+      dispose: () => {
+        sub.dispose();
+        source.dispose();
+        const i = this.sources.indexOf(source);
+        if (i >= 0) this.sources.splice(i, 1);
+        this.changed.fire();
+      },
+    });
+  }
+
+  allSources(): readonly RunSource[] {
+    return this.sources;
+  }
+
+  find(source: string, id: string): RunView | undefined {
+    return this.sources.find((s) => s.id === source)?.runs().find((r) => r.id === id);
+  }
+
+  refresh(): void {
+    for (const s of this.sources) s.refresh();
+  }
+}
+
+/** Finished steps, for "N/M": skipped and cached steps count as done. */
+function isDone(status: StepStatus): boolean {
+  return status === 'succeeded' || status === 'failed' || status === 'skipped' || status === 'cached' || status === 'cancelled';
+}
+
+/** A run record as the views show it. A "running" record whose runner died reads as failed. */
+export function runViewOf(record: RunRecord, dir: string, runnerAlive: (pid: number) => boolean = isAlive): RunView {
+  let status: RunStatus = record.status;
+  let error = record.error;
+  if (status === 'running' && !runnerAlive(record.runnerPid)) {
+    status = 'failed';
+    error ??= 'The runner stopped before the run finished (was VS Code or the terminal closed?).';
+  }
+  const steps: RunStepView[] = record.steps.map((s) => {
+    const step: RunStepView = {
+      name: s.name, status: s.status, cells: s.cells, dependencies: s.dependencies,
+      hasLogs: s.startedAt !== undefined || s.status === 'failed' || s.status === 'succeeded',
+    };
+    if (s.durationMs !== undefined) step.durationMs = s.durationMs;
+    if (s.startedAt !== undefined) step.startedAt = s.startedAt;
+    const note = s.error?.message ?? s.reason;
+    if (note !== undefined) step.note = note;
+    return step;
+  });
+  const view: RunView = {
+    source: 'local', id: record.id, title: path.basename(record.notebook), notebook: record.notebook,
+    status, startedAt: record.startedAt, steps, dir,
+    progress: { done: steps.filter((s) => isDone(s.status)).length, total: steps.length },
+  };
+  if (record.finishedAt !== undefined) view.finishedAt = record.finishedAt;
+  if (record.durationMs !== undefined) view.durationMs = record.durationMs;
+  if (error !== undefined) view.error = error;
+  return view;
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const MAX_RUNS_PER_FOLDER = 50;
+
+/**
+ * Runs recorded by the local runner (from this window or the `flowbook run` CLI). Knows a
+ * set of runs folders: the configured one, `.flowbook/runs` beside each notebook seen, and
+ * any found in the workspace.
+ */
+export class LocalRunSource extends Disposable implements RunSource {
+  readonly id = 'local';
+  readonly label = 'Local';
+  private readonly changed = this._register(new vscode.EventEmitter<void>());
+  readonly onDidChange = this.changed.event;
+  private readonly folders = new Map<string, Map<string, RunView>>();
+  private readonly watchers = new Map<string, vscode.Disposable>();
+  private pending = new Set<string>();
+  private timer?: ReturnType<typeof setTimeout>;
+  private ticker?: ReturnType<typeof setInterval>;
+
+  constructor(private readonly ctx: Ctx) {
+    super();
+    // Runs anywhere in the workspace (CLI runs included) appear without configuration.
+    const watcher = this._register(vscode.workspace.createFileSystemWatcher('**/.flowbook/runs/*/run.json'));
+    const onFile = (uri: vscode.Uri) => this.fileChanged(uri.fsPath);
+    this._register(watcher.onDidCreate(onFile));
+    this._register(watcher.onDidChange(onFile));
+    this._register(watcher.onDidDelete(onFile));
+    this._register({ dispose: () => { clearTimeout(this.timer); clearInterval(this.ticker); this.watchers.forEach((w) => w.dispose()); } });
+    void this.discover();
+  }
+
+  private async discover(): Promise<void> {
+    try {
+      const files = await vscode.workspace.findFiles('**/.flowbook/runs/*/run.json', '**/node_modules/**', 500);
+      for (const f of files) this.addFolder(path.dirname(path.dirname(f.fsPath)));
+    } catch (err) {
+      this.ctx.log.warn('cannot look for runs in the workspace', String(err));
+    }
+  }
+
+  /** Starts watching a runs folder (idempotent) and reads the runs in it. */
+  addFolder(dir: string): void {
+    const key = path.resolve(dir);
+    if (this.folders.has(key)) return;
+    this.folders.set(key, new Map());
+    if (!this.isInWorkspaceGlob(key)) {
+      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(key), '*/run.json'));
+      const onFile = (uri: vscode.Uri) => this.fileChanged(uri.fsPath);
+      this.watchers.set(key, vscode.Disposable.from(watcher, watcher.onDidCreate(onFile), watcher.onDidChange(onFile), watcher.onDidDelete(onFile)));
+    }
+    this.readFolder(key);
+  }
+
+  private isInWorkspaceGlob(dir: string): boolean {
+    return dir.endsWith(path.join('.flowbook', 'runs')) && vscode.workspace.getWorkspaceFolder(vscode.Uri.file(dir)) !== undefined;
+  }
+
+  private readFolder(dir: string): void {
+    const runs = new Map<string, RunView>();
+    for (const record of listRuns(dir, { limit: MAX_RUNS_PER_FOLDER })) runs.set(record.id, runViewOf(record, path.join(dir, record.id)));
+    this.folders.set(dir, runs);
+    this.changedSoon();
+  }
+
+  /** A run.json changed: re-read that run only, coalescing bursts. */
+  fileChanged(file: string): void {
+    const runDir = path.dirname(file);
+    const folder = path.dirname(runDir);
+    if (!this.folders.has(folder)) {
+      this.addFolder(folder);
+      return;
+    }
+    this.pending.add(runDir);
+    this.timer ??= setTimeout(() => this.flush(), 50);
+  }
+
+  /** Re-reads one run now (the runner tells us about its own runs directly). */
+  reload(runDir: string): void {
+    const folder = path.dirname(runDir);
+    if (!this.folders.has(folder)) this.addFolder(folder);
+    this.readRunInto(folder, runDir);
+    this.changedSoon();
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    const dirs = [...this.pending];
+    this.pending = new Set();
+    for (const runDir of dirs) this.readRunInto(path.dirname(runDir), runDir);
+    this.changedSoon();
+  }
+
+  private readRunInto(folder: string, runDir: string): void {
+    const runs = this.folders.get(folder);
+    if (!runs) return;
+    const id = path.basename(runDir);
+    const record = fs.existsSync(runDir) ? readRun(folder, id) : undefined;
+    if (record) runs.set(id, runViewOf(record, runDir));
+    else if (!fs.existsSync(runDir)) runs.delete(id);
+  }
+
+  private changedSoon(): void {
+    this.changed.fire();
+    // While something runs, durations in the view advance every second.
+    const running = this.runs().some((r) => r.status === 'running' || r.status === 'pending');
+    if (running && !this.ticker) this.ticker = setInterval(() => this.changed.fire(), 1000);
+    if (!running && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
+  }
+
+  runs(): RunView[] {
+    const all = [...this.folders.values()].flatMap((m) => [...m.values()]);
+    return all.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id));
+  }
+
+  refresh(): void {
+    for (const dir of this.folders.keys()) this.readFolder(dir);
+    void this.discover();
+  }
+
+  /** Forgets a deleted run at once, without waiting for the watcher. */
+  forget(runDir: string): void {
+    this.folders.get(path.dirname(runDir))?.delete(path.basename(runDir));
+    this.changedSoon();
+  }
+}

@@ -1,0 +1,135 @@
+// UI tests through a real browser: code-server's workbench in Debian's Chromium, driven by
+// playwright-core. What a data scientist does: open a tagged notebook, read the chips,
+// change a step from its chip, run the pipeline from the notebook toolbar and watch the
+// graph turn green; the graph survives a reload and reads well in every theme.
+// Screenshots go to test-results/screenshots/ (look at them).
+
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Browser, FrameLocator, Page } from 'playwright-core';
+import { REPO, devPayload, launchChromium, openWorkbench, startCodeServer, type CodeServer } from '../extension/codeServer';
+
+const SHOTS = path.join(REPO, 'test-results', 'screenshots');
+
+describe('Flowbook in the browser (code-server + Chromium)', function () {
+  this.timeout(240_000);
+  let server: CodeServer;
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    server = await startCodeServer();
+    browser = await launchChromium();
+    page = await openWorkbench(browser, server.url(devPayload()));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  async function shot(name: string): Promise<void> {
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+  }
+
+  async function runCommand(title: string): Promise<void> {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill(`>${title}`);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
+    await page.keyboard.press('Enter');
+  }
+
+  /** The graph webview's page (a webview is an iframe inside an iframe). */
+  function graphFrame(): FrameLocator {
+    return page.frameLocator('iframe.webview.ready[src*="extensionId=flowbook.flowbook"]').frameLocator('#active-frame');
+  }
+
+  function chip(text: string) {
+    return page.locator('.cell-statusbar-container .cell-status-item', { hasText: text });
+  }
+
+  it('opens a tagged notebook and shows each cell\'s step, role and inputs as chips', async () => {
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill('pipeline.ipynb');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'pipeline.ipynb' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.cell-list-container .code-cell-row').first().waitFor({ timeout: 60_000 });
+    await chip('load').first().waitFor({ timeout: 60_000 });
+    await chip('← data from load').waitFor();
+    await chip('imports').waitFor();
+    await chip('pipeline parameters').waitFor();
+    await shot('01-notebook-chips');
+    assert.equal(await chip('← data, threshold from train').count(), 1, 'the evaluate step shows its inputs and their provider');
+  });
+
+  it('changes a step from its chip', async () => {
+    await chip('load').first().click();
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await shot('02-set-step-quick-pick');
+    await input.fill('ingest');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'New step "ingest"' }).waitFor();
+    await page.keyboard.press('Enter');
+    await chip('ingest').first().waitFor();
+    await chip('← data from ingest').waitFor();
+    assert.equal(await chip('$(symbol-event) load').count(), 0);
+    await shot('03-step-changed');
+  });
+
+  it('runs the pipeline locally from the notebook toolbar and the graph turns green', async () => {
+    const run = page.locator('.notebook-toolbar-container .action-item a[aria-label="Run Pipeline Locally"]');
+    await run.waitFor({ timeout: 30_000 });
+    await shot('04-toolbar');
+    await run.click();
+    const graph = graphFrame();
+    await graph.locator('.node').first().waitFor({ timeout: 60_000 });
+    await graph.locator('.node.status-succeeded').nth(2).waitFor({ timeout: 90_000 });
+    assert.equal(await graph.locator('.node').count(), 3);
+    assert.equal(await graph.locator('.node.status-succeeded').count(), 3, 'every step succeeded');
+    await graph.locator('#subtitle', { hasText: 'succeeded' }).waitFor();
+    await shot('05-run-graph-green');
+  });
+
+  it('lists the run in the Runs view and the steps in the Pipeline view', async () => {
+    await runCommand('Flowbook: Focus on Runs View');
+    const runs = page.locator('.pane-body .monaco-list-row', { hasText: 'pipeline.ipynb' });
+    await runs.first().waitFor({ timeout: 30_000 });
+    await runCommand('Flowbook: Focus on Pipeline View');
+    await page.locator('.pane-body .monaco-list-row', { hasText: 'ingest' }).first().waitFor();
+    await shot('06-views');
+  });
+
+  it('restores the graph after a reload', async () => {
+    await page.reload();
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    const graph = graphFrame();
+    await graph.locator('.node').first().waitFor({ timeout: 90_000 });
+    assert.equal(await graph.locator('.node').count(), 3);
+    await shot('07-graph-after-reload');
+  });
+
+  for (const theme of ['Default Light Modern', 'Default High Contrast', 'Default High Contrast Light']) {
+    it(`draws the graph readably in the ${theme} theme`, async () => {
+      await runCommand('Preferences: Color Theme');
+      await page.locator('.quick-input-widget input').fill(theme);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: new RegExp(`^${theme}$`) }).first().waitFor();
+      await page.keyboard.press('Enter');
+      const themeClass = theme === 'Default Light Modern' ? 'vs' : theme === 'Default High Contrast' ? 'hc-black' : 'hc-light';
+      await page.locator(`.monaco-workbench.${themeClass}`).waitFor({ timeout: 30_000 });
+      const graph = graphFrame();
+      await graph.locator('.node').first().waitFor();
+      await graph.locator(`body.vscode-${themeClass === 'vs' ? 'light' : themeClass === 'hc-black' ? 'high-contrast' : 'high-contrast-light'}`).waitFor();
+      // Text and outlines take the theme's colours: the label differs from the page background.
+      const colours = await graph.locator('.node.status-succeeded').first().evaluate(
+        'el => ({ text: getComputedStyle(el.querySelector(".label")).fill, stroke: getComputedStyle(el.querySelector("rect")).stroke, background: getComputedStyle(document.body).backgroundColor })',
+      ) as { text: string; stroke: string; background: string };
+      assert.notEqual(colours.text, colours.background, `label colour ${colours.text} on ${colours.background}`);
+      assert.notEqual(colours.stroke, colours.background);
+      await shot(`08-graph-${theme.toLowerCase().replace(/\s+/g, '-')}`);
+    });
+  }
+});
