@@ -255,7 +255,7 @@ export function toClusterError(err: unknown, op: Operation, endpoint: Endpoint):
       return new ClusterError('notFound', `${kind} "${op.name ?? status?.details?.name ?? '?'}" was not found${op.namespace ? ` in namespace "${op.namespace}"` : ''} (context "${endpoint.context}"). It may have been deleted.`, extra);
     }
     case 409:
-      if (status?.reason === 'AlreadyExists') {
+      if (status?.reason === 'AlreadyExists' || / already exists$/.test(serverMessage ?? '')) {
         return new ClusterError('alreadyExists', `Cannot ${what}: an object with that name already exists.${said}`, extra);
       }
       return new ClusterError('conflict', `Cannot ${what}: it was changed by someone else meanwhile (409 Conflict). Reload and try again.${said}`, extra);

@@ -99,7 +99,7 @@ export async function preflight(client: ClusterClient, workflow: KubeObject, opt
       passed.push('namespace');
     } catch (err) {
       if (noteFatal(err)) return;
-      if (err instanceof ClusterError && err.kind === 'notFound') {
+      if (err instanceof ClusterError && (err.kind === 'notFound' || err.kind === 'namespaceNotFound')) {
         namespaceMissing = true;
         problems.push({ check: 'namespace', severity: 'error', kind: 'namespaceNotFound', message: client.toError({ statusCode: 404, body: { kind: 'Status', code: 404, details: { name: namespace, kind: 'namespaces' } } }, { verb: 'get', namespace }).message });
       }

@@ -195,19 +195,21 @@ export function prepareRun(input: Workflow, options: SubmitOptions & { requestId
   return { workflow: wf, namespace, submission };
 }
 
-// Submits in flight in this process, by submission: a second click while the first create
-// is still on the wire waits for it instead of racing it.
-const inFlight = new Map<string, Promise<SubmitResult>>();
+// Submits in flight on a client, by submission: a second click while the first create is
+// still on the wire waits for it instead of racing it.
+const inFlight = new WeakMap<ClusterClient, Map<string, Promise<SubmitResult>>>();
 
 /** Submits `workflow` once (see the module comment). Throws `PreflightError`, `ParameterError` or `ClusterError`. */
 export async function submitWorkflow(client: ClusterClient, workflow: Workflow, options: SubmitOptions = {}): Promise<SubmitResult> {
   const requestId = options.requestId ?? crypto.randomUUID();
   const prepared = prepareRun(workflow, { ...options, requestId }, client.namespace);
-  const key = `${client.connection.server} ${prepared.namespace} ${prepared.submission}`;
-  const running = inFlight.get(key);
+  const key = `${prepared.namespace} ${prepared.submission}`;
+  let pending = inFlight.get(client);
+  if (!pending) inFlight.set(client, (pending = new Map()));
+  const running = pending.get(key);
   if (running) return running;
-  const promise = submitOnce(client, prepared, options).finally(() => inFlight.delete(key));
-  inFlight.set(key, promise);
+  const promise = submitOnce(client, prepared, options).finally(() => pending.delete(key));
+  pending.set(key, promise);
   return promise;
 }
 
@@ -217,7 +219,8 @@ async function findExisting(client: ClusterClient, prepared: PreparedRun, signal
     return list.items[0];
   } catch (err) {
     // Without list permission the derived name still stops a second run (409 on create).
-    if (err instanceof ClusterError && (err.kind === 'forbidden' || err.kind === 'namespaceNotFound')) return undefined;
+    // Nor is there anything to find when Argo or the namespace is missing: preflight says so.
+    if (err instanceof ClusterError && (err.kind === 'forbidden' || err.kind === 'namespaceNotFound' || err.kind === 'crdMissing')) return undefined;
     throw err;
   }
 }

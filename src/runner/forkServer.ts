@@ -22,10 +22,16 @@ proto = os.dup(1)
 null = os.open(os.devnull, os.O_RDWR)
 os.dup2(null, 1)
 
+lost = []
+
 def send(message):
+    # The runner gone (broken pipe) is handled like its input closing: stop the steps.
     data = (json.dumps(message) + '\n').encode()
-    while data:
-        data = data[os.write(proto, data):]
+    try:
+        while data:
+            data = data[os.write(proto, data):]
+    except OSError:
+        lost.append(True)
 
 if not hasattr(os, 'fork'):
     send({'op': 'unsupported'})
@@ -190,7 +196,7 @@ def main():
                 children[pid] = message['id']
                 send({'op': 'started', 'id': message['id'], 'pid': pid})
         reap()
-        if closed:
+        if closed or lost:
             for pid in list(children):
                 try:
                     os.killpg(pid, signal.SIGKILL)

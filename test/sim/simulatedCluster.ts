@@ -358,8 +358,8 @@ export class SimulatedCluster {
     res.end(text);
   }
 
-  private fail(res: http.ServerResponse, code: number, message: string, details?: KubeStatus['details'], headers?: Record<string, string>): void {
-    this.send(res, code, status(code, REASONS[code] ?? 'Unknown', message, details), headers);
+  private fail(res: http.ServerResponse, code: number, message: string, details?: KubeStatus['details'], headers?: Record<string, string>, reason?: string): void {
+    this.send(res, code, status(code, reason ?? REASONS[code] ?? 'Unknown', message, details), headers);
   }
 
   private resourceInfo(group: string, plural: string): CrdInfo | undefined {
@@ -536,7 +536,7 @@ export class SimulatedCluster {
       }
       await this.serveObjects(req, res, info, storeKey, record, url.searchParams);
     } catch (err) {
-      if (err instanceof StoreError) return this.fail(res, err.code, err.message, { ...(record.name ? { name: record.name } : {}), group, kind: info.plural });
+      if (err instanceof StoreError) return this.fail(res, err.code, err.message, { ...(record.name ? { name: record.name } : {}), group, kind: info.plural }, undefined, err.reason);
       if (err instanceof SelectorError || err instanceof PatchError || err instanceof SyntaxError) return this.fail(res, 400, err.message);
       throw err;
     }

@@ -6,6 +6,8 @@ import { Option } from 'commander';
 import { compileNotebookFile, CompileResult, Diagnostic, formatDiagnostic, hasErrors, InputError } from '../../converter';
 import type { EmitOptions } from '../../converter';
 import { toYaml } from '../../converter/yaml';
+import { emitWorkflow } from '../../converter/emit';
+import { BUILDER_CHOICES, ImageError, stepImagesFor, type BuilderChoice } from '../../images';
 import { writeFileAtomic } from '../../common/atomicFile';
 import type { CommandResult } from '../main';
 import { describePipeline, pipelineJson } from '../pipelineText';
@@ -15,6 +17,10 @@ interface CompileFlags {
   namespace?: string;
   image?: string;
   data?: 'volume' | 'artifacts';
+  registry?: string;
+  builder?: BuilderChoice;
+  insecure?: boolean;
+  python?: string;
   verbose?: boolean;
 }
 
@@ -27,14 +33,35 @@ export function registerCompile(program: Command, result: CommandResult): void {
     .option('-n, --namespace <ns>', 'Kubernetes namespace of the Workflow')
     .option('--image <image>', 'image for steps without an image: tag (default: the notebook setting, else python:3.12-slim)')
     .addOption(new Option('--data <mode>', 'how values pass between steps').choices(['volume', 'artifacts']))
+    .option('--registry <host/repo>', 'build the steps\' images from the notebook\'s requirements, push them here, and use them')
+    .addOption(new Option('--builder <name>', 'with --registry: how to build').choices([...BUILDER_CHOICES]).default('auto'))
+    .option('--insecure', 'with --registry: the registry speaks plain HTTP (a local registry)')
+    .option('--python <path>', 'with --registry: the interpreter whose package versions are pinned (default: python3)')
     .option('-v, --verbose', 'also print information diagnostics')
     .action(async (notebook: string, flags: CompileFlags) => {
-      const compiled = await compileOrReport(notebook, emitOptions(flags), flags.verbose ?? false);
+      const options = emitOptions(flags);
+      const compiled = await compileOrReport(notebook, options, flags.verbose ?? false);
       if (typeof compiled === 'number') {
         result.code = compiled;
         return;
       }
-      const yaml = toYaml(compiled.workflow);
+      let workflow = compiled.workflow;
+      if (flags.registry) {
+        try {
+          const stepImages = await stepImagesFor(compiled.pipeline, {
+            registry: flags.registry, builder: flags.builder, insecure: flags.insecure, image: flags.image, python: flags.python,
+            log: (line) => { if (flags.verbose) process.stderr.write(line + '\n'); },
+            progress: (message) => process.stderr.write(`${message}\n`),
+          });
+          workflow = emitWorkflow(compiled.pipeline, { ...options, stepImages });
+        } catch (err) {
+          if (!(err instanceof ImageError)) throw err;
+          process.stderr.write(`${notebook}: ${err.message}\n`);
+          result.code = 1;
+          return;
+        }
+      }
+      const yaml = toYaml(workflow);
       if (flags.output) {
         writeFileAtomic(flags.output, yaml);
         process.stderr.write(`wrote ${flags.output} (${compiled.pipeline.steps.length} steps)\n`);

@@ -47,11 +47,12 @@ export const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
   'issuperset', 'union', 'intersection', 'difference',
 ]);
 
-/** Methods that change their receiver even though they read like queries in other libraries. */
+/** Whether calling method `name` leaves its receiver unchanged. */
 export function isReadOnlyMethod(name: string, hasInplaceTrue: boolean): boolean {
   return !hasInplaceTrue && READ_ONLY_METHODS.has(name);
 }
 
+/** Whether calling `name` leaves its arguments unchanged. */
 export function isReadOnlyFunction(name: string, hasInplaceTrue: boolean): boolean {
   return !hasInplaceTrue && READ_ONLY_FUNCTIONS.has(name);
 }

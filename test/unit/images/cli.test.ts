@@ -78,6 +78,17 @@ describe('images: the flowbook build command', function () {
     assert.match(second.stderr, /already in the registry/);
   });
 
+  it('compile --registry emits the Workflow with the built image in every step', async () => {
+    const built = await flowbook(['build', NOTEBOOK, '--registry', `${reg.host}/team/nb`, '--insecure', '--builder', 'buildah', '--python', py.python, '--image', `${reg.host}/flowbook/base:1`, '--docker-config', path.join(dir, 'config.json')], env);
+    assert.equal(built.code, 0, built.stderr);
+    const ref = built.stdout.trim();
+    const run = await flowbook(['compile', NOTEBOOK, '--registry', `${reg.host}/team/nb`, '--insecure', '--builder', 'buildah', '--python', py.python, '--image', `${reg.host}/flowbook/base:1`], { ...env, DOCKER_CONFIG: dir });
+    assert.equal(run.code, 0, run.stderr);
+    const images = [...run.stdout.matchAll(/^\s+image: (.+)$/gm)].map((m) => m[1]);
+    assert.ok(images.length >= 2, run.stdout);
+    for (const image of images) assert.equal(image, ref);
+  });
+
   it('exits 2 without --print-requirements or --registry, and 1 with a message when the registry refuses', async () => {
     const none = await flowbook(['build', NOTEBOOK]);
     assert.equal(none.code, 2);

@@ -148,6 +148,21 @@ describe('runner: flowbook run (CLI, real notebooks)', function () {
     for (const pid of [...pids, ...(launcher ? [launcher] : [])]) assert.ok(!alive(pid), `process ${pid} is gone`);
   });
 
+  it('even a runner killed with SIGKILL leaves no step behind (the launcher stops them)', async () => {
+    const pidFile = path.join(runs, 'pids');
+    let cli = -1;
+    const done = flowbook(['run', path.join(FIXTURES, 'hang.ipynb'), '--python', PYTHON, '--runs-dir', runs, '-p', `pid_file=${pidFile}`], (pid) => (cli = pid));
+    const pids = await waitFor(() => {
+      const text = fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8') : '';
+      return /^\d+ \d+$/.test(text) ? text.split(' ').map(Number) : undefined;
+    });
+    const launcher = listRuns(runs)[0]?.python.launcherPid;
+    assert.ok(launcher !== undefined && alive(launcher));
+    process.kill(cli, 'SIGKILL');
+    await done;
+    await waitFor(() => ([...pids, launcher].every((p) => !alive(p)) ? true : undefined), 10_000);
+  });
+
   it('a step printing 200 MB: the output is on disk and the runner process stays small', async () => {
     let peakKb = 0;
     let timer: NodeJS.Timeout | undefined;
