@@ -4,15 +4,6 @@
 
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version';
-import { registerCompile, registerInspect } from './commands/compile';
-import { registerRun } from './commands/run';
-import { registerBuild } from './commands/build';
-import { registerSubmit } from './commands/submit';
-import { registerRuns } from './commands/runs';
-import { registerLogs } from './commands/logs';
-import { registerRunActions } from './commands/runActions';
-import { registerIsvc } from './commands/isvc';
-
 /** A subcommand: adds itself to the program and records its exit code in `result`. */
 export type Register = (program: Command, result: CommandResult) => void;
 
@@ -20,7 +11,34 @@ export interface CommandResult {
   code: number;
 }
 
-const commands: Register[] = [registerCompile, registerInspect, registerRun, registerBuild, registerSubmit, registerRuns, registerLogs, registerRunActions, registerIsvc];
+/**
+ * The command modules, loaded only when their command runs: the cluster client alone takes
+ * most of a second to load, and `flowbook compile` should not pay for it. `--help` and
+ * unknown commands load them all.
+ */
+const COMMAND_MODULES: { names: string[]; load: () => Register[] }[] = [
+  { names: ['compile', 'inspect'], load: () => { const m = load<typeof import('./commands/compile')>('./commands/compile'); return [m.registerCompile, m.registerInspect]; } },
+  { names: ['run'], load: () => [load<typeof import('./commands/run')>('./commands/run').registerRun] },
+  { names: ['build'], load: () => [load<typeof import('./commands/build')>('./commands/build').registerBuild] },
+  { names: ['submit'], load: () => [load<typeof import('./commands/submit')>('./commands/submit').registerSubmit] },
+  { names: ['runs', 'contexts'], load: () => [load<typeof import('./commands/runs')>('./commands/runs').registerRuns] },
+  { names: ['logs'], load: () => [load<typeof import('./commands/logs')>('./commands/logs').registerLogs] },
+  { names: ['stop', 'retry', 'delete', 'resubmit'], load: () => [load<typeof import('./commands/runActions')>('./commands/runActions').registerRunActions] },
+  { names: ['isvc'], load: () => [load<typeof import('./commands/isvc')>('./commands/isvc').registerIsvc] },
+];
+
+/** `require` at the point of use (a dynamic `import()` would go through the ESM loader). */
+function load<T>(id: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(id) as T;
+}
+
+function commandsFor(argv: string[]): Register[] {
+  const name = argv.find((a) => !a.startsWith('-'));
+  const matching = COMMAND_MODULES.filter((m) => name !== undefined && m.names.includes(name));
+  const modules = matching.length > 0 ? matching : COMMAND_MODULES;
+  return modules.flatMap((m) => m.load());
+}
 
 export async function main(argv: string[]): Promise<number> {
   const result: CommandResult = { code: 0 };
@@ -29,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run `flowbook --help` for usage)')
     .exitOverride();
-  for (const register of commands) register(program, result);
+  for (const register of commandsFor(argv)) register(program, result);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

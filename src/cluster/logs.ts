@@ -83,6 +83,7 @@ export class StepLogStream {
   private ended?: LogEnd;
   private running?: Promise<LogEnd>;
   private metaTimer?: NodeJS.Timeout;
+  private cleanEnd = false;
   readonly stats: LogStreamStats = { bytesWritten: 0, linesWritten: 0, duplicatesSkipped: 0, connections: 0, reconnects: 0, maxPendingBytes: 0 };
 
   /** New log text (whole lines), in order. */
@@ -165,6 +166,7 @@ export class StepLogStream {
       try {
         this.setState(this.stats.connections === 0 ? 'streaming' : 'reconnecting');
         outcome = await this.connectOnce();
+        this.cleanEnd = outcome === 'ended';
         failures = 0;
       } catch (raw) {
         if (this.stopped) break;
@@ -316,6 +318,7 @@ export class StepLogStream {
       podName: this.source.podName,
       bytes: this.bytes,
       complete,
+      ...(this.cleanEnd ? { cleanEnd: true } : {}),
       source: 'pod' as const,
       ...(this.source.step ? { step: this.source.step } : {}),
       ...(this.lastTs ? { lastTimestamp: this.lastTs, linesAtLastTimestamp: this.linesAtLast } : {}),
@@ -420,6 +423,10 @@ export async function readStepLog(
   }
   const k = kept();
   if (k) {
+    // The stream ended cleanly and the step has finished: the kept log is whole.
+    if (meta?.cleanEnd && ['Succeeded', 'Failed', 'Error'].includes(attempt.phase)) {
+      return { source: 'record', text: k.text, truncated: k.truncated, complete: true, path: file };
+    }
     return { source: 'record', text: k.text, truncated: k.truncated, complete: false, path: file, message: `The pod of step ${step.step} is gone; this is the log Flowbook kept while following it (the end may be missing).` };
   }
   return {

@@ -16,6 +16,11 @@ export interface LogMeta {
   bytes: number;
   /** The container finished and the whole log is in the file. */
   complete: boolean;
+  /**
+   * The last connection ended cleanly (the kubelet closes a follow stream when the container
+   * exits): once the step is known to have finished, the kept log is whole.
+   */
+  cleanEnd?: boolean;
   /** Where the text came from last: streamed from the pod, or read from the archived artifact. */
   source: 'pod' | 'artifact';
   /** Timestamp of the last line kept, to resume without duplicates. */

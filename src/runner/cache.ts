@@ -26,7 +26,7 @@ export function cacheKey(step: StepPlan, python: PythonInfo, upstreamDigests: Re
  * cells but does not change what it computes.
  */
 function keySource(source: string): string {
-  return source.replace(/^#@flowbook cell=\d+$/gm, '#@flowbook cell').replace(/^# Flowbook step .*$/m, '');
+  return source.replace(/^#@flowbook cell=\d+( line=\d+)?$/gm, '#@flowbook cell').replace(/^# Flowbook step .*$/m, '');
 }
 
 /** Files below `dir`, as sorted paths relative to it ('/'-separated). */

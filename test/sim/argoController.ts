@@ -96,15 +96,17 @@ export class ArgoController {
   paused = false;
   behaviour: (run: StepRun) => StepBehaviour;
   artifactRepository?: ArtifactRepository;
+  putObject?: (bucket: string, key: string, body: string) => void;
 
   constructor(
     private readonly sim: SimulatedCluster,
-    private readonly options: ArgoControllerOptions,
+    options: ArgoControllerOptions,
   ) {
     this.tickMs = options.tickMs ?? 15;
     this.linesPerTick = options.linesPerTick ?? 2;
     this.behaviour = options.behaviour ?? defaultBehaviour;
     if (options.artifactRepository) this.artifactRepository = options.artifactRepository;
+    if (options.putObject) this.putObject = options.putObject;
     this.timer = setInterval(() => {
       if (!this.paused) this.tick();
     }, this.tickMs);
@@ -413,7 +415,7 @@ export class ArgoController {
     const repo = this.artifactRepository;
     if (repo && (repo.archiveLogs || wf.spec.archiveLogs)) {
       const key = `${wfName}/${podName}/main.log`;
-      this.options.putObject?.(repo.bucket, key, this.sim.logText(ns, podName));
+      this.putObject?.(repo.bucket, key, this.sim.logText(ns, podName));
       node.outputs.artifacts = [{ name: 'main-logs', s3: { key } }];
       (wf.status ??= {}).artifactRepositoryRef = {
         configMap: 'artifact-repositories',

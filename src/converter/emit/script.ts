@@ -38,8 +38,13 @@ export function stepScript(pipeline: Pipeline, step: Step, _options: EmitOptions
     const call = `_flowbook_load([${inputs.join(', ')}], ${hasDefinitions ? 'False' : 'True'})`;
     code.push(hasDefinitions ? `_flowbook_pending = ${call}` : call);
   }
+  // Each carried definition is marked with the cell and line it comes from, so an error
+  // inside it maps back to where the user wrote it, not to the call site.
   for (const d of step.definitions) {
-    code.push(`# ${d.kind === 'class' ? 'Class' : 'Function'} ${d.name}, carried from step ${py(d.from)}.`, withNewline(d.source).replace(/\n$/, ''));
+    code.push(`# ${d.kind === 'class' ? 'Class' : 'Function'} ${d.name}, carried from step ${py(d.from)}.`);
+    generated(out, code.join('\n'));
+    code.length = 0;
+    out.push(`${CELL_MARKER}${d.cell} line=${d.line}`, withNewline(d.source).replace(/\n$/, ''));
   }
   if (inputs.length > 0 && hasDefinitions) code.push('_flowbook_load(_flowbook_pending, True)');
   if (code.length > 0) generated(out, code.join('\n'));

@@ -129,6 +129,12 @@ describe('runner: flowbook run (CLI, real notebooks)', function () {
     assert.deepEqual(record.metrics, { side: 11 });
   });
 
+  it('an error inside a function carried from an earlier step points at the cell that defines it', async () => {
+    const result = await run(path.join(FIXTURES, 'carried.ipynb'));
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /^step use failed: IndexError at cell 1, line 5 \(list index out of range\)$/m);
+  });
+
   it('SIGTERM stops the steps and their children, marks the run cancelled and leaves no process', async () => {
     const pidFile = path.join(runs, 'pids');
     let cli = -1;

@@ -45,7 +45,8 @@ describe('stepScript', () => {
       `${CELL_MARKER}1\n${ML_FUNCTIONS}`,
       'rate = _flowbook_param("rate", "float", 0.5)',
       '_flowbook_pending = _flowbook_load([',
-      '# Class Point, carried from step "load".\nclass Point:',
+      '# Class Point, carried from step "load".',
+      `${CELL_MARKER}4 line=1\nclass Point:`,
       '_flowbook_load(_flowbook_pending, True)',
       `${CELL_MARKER}6\n${ML_REPORT}`,
       '_flowbook_metrics(["score", "total"])',
@@ -72,9 +73,10 @@ describe('stepScript', () => {
     const at = (needle: string) => lines.findIndex((l) => l.startsWith(needle)) + 1;
     assert.equal(scriptLocation(report, at('def _flowbook_runtime(')), undefined);
     assert.equal(scriptLocation(report, at('_flowbook_metrics(')), undefined);
-    assert.equal(scriptLocation(report, at('class Point:')), undefined, 'carried definitions are generated code');
+    assert.deepEqual(scriptLocation(report, at('class Point:')), { cell: 4, line: 1 }, 'a carried definition maps to the cell that defines it');
+    assert.deepEqual(scriptLocation(report, at('class Point:') + 1), { cell: 4, line: 2 });
     assert.equal(scriptLocation(report, 1), undefined, 'the header');
-    assert.equal(lines.filter((l) => l === GENERATED_MARKER).length, 3, 'runtime; parameters, inputs and definitions; outputs and metrics');
+    assert.equal(lines.filter((l) => l === GENERATED_MARKER).length, 4, 'runtime; parameters and inputs; loading after the definitions; outputs and metrics');
   });
 
   it('keeps a cell without a final newline apart from the next marker', () => {
