@@ -19,7 +19,7 @@ import {
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ClusterConnection } from './connection';
 import { ClusterError, Endpoint, Operation, toClusterError } from './errors';
-import { PODS, SECRETS, type ResourceType } from './resources';
+import { NAMESPACES, PODS, SECRETS, type ResourceType } from './resources';
 import type { KubeList, KubeObject } from './types';
 
 export interface ClientOptions {
@@ -138,6 +138,8 @@ export class ClusterClient {
           await this.options.sleep(wait, options.signal);
           continue;
         }
+        // A refused connection rarely heals within seconds: give up sooner than for a 5xx.
+        if (err.kind === 'unreachable' && attempt >= 2) throw err;
         if (options.repeatable && (err.kind === 'unreachable' || err.kind === 'server')) {
           const hinted = err.details.retryAfterSeconds;
           await this.options.sleep(hinted !== undefined ? Math.min(hinted * 1000, this.options.maxRetryAfterMs) : backoff, options.signal);
@@ -266,6 +268,21 @@ export class ClusterClient {
     } catch (err) {
       if (err instanceof ClusterError && err.kind === 'notFound') return false;
       throw err;
+    }
+  }
+
+  /**
+   * Namespaces for a picker: every namespace when the user may list them; otherwise (common
+   * on shared clusters) the current one and those the kubeconfig's contexts name.
+   */
+  async listNamespaces(signal?: AbortSignal): Promise<{ names: string[]; complete: boolean }> {
+    try {
+      const list = await this.call({ verb: 'list', type: NAMESPACES }, () => this.core.listNamespace(), { repeatable: true, signal });
+      return { names: list.items.map((n) => n.metadata?.name ?? '').filter((n) => n !== '').sort(), complete: true };
+    } catch (err) {
+      if (!(err instanceof ClusterError && err.kind === 'forbidden')) throw err;
+      const names = new Set([this.namespace, ...this.connection.contexts().map((c) => c.namespace ?? 'default')]);
+      return { names: [...names].sort(), complete: false };
     }
   }
 

@@ -180,7 +180,10 @@ export class InferenceServiceModel {
     this.namespace = options.namespace ?? client.namespace;
   }
 
-  /** Discovers the served groups and starts watching; resolves after the first list of each. */
+  /**
+   * Discovers the served groups and starts watching. Resolves once the watches are started
+   * (use `whenSynced` for the first lists); a failed discovery rejects.
+   */
   async start(): Promise<void> {
     const served: ResourceType[] = [];
     for (const type of [INFERENCE_SERVICES, LEGACY_INFERENCE_SERVICES]) {
@@ -198,7 +201,11 @@ export class InferenceServiceModel {
       this.subs.push(w.onDidChange((c) => this.onChanges(c)), w.onDidChangeState((s) => this.stateEmitter.fire(s)));
       this.watchers.push(w.start());
     }
-    await Promise.all(this.watchers.map((w) => w.whenSynced()));
+  }
+
+  /** Resolves when every watched group has been listed once. */
+  whenSynced(): Promise<void> {
+    return Promise.all(this.watchers.map((w) => w.whenSynced())).then(() => undefined);
   }
 
   private onChanges(c: Changes<InferenceService>): void {

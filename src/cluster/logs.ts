@@ -254,8 +254,9 @@ export class StepLogStream {
         let out = '';
         for (const line of lines) {
           const space = line.indexOf(' ');
-          const ts = space > 0 ? normalizeTimestamp(line.slice(0, space)) : undefined;
-          const body = space > 0 ? line.slice(space + 1) : line;
+          const stamped = space > 0 && /^\d{4}-\d{2}-\d{2}T/.test(line);
+          const ts = stamped ? normalizeTimestamp(line.slice(0, space)) : undefined;
+          const body = stamped ? line.slice(space + 1) : line;
           if (ts && this.lastTs) {
             if (ts < this.lastTs) {
               this.stats.duplicatesSkipped++;

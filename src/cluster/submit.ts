@@ -118,6 +118,27 @@ export function encodeParameter(name: string, input: string, current: string | u
   return given === undefined ? JSON.stringify(input) : input.trim();
 }
 
+export interface ParameterField {
+  name: string;
+  /** The value as the form shows it: strings without their JSON quotes. */
+  value: string;
+  kind: 'string' | 'number' | 'boolean' | 'null' | 'list' | 'dict' | 'text';
+}
+
+/** The workflow's parameters for a "Run on Cluster" form, prefilled with their defaults. */
+export function parameterFields(wf: Workflow): ParameterField[] {
+  const flowbook = isFlowbookWorkflow(wf);
+  return (wf.spec.arguments?.parameters ?? []).map((p) => {
+    const raw = p.value ?? p.default ?? '';
+    if (!flowbook) return { name: p.name, value: raw, kind: 'text' };
+    const kind = jsonKind(raw);
+    if (kind === 'string') return { name: p.name, value: JSON.parse(raw) as string, kind: 'string' };
+    if (kind === 'array') return { name: p.name, value: raw, kind: 'list' };
+    if (kind === 'object') return { name: p.name, value: raw, kind: 'dict' };
+    return { name: p.name, value: raw, kind: kind ?? 'text' };
+  });
+}
+
 /** Sets parameter values on a copy of the workflow's arguments; unknown names are an error. */
 export function applyParameters(wf: Workflow, values: Record<string, string>): WorkflowParameter[] {
   const params = (wf.spec.arguments?.parameters ?? []).map((p) => ({ ...p }));

@@ -295,11 +295,14 @@ export class SimulatedCluster {
     this.logStreams.clear();
   }
 
+  /** Appends log text; each line gets its own timestamp entry, as the kubelet writes them. */
   appendLog(namespace: string, pod: string, text: string, at = new Date()): void {
     const state = this.logState(namespace, pod);
-    const line = { ts: nanoTimestamp(at), text };
-    state.lines.push(line);
-    for (const f of [...state.followers]) f(line);
+    for (const part of text.split('\n')) {
+      const line = { ts: nanoTimestamp(at), text: part };
+      state.lines.push(line);
+      for (const f of [...state.followers]) f(line);
+    }
   }
 
   endLog(namespace: string, pod: string): void {

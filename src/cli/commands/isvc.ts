@@ -32,8 +32,13 @@ export function registerIsvc(program: Command, result: CommandResult): void {
       const c = cluster();
       const model = new c.InferenceServiceModel(connect(flags), flags.namespace ? { namespace: flags.namespace } : {});
       let notInstalled = '';
+      let failed: ((err: Error) => void) | undefined;
+      const failure = new Promise<never>((_, reject) => (failed = reject));
+      failure.catch(() => undefined);
       model.onDidChangeState((s) => {
         if (s.kind === 'notInstalled') notInstalled = s.message;
+        // The model would keep retrying; a command reports the first failure instead.
+        if (s.kind === 'retrying') failed?.(s.error);
       });
       try {
         await model.start();
@@ -41,6 +46,7 @@ export function registerIsvc(program: Command, result: CommandResult): void {
           say(notInstalled);
           return 1;
         }
+        await Promise.race([model.whenSynced(), failure]);
         const services = model.services();
         if (flags.json) out(JSON.stringify(services, null, 2));
         else if (services.length === 0) out('No InferenceServices in this namespace.');

@@ -141,8 +141,10 @@ export async function followRun(client: Cluster.ClusterClient, store: Cluster.Ru
       });
       watcher.start();
     });
-    // Let the log streams read the last lines the pods wrote.
-    await Promise.race([Promise.all([...streams.values()].map((s) => s.start())), new Promise((r) => setTimeout(r, 5000))]);
+    // Let the log streams read the last lines the pods wrote (for a few seconds at most).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all([...streams.values()].map((s) => s.start())), new Promise((r) => (timer = setTimeout(r, 5000)))]);
+    clearTimeout(timer);
     if (!final) return 1;
     const s = final.summary;
     say(`Run ${name} ${s.phase}${s.durationSeconds !== undefined ? ` in ${c.formatDuration(s.durationSeconds)}` : ''}${s.message ? `: ${s.message}` : ''}`);

@@ -34,42 +34,157 @@ export interface ParsedCode {
   problem?: SyntaxProblem;
 }
 
+/**
+ * The cursor operations the conversion needs, each taking the wasm address of the tree and
+ * returning a number (booleans as 0/1). Two implementations: `rawCursorOps` calls the wasm
+ * binding of web-tree-sitter directly, `publicCursorOps` goes through its `TreeCursor` class.
+ */
+interface CursorOps {
+  typeId(tree: number): number;
+  isNamed(tree: number): number;
+  isMissing(tree: number): number;
+  fieldId(tree: number): number;
+  startIndex(tree: number): number;
+  endIndex(tree: number): number;
+  gotoFirstChild(tree: number): number;
+  gotoNextSibling(tree: number): number;
+  gotoParent(tree: number): number;
+}
+
+/**
+ * The exports of web-tree-sitter's wasm binding that the direct walk calls. Each one reads the
+ * cursor from the binding's transfer buffer and writes it back there, so a walk that calls only
+ * these keeps the cursor in wasm memory. `TreeCursor` instead copies the cursor in and out
+ * through JS on every call, which made that copying most of the cost of a parse.
+ */
+interface RawBinding {
+  _ts_tree_root_node_wasm(tree: number): void;
+  _ts_tree_cursor_new_wasm(tree: number): void;
+  _ts_tree_cursor_delete_wasm(tree: number): void;
+  _ts_tree_cursor_current_node_type_id_wasm(tree: number): number;
+  _ts_tree_cursor_current_node_is_named_wasm(tree: number): number;
+  _ts_tree_cursor_current_node_is_missing_wasm(tree: number): number;
+  _ts_tree_cursor_current_field_id_wasm(tree: number): number;
+  _ts_tree_cursor_start_index_wasm(tree: number): number;
+  _ts_tree_cursor_end_index_wasm(tree: number): number;
+  _ts_tree_cursor_goto_first_child_wasm(tree: number): number;
+  _ts_tree_cursor_goto_next_sibling_wasm(tree: number): number;
+  _ts_tree_cursor_goto_parent_wasm(tree: number): number;
+}
+
+const RAW_EXPORTS: readonly (keyof RawBinding)[] = [
+  '_ts_tree_root_node_wasm', '_ts_tree_cursor_new_wasm', '_ts_tree_cursor_delete_wasm',
+  '_ts_tree_cursor_current_node_type_id_wasm', '_ts_tree_cursor_current_node_is_named_wasm',
+  '_ts_tree_cursor_current_node_is_missing_wasm', '_ts_tree_cursor_current_field_id_wasm',
+  '_ts_tree_cursor_start_index_wasm', '_ts_tree_cursor_end_index_wasm', '_ts_tree_cursor_goto_first_child_wasm',
+  '_ts_tree_cursor_goto_next_sibling_wasm', '_ts_tree_cursor_goto_parent_wasm',
+];
+
+/** The binding when `module` (the object web-tree-sitter's emscripten runtime filled in) has every export the walk needs. */
+function rawBindingOf(module: object | undefined): RawBinding | undefined {
+  if (!module) return undefined;
+  const m = module as Record<string, unknown>;
+  return RAW_EXPORTS.every((name) => typeof m[name] === 'function') ? (module as RawBinding) : undefined;
+}
+
+/**
+ * The raw operations, read from the binding on every parse: emscripten's exports start as
+ * stubs that replace themselves with the wasm function on their first call.
+ */
+function rawCursorOps(b: RawBinding): CursorOps {
+  return {
+    typeId: b._ts_tree_cursor_current_node_type_id_wasm,
+    isNamed: b._ts_tree_cursor_current_node_is_named_wasm,
+    isMissing: b._ts_tree_cursor_current_node_is_missing_wasm,
+    fieldId: b._ts_tree_cursor_current_field_id_wasm,
+    startIndex: b._ts_tree_cursor_start_index_wasm,
+    endIndex: b._ts_tree_cursor_end_index_wasm,
+    gotoFirstChild: b._ts_tree_cursor_goto_first_child_wasm,
+    gotoNextSibling: b._ts_tree_cursor_goto_next_sibling_wasm,
+    gotoParent: b._ts_tree_cursor_goto_parent_wasm,
+  };
+}
+
+function publicCursorOps(cursor: TreeCursor): CursorOps {
+  return {
+    typeId: () => cursor.nodeTypeId,
+    isNamed: () => (cursor.nodeIsNamed ? 1 : 0),
+    isMissing: () => (cursor.nodeIsMissing ? 1 : 0),
+    fieldId: () => cursor.currentFieldId,
+    startIndex: () => cursor.startIndex,
+    endIndex: () => cursor.endIndex,
+    gotoFirstChild: () => (cursor.gotoFirstChild() ? 1 : 0),
+    gotoNextSibling: () => (cursor.gotoNextSibling() ? 1 : 0),
+    gotoParent: () => (cursor.gotoParent() ? 1 : 0),
+  };
+}
+
+// Per node type id: what the conversion does with it (bit flags, so one array read answers).
+const NAMED = 1;
+/** Named but left out of the tree, with everything below it (`LEAVES_TO_SKIP`). */
+const SKIPPED = 2;
+/** Never has children (`LEAF_TYPES`). */
+const LEAF = 4;
+/** Its children's field names are read (`FIELD_PARENTS`). */
+const READS_FIELDS = 8;
+/** Collected for `structuralProblem` (`STRUCTURAL_TYPES`). */
+const STRUCTURAL = 16;
+
 /** A loaded grammar: parses code into a `ParsedCode`. */
 export class PythonGrammar {
   private constructor(
     private readonly parser: Parser,
     private readonly types: readonly string[],
-    private readonly named: readonly boolean[],
+    private readonly flags: Uint8Array,
     private readonly fields: readonly (string | null)[],
+    /** The wasm binding, when this web-tree-sitter exposes it; otherwise the walk uses `TreeCursor`. */
+    private readonly raw: RawBinding | undefined,
   ) {}
 
   static async load(wasmDir: string): Promise<PythonGrammar> {
-    await initRuntime(wasmDir);
+    const module = await initRuntime(wasmDir);
     const bytes = await readFile(path.join(wasmDir, 'tree-sitter-python.wasm'));
     const language = await Language.load(new Uint8Array(bytes));
     const parser = new Parser();
     parser.setLanguage(language);
     // Tables by id, so the walk asks the wasm side as little as possible per node.
     const types: string[] = [];
-    const named: boolean[] = [];
+    const flags = new Uint8Array(language.nodeTypeCount);
     for (let id = 0; id < language.nodeTypeCount; id++) {
-      types.push(language.nodeTypeForId(id) ?? '');
-      named.push(language.nodeTypeIsNamed(id));
+      const type = language.nodeTypeForId(id) ?? '';
+      types.push(type);
+      flags[id] = (language.nodeTypeIsNamed(id) ? NAMED : 0)
+        | (LEAVES_TO_SKIP.has(type) ? SKIPPED : 0)
+        | (LEAF_TYPES.has(type) ? LEAF : 0)
+        | (FIELD_PARENTS.has(type) ? READS_FIELDS : 0)
+        | (STRUCTURAL_TYPES.has(type) ? STRUCTURAL : 0);
     }
     const fields: (string | null)[] = [];
     for (let id = 0; id <= language.fieldCount; id++) fields.push(language.fieldNameForId(id));
-    return new PythonGrammar(parser, types, named, fields);
+    return new PythonGrammar(parser, types, flags, fields, rawBindingOf(module));
   }
 
-  /** Parses `code`. Never throws for any input string. */
-  parse(code: string): ParsedCode {
+  /** Parses `code`. Never throws for any input string. `portable` walks with `TreeCursor` even when the binding is usable (for tests). */
+  parse(code: string, portable = false): ParsedCode {
     const tree = this.parser.parse(code);
     if (!tree) return { root: emptyModule(code) };
     try {
       const checkErrors = tree.rootNode.hasError;
+      // The tree's wasm address: web-tree-sitter keeps it at index 0 of its objects.
+      const address = (tree as unknown as Record<number, unknown>)[0];
+      const raw = portable ? undefined : this.raw;
+      if (raw && typeof address === 'number') {
+        raw._ts_tree_root_node_wasm(address);
+        raw._ts_tree_cursor_new_wasm(address);
+        try {
+          return this.convert(rawCursorOps(raw), address, code, checkErrors);
+        } finally {
+          raw._ts_tree_cursor_delete_wasm(address);
+        }
+      }
       const cursor = tree.walk();
       try {
-        return this.convert(cursor, code, checkErrors);
+        return this.convert(publicCursorOps(cursor), 0, code, checkErrors);
       } finally {
         cursor.delete();
       }
@@ -78,7 +193,14 @@ export class PythonGrammar {
     }
   }
 
-  private convert(cursor: TreeCursor, code: string, checkErrors: boolean): ParsedCode {
+  /** Whether `parse` walks the tree through the wasm binding directly. */
+  get usesBinding(): boolean {
+    return this.raw !== undefined;
+  }
+
+  private convert(ops: CursorOps, tree: number, code: string, checkErrors: boolean): ParsedCode {
+    const { typeId: typeIdOf, isNamed, isMissing, fieldId, startIndex, endIndex, gotoFirstChild, gotoNextSibling, gotoParent } = ops;
+    const { types, flags, fields } = this;
     const root: PyNode = { type: 'module', field: null, start: 0, end: code.length, line: 1, column: 1, children: [] };
     let problem: SyntaxProblem | undefined;
     // Blocks, compound statements and Python 2 statements, for the checks the grammar skips.
@@ -89,49 +211,57 @@ export class PythonGrammar {
     let line = 1;
     let lineStart = 0;
     let nextBreak = code.indexOf('\n');
-    // stack[i] is the PyNode whose children are at cursor depth i + 1.
+    // stack[i] is the PyNode whose children are at cursor depth i + 1; parentFlags the flags of its type.
     const stack: PyNode[] = [root];
-    if (!cursor.gotoFirstChild()) return done();
+    const stackFlags: number[] = [0];
+    let parent = root;
+    let parentFlags = stackFlags[0] as number;
+    if (gotoFirstChild(tree) !== 1) return done();
     for (;;) {
-      const parent = stack[stack.length - 1] as PyNode;
-      const typeId = cursor.nodeTypeId;
+      const typeId = typeIdOf(tree);
       // ERROR (id 65535) and other built-in symbols are outside the tables.
-      const type = typeId < this.types.length ? (this.types[typeId] as string) : cursor.nodeType;
-      const isNamed = typeId < this.named.length ? (this.named[typeId] as boolean) : cursor.nodeIsNamed;
+      const known = typeId < types.length;
+      const type = known ? (types[typeId] as string) : 'ERROR';
+      const f = known ? (flags[typeId] as number) : isNamed(tree) === 1 ? NAMED : 0;
       if (checkErrors && problem === undefined) {
-        if (cursor.nodeIsMissing) problem = missingProblem(code, cursor.startIndex, type, isNamed);
-        else if (type === 'ERROR') problem = errorProblem(code, cursor.startIndex, cursor.endIndex);
+        if (isMissing(tree) === 1) problem = missingProblem(code, startIndex(tree), type, (f & NAMED) !== 0);
+        else if (type === 'ERROR') problem = errorProblem(code, startIndex(tree), endIndex(tree));
       }
       // Anonymous nodes are tokens (`is not` holds only keywords) and string pieces carry no
       // names: neither gets a PyNode nor a descent, which keeps the walk cheap.
-      let collector: PyNode | undefined;
-      if (isNamed && !LEAVES_TO_SKIP.has(type)) {
-        const start = cursor.startIndex;
+      if ((f & (NAMED | SKIPPED)) === NAMED) {
+        const start = startIndex(tree);
         while (nextBreak >= 0 && nextBreak < start) {
           line++;
           lineStart = nextBreak + 1;
           nextBreak = code.indexOf('\n', lineStart);
         }
-        collector = {
+        const node: PyNode = {
           type,
-          field: FIELD_PARENTS.has(parent.type) ? (this.fields[cursor.currentFieldId] ?? null) : null,
+          field: (parentFlags & READS_FIELDS) !== 0 ? (fields[fieldId(tree)] ?? null) : null,
           start,
-          end: cursor.endIndex,
+          end: endIndex(tree),
           line,
           column: start - lineStart + 1,
           children: [],
         };
-        parent.children.push(collector);
-        if (STRUCTURAL_TYPES.has(type)) structural.push(collector);
+        parent.children.push(node);
+        if ((f & STRUCTURAL) !== 0) structural.push(node);
+        if ((f & LEAF) === 0 && gotoFirstChild(tree) === 1) {
+          stack.push(node);
+          stackFlags.push(f);
+          parent = node;
+          parentFlags = f;
+          continue;
+        }
       }
-      if (collector && !LEAF_TYPES.has(type) && cursor.gotoFirstChild()) {
-        stack.push(collector);
-        continue;
-      }
-      while (!cursor.gotoNextSibling()) {
-        if (!cursor.gotoParent()) return done();
+      while (gotoNextSibling(tree) !== 1) {
+        if (gotoParent(tree) !== 1) return done();
         stack.pop();
+        stackFlags.pop();
         if (stack.length === 0) return done();
+        parent = stack[stack.length - 1] as PyNode;
+        parentFlags = stackFlags[stackFlags.length - 1] as number;
       }
     }
   }
@@ -239,12 +369,18 @@ function startsLine(code: string, node: PyNode): boolean {
   return true;
 }
 
-/** The tree-sitter runtime is one wasm module per process: initialise it once. */
-let runtime: Promise<void> | undefined;
+/**
+ * The tree-sitter runtime is one wasm module per process: initialise it once. Resolves to the
+ * options object handed to `Parser.init`, which emscripten fills in with the module's exports
+ * (the direct walk's binding); when another caller initialised the runtime first, the object
+ * stays empty and the walk falls back to `TreeCursor`.
+ */
+let runtime: Promise<object> | undefined;
 
-function initRuntime(wasmDir: string): Promise<void> {
+function initRuntime(wasmDir: string): Promise<object> {
   if (!runtime) {
-    runtime = Parser.init({ locateFile: (file: string) => path.join(wasmDir, file) });
+    const module = { locateFile: (file: string) => path.join(wasmDir, file) };
+    runtime = Parser.init(module).then(() => module);
     runtime.catch(() => {
       runtime = undefined;
     });

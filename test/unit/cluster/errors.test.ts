@@ -112,6 +112,14 @@ describe('cluster errors as users see them (simulated cluster)', function () {
     assert.equal(h.sim.count({ verb: 'create', resource: 'workflows' }), creates + 1);
   });
 
+  it('namespaces for a picker: all of them, or the kubeconfig\'s when listing is forbidden', async () => {
+    const all = await h.client().listNamespaces();
+    assert.deepEqual(all, { names: ['default', 'team-a'], complete: true });
+    h.sim.addUser('dave', 'dave-token', [{ verbs: ['*'], groups: ['*'], resources: ['*'], namespaces: ['team-a'] }]);
+    const limited = await h.client({ kubeconfig: h.sim.writeKubeconfig(h.dir, { file: 'dave.json', token: 'dave-token', namespace: 'team-a', extraContexts: [{ name: 'other', namespace: 'team-b' }] }) }).listNamespaces();
+    assert.deepEqual(limited, { names: ['team-a', 'team-b'], complete: false });
+  });
+
   it('classifies raw shapes: watch errors, Status bodies and TLS failures', () => {
     const endpoint = { server: 'https://k8s.example:6443', context: 'ctx', user: 'me', auth: { kind: 'token' as const } };
     assert.equal(toClusterError({ statusCode: 410 }, { verb: 'watch', type: WORKFLOWS, namespace: 'a' }, endpoint).kind, 'gone');

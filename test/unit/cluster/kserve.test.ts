@@ -44,6 +44,7 @@ describe('KServe InferenceServices (simulated cluster with KServe controller)', 
     const changes: InferenceServiceChange[] = [];
     model.onDidChange((c) => changes.push(c));
     await model.start();
+    await model.whenSynced();
     assert.deepEqual(model.types.map((t) => t.group), ['serving.kserve.io', 'serving.kubeflow.org']);
     await waitFor(() => model?.services().every((s) => s.ready === 'True') && model.services().length === 2);
     await waitFor(() => changes.some((c) => [...c.added, ...c.updated].some((s) => s.name === 'sklearn-iris' && s.ready === 'True')));

@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import { ClusterError } from '../../../src/cluster/errors';
 import { preflight, PreflightError } from '../../../src/cluster/preflight';
 import { LABEL_MANAGED_BY, LABEL_NOTEBOOK, LABEL_PIPELINE, LABEL_SUBMISSION, LABEL_VERSION, WORKFLOWS } from '../../../src/cluster/resources';
-import { applyParameters, encodeParameter, ParameterError, parseParameterArgs, prepareRun, submitWorkflow } from '../../../src/cluster/submit';
+import { applyParameters, encodeParameter, ParameterError, parameterFields, parseParameterArgs, prepareRun, submitWorkflow } from '../../../src/cluster/submit';
 import type { Workflow } from '../../../src/cluster/types';
 import { VERSION } from '../../../src/version';
 import { pipelineWorkflow, SimHarness, startSim } from '../../sim/harness';
@@ -38,6 +38,20 @@ describe('submit and preflight (simulated cluster)', function () {
       assert.equal(encodeParameter('xs', '[1, 2]', '[]'), '[1, 2]');
       assert.throws(() => encodeParameter('lr', 'fast', '0.1'), /Parameter lr is a number \(default 0\.1\); got "fast"/);
       assert.throws(() => encodeParameter('xs', '1', '[]'), /list .* as JSON/);
+    });
+
+    it('prefills a parameters form from the workflow, strings shown without quotes', () => {
+      const wf = pipelineWorkflow('p', { parameters: { opt: '"sgd"', lr: '0.1', layers: '[64, 32]', debug: 'false' } });
+      assert.deepEqual(parameterFields(wf), [
+        { name: 'opt', value: 'sgd', kind: 'string' },
+        { name: 'lr', value: '0.1', kind: 'number' },
+        { name: 'layers', value: '[64, 32]', kind: 'list' },
+        { name: 'debug', value: 'false', kind: 'boolean' },
+      ]);
+      const plain = pipelineWorkflow('p', { parameters: { message: 'hello' } });
+      plain.spec.templates = (plain.spec.templates ?? []).map((t) => ({ ...t, metadata: {} }));
+      assert.deepEqual(parameterFields(plain), [{ name: 'message', value: 'hello', kind: 'text' }], 'a workflow not compiled by Flowbook has plain string parameters');
+      assert.equal(applyParameters(plain, { message: 'bye' })[0]?.value, 'bye');
     });
 
     it('rejects an unknown parameter, listing the known ones', () => {
