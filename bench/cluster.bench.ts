@@ -59,7 +59,8 @@ export async function run(): Promise<void> {
     const floor = await best(3, async () => {
       const t0 = performance.now();
       const text = await rawGet(`${h.sim.url}/apis/argoproj.io/v1alpha1/namespaces/bench/workflows?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dflowbook`, h.sim.adminToken, h.sim.caPem);
-      (JSON.parse(text) as { items: unknown[] }).items.length;
+      const items = (JSON.parse(text) as { items: unknown[] }).items.length;
+      if (items !== 2000) throw new Error(`expected 2000 items, got ${items}`);
       return performance.now() - t0;
     });
     let model: RunListModel | undefined;

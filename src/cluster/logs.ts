@@ -160,7 +160,6 @@ export class StepLogStream {
     this.file = fs.createWriteStream(this.path, { flags: 'a' });
     this.metaTimer = setInterval(() => this.saveMeta(false), 1000);
     let failures = 0;
-    let lastError: ClusterError | undefined;
     while (!this.stopped) {
       let outcome: 'ended' | 'dropped';
       try {
@@ -178,23 +177,20 @@ export class StepLogStream {
           await this.sleep(this.options.waitPollMs);
           continue;
         }
-        lastError = err;
         if (!err.transient && err.kind !== 'unknown') return this.finishWith('error', err);
         failures++;
         if (failures > this.options.maxReconnects) return this.finishWith('error', err);
         outcome = 'dropped';
       }
       if (this.stopped) break;
-      if (!this.options.follow) {
+      if (!this.options.follow && outcome === 'ended') {
         const done = await this.containerFinished().catch(() => undefined);
         return this.finishWith(done === 'gone' ? 'podGone' : 'completed', undefined, done === 'terminated');
       }
       if (outcome === 'ended') {
         // A follow stream ends when the container ends, or when a proxy cuts it: ask the pod.
-        const done = await this.containerFinished().catch((err: unknown) => {
-          lastError = err instanceof ClusterError ? err : undefined;
-          return undefined;
-        });
+        // If the pod cannot be read now, reconnecting tells soon enough.
+        const done = await this.containerFinished().catch(() => undefined);
         if (done === 'terminated') return this.finishWith('completed', undefined, true);
         if (done === 'gone') return this.finishWith('podGone');
       }
@@ -202,7 +198,6 @@ export class StepLogStream {
       this.setState('reconnecting');
       await this.sleep(Math.min(this.options.reconnectDelayMs * 2 ** Math.max(0, failures - 1), 10_000));
     }
-    void lastError;
     return this.finish({ reason: 'stopped', bytes: this.bytes });
   }
 

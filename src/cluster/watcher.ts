@@ -79,7 +79,7 @@ export class ResourceWatcher<T extends KubeObject> {
   private synced_ = false;
   /** The last watch got as far as a 200 response: its failure starts the backoff afresh. */
   private watchOpened = false;
-  private syncedWaiters: (() => void)[] = [];
+  private syncedWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private readonly changeEmitter = new Emitter<Changes<T>>();
   private readonly stateEmitter = new Emitter<WatchState>();
   private readonly options: Required<WatcherOptions>;
@@ -135,7 +135,7 @@ export class ResourceWatcher<T extends KubeObject> {
     if (this.synced_) return Promise.resolve();
     return new Promise((resolve, reject) => {
       if (this.disposed) reject(new ClusterError('aborted', 'The watch was stopped.'));
-      else this.syncedWaiters.push(resolve);
+      else this.syncedWaiters.push({ resolve, reject });
     });
   }
 
@@ -145,6 +145,7 @@ export class ResourceWatcher<T extends KubeObject> {
     this.abortAll.abort();
     this.abortWatch?.abort();
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    for (const w of this.syncedWaiters.splice(0)) w.reject(new ClusterError('aborted', 'The watch was stopped.'));
     this.setState({ kind: 'stopped' });
     this.changeEmitter.dispose();
     this.stateEmitter.dispose();
@@ -248,7 +249,7 @@ export class ResourceWatcher<T extends KubeObject> {
     this.flush();
     if (first) {
       this.synced_ = true;
-      for (const w of this.syncedWaiters.splice(0)) w();
+      for (const w of this.syncedWaiters.splice(0)) w.resolve();
     }
   }
 

@@ -37,7 +37,7 @@ export class Compiler {
   static async create(options: CompilerOptions = {}): Promise<Compiler> {
     const python = await PythonAnalyzer.create(options.wasmDir === undefined ? undefined : { wasmDir: options.wasmDir });
     return new Compiler({
-      analyzeCell: (source, cell) => python.analyzeCell(source, cell),
+      analyzeCell: (source, cell) => python.analyzeCellShared(source, cell),
       parseParameters: (source, cell) => python.parseParameters(source, cell),
       parseMetrics: (source, cell) => python.parseMetrics(source, cell),
       builtins: PYTHON_BUILTINS,

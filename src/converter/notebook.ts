@@ -170,11 +170,21 @@ function readVolumes(raw: unknown, where: string, diagnostics: Diagnostic[]): Vo
       diagnostics.push(settingError(field, 'needs "name" and "mount_point"'));
       return;
     }
-    if (type !== 'pv' && type !== 'pvc' && type !== 'new_pvc') {
-      diagnostics.push(settingError(`${field}.type`, `is ${JSON.stringify(type)}; use "pvc", "new_pvc" or "pv"`));
+    let kind: VolumeSetting['type'];
+    if (type === 'pv' || type === 'pvc' || type === 'new_pvc') {
+      kind = type;
+    } else if (type === 'clone') {
+      // MiniKF's Kale clones the notebook's volume with a Rok snapshot for every run. Without
+      // Rok the closest thing is the existing claim itself.
+      diagnostics.push(diag('FB005',
+        `notebook setting ${field} is a Kale "clone" volume (a Rok snapshot on MiniKF). Flowbook cannot snapshot volumes, so steps mount the existing claim "${name}" at ${mountPoint}; it must allow mounting from several pods (ReadWriteMany) while the notebook server runs. To choose otherwise, list volumes in metadata.flowbook.volumes.`,
+        {}, 'warning'));
+      kind = 'pvc';
+    } else {
+      diagnostics.push(settingError(`${field}.type`, `is ${JSON.stringify(type)}; use "pvc", "new_pvc", "pv" or "clone"`));
       return;
     }
-    const volume: VolumeSetting = { name, mountPoint, type };
+    const volume: VolumeSetting = { name, mountPoint, type: kind };
     const size = v['size'];
     if (typeof size === 'number' || typeof size === 'string') {
       const unit = typeof v['size_type'] === 'string' ? v['size_type'] : '';

@@ -16,6 +16,7 @@ import { emptyOptions, mergeOptions, parseCellTags, templateNameOf } from './tag
 
 /** What the pipeline builder needs from the Python analysis (implemented by `PythonAnalyzer`). */
 export interface CellAnalyzer {
+  /** The builder only reads the result and keeps none of its arrays, so it may be shared with a cache. */
   analyzeCell(source: string, cell: number): CellAnalysis;
   parseParameters(source: string, cell: number): { parameters: PipelineParameter[]; diagnostics: Diagnostic[] };
   parseMetrics(source: string, cell: number): { names: NameRef[]; diagnostics: Diagnostic[] };
@@ -39,6 +40,8 @@ interface StepDraft {
   deletes: Set<string>;
   /** Top-level definitions by name, with the cell they are in (the last one wins). */
   definitions: Map<string, { def: Definition; cell: number }>;
+  /** By name: the index (into `analyses`) of the last cell that binds or may change it. */
+  lastTouch: Map<string, number>;
 }
 
 interface Need {
@@ -85,7 +88,7 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
     if (!step) {
       step = {
         name, order: order.length, cells: [], analyses: [], ownOptions: emptyOptions(), prev: [],
-        binds: new Set(), touches: new Set(), deletes: new Set(), definitions: new Map(),
+        binds: new Set(), touches: new Set(), deletes: new Set(), definitions: new Map(), lastTouch: new Map(),
       };
       steps.set(name, step);
       order.push(step);
@@ -95,10 +98,11 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
   };
   const addToStep = (step: StepDraft, cell: NotebookCell, tags: CellTags | undefined) => {
     const a = analyse(cell);
+    const at = step.analyses.length;
     step.cells.push(cell);
     step.analyses.push(a);
-    for (const n of a.binds) { step.binds.add(n); step.touches.add(n); }
-    for (const n of a.mutates) step.touches.add(n);
+    for (const n of a.binds) { step.binds.add(n); step.touches.add(n); step.lastTouch.set(n, at); }
+    for (const n of a.mutates) { step.touches.add(n); step.lastTouch.set(n, at); }
     for (const n of a.deletes) { step.touches.add(n); step.deletes.add(n); }
     for (const d of a.definitions) step.definitions.set(d.name, { def: d, cell: cell.index });
     if (tags) {
@@ -188,7 +192,8 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
 
   if (!hasStepTags) {
     // No step tags: one step holds every untagged code cell (leading ones included).
-    const cells = [...new Set([...leading, ...untagged])].sort((a, b) => a.index - b.index).filter((c) => !isInPrelude(c, imports, functions));
+    const prelude = new Set([...imports, ...functions].map((c) => c.cell));
+    const cells = [...new Set([...leading, ...untagged])].sort((a, b) => a.index - b.index).filter((c) => !prelude.has(c.index));
     leading = [];
     if (cells.length > 0) {
       const step = stepNamed(SINGLE_STEP_NAME, cells[0] as NotebookCell);
@@ -208,8 +213,9 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
     preludeParameters: [...preludeReads].filter((n) => parameterNames.has(n)),
   });
   const metrics = attributeMetrics(metricRefs, order, parameterNames, diagnostics);
+  const stepByName = new Map(result.steps.map((s) => [s.name, s]));
   for (const m of metrics) {
-    const step = result.steps.find((s) => s.name === m.step);
+    const step = stepByName.get(m.step);
     if (step && !step.metrics.includes(m.name)) step.metrics.push(m.name);
   }
 
@@ -234,10 +240,6 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
   if (notebook.settings.description !== undefined) pipeline.description = notebook.settings.description;
   if (notebook.settings.experimentName !== undefined) pipeline.experiment = notebook.settings.experimentName;
   return pipeline;
-}
-
-function isInPrelude(cell: NotebookCell, imports: CodeChunk[], functions: CodeChunk[]): boolean {
-  return imports.some((c) => c.cell === cell.index) || functions.some((c) => c.cell === cell.index);
 }
 
 /** DNS-1123 names for the steps; two steps mapping to one name is an error naming both cells. */
@@ -276,23 +278,41 @@ interface ResolveContext {
 
 function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[]; edges: Edge[] } {
   const { diagnostics } = ctx;
+  // Lookups by name, so the work grows with the size of the notebook, not with its square:
+  // the editor runs this on every keystroke.
+  const byName = new Map(order.map((d) => [d.name, d]));
   const edgeMap = new Map<string, Edge>();
+  /** The names of each edge's data reason, by edge key. */
+  const dataNames = new Map<string, Set<string>>();
+  /** Steps that some edge points to. */
+  const hasUpstream = new Set<string>();
   const addEdge = (from: StepDraft, to: StepDraft, reason: EdgeReason) => {
     const key = `${from.name}\u0000${to.name}`;
     let edge = edgeMap.get(key);
     if (!edge) {
       edge = { from: from.name, to: to.name, reasons: [] };
       edgeMap.set(key, edge);
+      hasUpstream.add(to.name);
     }
     if (reason.kind === 'data') {
       const existing = edge.reasons.find((r) => r.kind === 'data');
-      if (existing && existing.kind === 'data') {
-        for (const n of reason.names) if (!existing.names.includes(n)) existing.names.push(n);
+      const names = dataNames.get(key);
+      if (existing && existing.kind === 'data' && names) {
+        for (const n of reason.names) {
+          if (names.has(n)) continue;
+          names.add(n);
+          existing.names.push(n);
+        }
         return;
       }
+      dataNames.set(key, new Set(reason.names));
     }
     edge.reasons.push(reason);
   };
+  // The latest step so far that binds (or binds or may change) each name: the provider for
+  // the step being resolved, which sees only the steps before it.
+  const lastBinder = new Map<string, StepDraft>();
+  const lastToucher = new Map<string, StepDraft>();
 
   const steps: Step[] = order.map((d) => ({
     name: d.name,
@@ -304,15 +324,13 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
     parameters: [],
     definitions: [],
     metrics: [],
-    imports: [...new Set(d.analyses.flatMap((a) => a.imports.filter((i) => i.absolute).map((i) => i.module)))].sort(),
+    imports: stepImports(d),
     options: mergeOptions(ctx.defaults, d.ownOptions),
   }));
   const outputs = new Map<string, Set<string>>(order.map((d) => [d.name, new Set<string>()]));
 
   order.forEach((draft, index) => {
     const step = steps[index] as Step;
-    const stepStars = draft.analyses.flatMap((a) => a.starImports);
-    const starSource = [...ctx.starImports, ...stepStars];
     const needs = collectNeeds(draft);
     const carried = new Map<string, CarriedDefinition>();
     const inputs = new Map<string, StepInput>();
@@ -320,8 +338,8 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
     const queue = [...needs];
     const seen = new Set<string>();
 
-    while (queue.length > 0) {
-      const need = queue.shift() as Need;
+    for (let next = 0; next < queue.length; next++) {
+      const need = queue[next] as Need;
       if (seen.has(need.name)) continue;
       seen.add(need.name);
       const x = need.name;
@@ -331,10 +349,10 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
         continue;
       }
       // A builtin becomes data only when an earlier step rebinds it (`input = [...]`).
-      const provider = findProvider(order, index, x, ctx.analyzer.builtins.has(x));
+      const provider = (ctx.analyzer.builtins.has(x) ? lastBinder : lastToucher).get(x);
       if (!provider) {
         if (ctx.analyzer.builtins.has(x) || need.deferred) continue;
-        reportMissing(need, draft, order, index, ctx, starSource);
+        reportMissing(need, draft, order, index, ctx, [...ctx.starImports, ...draft.analyses.flatMap((a) => a.starImports)]);
         continue;
       }
       if (provider.deletes.has(x) && !provider.binds.has(x)) {
@@ -359,7 +377,7 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
     // Objects of classes defined upstream unpickle only where the class exists: carry the
     // classes of every step this one receives data from.
     for (const input of [...inputs.values()]) {
-      const provider = order.find((d) => d.name === input.from);
+      const provider = byName.get(input.from);
       if (!provider) continue;
       for (const { def, cell } of provider.definitions.values()) {
         if (def.kind === 'class' && !carried.has(def.name) && !draft.binds.has(def.name)) {
@@ -369,7 +387,7 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
     }
 
     for (const p of draft.prev) {
-      const target = order.find((d) => d.name === p.name);
+      const target = byName.get(p.name);
       if (!target) {
         const hint = closest(p.name, order.map((d) => d.name));
         diagnostics.push(diag('FB301', `${cellLabel(p.cell)}: "prev:${p.name}" names no step${hint ? `; did you mean "prev:${hint}"?` : '.'} Steps: ${order.map((d) => d.name).join(', ')}.`, { cell: p.cell }));
@@ -390,22 +408,30 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
     }
 
     step.inputs = sortInputs([...inputs.values()], needs);
-    step.definitions = [...carried.values()].sort((a, b) => definitionOrder(order, a) - definitionOrder(order, b));
+    step.definitions = [...carried.values()].sort((a, b) => definitionOrder(byName, a) - definitionOrder(byName, b));
     step.parameters = [...usedParams].sort();
+    for (const n of draft.binds) lastBinder.set(n, draft);
+    for (const n of draft.touches) lastToucher.set(n, draft);
   });
 
   // A step with no upstream edge that is not the first runs after the step before it, so
   // side effects (files written, tables created) keep their notebook order.
   order.forEach((draft, index) => {
     if (index === 0) return;
-    const hasUpstream = [...edgeMap.values()].some((e) => e.to === draft.name);
-    if (!hasUpstream) addEdge(order[index - 1] as StepDraft, draft, { kind: 'order' });
+    if (!hasUpstream.has(draft.name)) addEdge(order[index - 1] as StepDraft, draft, { kind: 'order' });
   });
 
-  const edges = [...edgeMap.values()].sort((a, b) => orderOf(order, a.to) - orderOf(order, b.to) || orderOf(order, a.from) - orderOf(order, b.from));
-  for (const e of edges) for (const r of e.reasons) if (r.kind === 'data') r.names.sort();
+  const orderOf = (name: string) => byName.get(name)?.order ?? -1;
+  const edges = [...edgeMap.values()].sort((a, b) => orderOf(a.to) - orderOf(b.to) || orderOf(a.from) - orderOf(b.from));
+  const after = new Map<string, string[]>();
+  for (const e of edges) {
+    for (const r of e.reasons) if (r.kind === 'data') r.names.sort();
+    const list = after.get(e.to);
+    if (list) list.push(e.from);
+    else after.set(e.to, [e.from]);
+  }
   steps.forEach((step) => {
-    step.after = edges.filter((e) => e.to === step.name).map((e) => e.from);
+    step.after = after.get(step.name) ?? [];
     step.outputs = [...(outputs.get(step.name) ?? [])].sort();
   });
   checkAcyclic(steps, diagnostics);
@@ -413,6 +439,13 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
 }
 
 type StepInput = Step['inputs'][number];
+
+/** The top-level modules a step's cells import (absolute imports only), sorted. */
+function stepImports(draft: StepDraft): string[] {
+  const modules = new Set<string>();
+  for (const a of draft.analyses) for (const i of a.imports) if (i.absolute) modules.add(i.module);
+  return [...modules].sort();
+}
 
 /** The names a step reads that it does not bind itself first, in reading order. */
 function collectNeeds(draft: StepDraft): Need[] {
@@ -431,24 +464,12 @@ function collectNeeds(draft: StepDraft): Need[] {
   return needs;
 }
 
-function findProvider(order: StepDraft[], index: number, name: string, bindingOnly = false): StepDraft | undefined {
-  for (let j = index - 1; j >= 0; j--) {
-    const d = order[j] as StepDraft;
-    if ((bindingOnly ? d.binds : d.touches).has(name)) return d;
-  }
-  return undefined;
-}
-
 /** The definition of `name` in the provider when its last binding there is a def or class. */
 function lastDefinition(provider: StepDraft, name: string): { def: Definition; cell: number } | undefined {
-  for (let i = provider.analyses.length - 1; i >= 0; i--) {
-    const a = provider.analyses[i] as CellAnalysis;
-    if (a.binds.includes(name) || a.mutates.includes(name)) {
-      const def = a.definitions.find((d) => d.name === name);
-      return def && { def, cell: provider.cells[i]?.index ?? 0 };
-    }
-  }
-  return undefined;
+  const i = provider.lastTouch.get(name);
+  if (i === undefined) return undefined;
+  const def = provider.analyses[i]?.definitions.find((d) => d.name === name);
+  return def && { def, cell: provider.cells[i]?.index ?? 0 };
 }
 
 function reportMissing(need: Need, draft: StepDraft, order: StepDraft[], index: number, ctx: ResolveContext, stars: string[]): void {
@@ -491,7 +512,9 @@ function attributeMetrics(refs: { ref: NameRef; cell: number }[], order: StepDra
 function checkAcyclic(steps: Step[], diagnostics: Diagnostic[]): void {
   const state = new Map<string, 'visiting' | 'done'>();
   const byName = new Map(steps.map((s) => [s.name, s]));
-  const visit = (s: Step, path: string[]): boolean => {
+  /** The names on the way from the step the search started at to the one being visited. */
+  const path: string[] = [];
+  const visit = (s: Step): boolean => {
     const st = state.get(s.name);
     if (st === 'done') return true;
     if (st === 'visiting') {
@@ -499,31 +522,30 @@ function checkAcyclic(steps: Step[], diagnostics: Diagnostic[]): void {
       return false;
     }
     state.set(s.name, 'visiting');
+    path.push(s.name);
     for (const up of s.after) {
       const u = byName.get(up);
-      if (u && !visit(u, [...path, s.name])) return false;
+      if (u && !visit(u)) return false;
     }
+    path.pop();
     state.set(s.name, 'done');
     return true;
   };
-  for (const s of steps) if (!visit(s, [])) return;
+  for (const s of steps) if (!visit(s)) return;
 }
 
 function sortInputs(inputs: StepInput[], needs: Need[]): StepInput[] {
-  const pos = (name: string) => {
-    const i = needs.findIndex((n) => n.name === name);
-    return i < 0 ? Number.MAX_SAFE_INTEGER : i;
-  };
+  const first = new Map<string, number>();
+  needs.forEach((n, i) => {
+    if (!first.has(n.name)) first.set(n.name, i);
+  });
+  const pos = (name: string) => first.get(name) ?? Number.MAX_SAFE_INTEGER;
   return inputs.sort((a, b) => pos(a.name) - pos(b.name) || a.name.localeCompare(b.name));
 }
 
-function definitionOrder(order: StepDraft[], def: CarriedDefinition): number {
-  const step = order.find((d) => d.name === def.from);
+function definitionOrder(byName: Map<string, StepDraft>, def: CarriedDefinition): number {
+  const step = byName.get(def.from);
   return (step?.order ?? 0) * 1e9 + def.cell * 1e5 + def.line;
-}
-
-function orderOf(order: StepDraft[], name: string): number {
-  return order.findIndex((d) => d.name === name);
 }
 
 function at(need: Need): { cell: number; line: number; column: number } {

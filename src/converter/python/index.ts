@@ -16,6 +16,8 @@ export { lowerIPython } from './ipython';
 
 /** How many distinct cell sources the analysis cache keeps (least recently used go first). */
 const CACHE_SIZE = 4096;
+/** Parameters and metrics cells are few: their caches start over when they reach this size. */
+const DECLARATIVE_CACHE_SIZE = 64;
 
 export interface PythonAnalyzerOptions {
   /** The folder holding `tree-sitter.wasm` and `tree-sitter-python.wasm` (the extension bundle copies them to `dist/`). */
@@ -25,6 +27,8 @@ export interface PythonAnalyzerOptions {
 export class PythonAnalyzer {
   /** Cell-independent analyses by source text; a Map keeps insertion order, which makes it an LRU. */
   private readonly cache = new Map<string, CellAnalysis>();
+  private readonly parameterCache = new Map<string, { parameters: PipelineParameter[]; diagnostics: Diagnostic[] }>();
+  private readonly metricCache = new Map<string, { names: NameRef[]; diagnostics: Diagnostic[] }>();
 
   private constructor(private readonly grammar: PythonGrammar) {}
 
@@ -38,6 +42,56 @@ export class PythonAnalyzer {
    * stamped on the diagnostics and pip requirements of the returned copy. Never throws.
    */
   analyzeCell(source: string, cell: number): CellAnalysis {
+    return stamp(this.cached(source), cell);
+  }
+
+  /**
+   * Like `analyzeCell`, without the copy: only `pip` and `diagnostics` are new objects; the
+   * rest is the cached analysis itself, shared by every caller, so it must not be changed.
+   * For the pipeline builder, which only reads it and runs on every keystroke in the editor.
+   */
+  analyzeCellShared(source: string, cell: number): CellAnalysis {
+    const a = this.cached(source);
+    return {
+      code: a.code, reads: a.reads, binds: a.binds, mutates: a.mutates, deletes: a.deletes, definitions: a.definitions,
+      imports: a.imports, starImports: a.starImports, pip: stampPip(a, cell), diagnostics: stampDiagnostics(a, cell),
+    };
+  }
+
+  /** A `pipeline-parameters` cell: each `NAME = literal` line becomes a parameter; anything else is FB400, a repeated name FB401. */
+  parseParameters(source: string, cell: number): { parameters: PipelineParameter[]; diagnostics: Diagnostic[] } {
+    return this.declarative(this.parameterCache, source, cell, () => parametersFrom(this.grammar.parse(source), source, cell));
+  }
+
+  /** A `pipeline-metrics` cell: `print(name)` or `name` lines; anything else is FB402. */
+  parseMetrics(source: string, cell: number): { names: NameRef[]; diagnostics: Diagnostic[] } {
+    return this.declarative(this.metricCache, source, cell, () => metricsFrom(this.grammar.parse(source), source, cell));
+  }
+
+  /** Drops every cached analysis (for tests and memory pressure). */
+  clearCache(): void {
+    this.cache.clear();
+    this.parameterCache.clear();
+    this.metricCache.clear();
+  }
+
+  /**
+   * The parameters or metrics of a cell, cached by cell and source like the analyses (the
+   * results name their cell). Callers get a deep copy, so they may change it freely.
+   */
+  private declarative<T>(cache: Map<string, T>, source: string, cell: number, parse: () => T): T {
+    const key = `${cell}\u0000${source}`;
+    let result = cache.get(key);
+    if (result === undefined) {
+      result = parse();
+      if (cache.size >= DECLARATIVE_CACHE_SIZE) cache.clear();
+      cache.set(key, result);
+    }
+    return structuredClone(result);
+  }
+
+  /** The cell-independent analysis of `source`, from the cache when it is there. */
+  private cached(source: string): CellAnalysis {
     let analysis = this.cache.get(source);
     if (analysis) {
       this.cache.delete(source);
@@ -49,22 +103,7 @@ export class PythonAnalyzer {
       }
     }
     this.cache.set(source, analysis);
-    return stamp(analysis, cell);
-  }
-
-  /** A `pipeline-parameters` cell: each `NAME = literal` line becomes a parameter; anything else is FB400, a repeated name FB401. */
-  parseParameters(source: string, cell: number): { parameters: PipelineParameter[]; diagnostics: Diagnostic[] } {
-    return parametersFrom(this.grammar.parse(source), source, cell);
-  }
-
-  /** A `pipeline-metrics` cell: `print(name)` or `name` lines; anything else is FB402. */
-  parseMetrics(source: string, cell: number): { names: NameRef[]; diagnostics: Diagnostic[] } {
-    return metricsFrom(this.grammar.parse(source), source, cell);
-  }
-
-  /** Drops every cached analysis (for tests and memory pressure). */
-  clearCache(): void {
-    this.cache.clear();
+    return analysis;
   }
 
   private analyze(source: string): CellAnalysis {
@@ -100,7 +139,15 @@ function stamp(a: CellAnalysis, cell: number): CellAnalysis {
     definitions: a.definitions.map((d) => ({ ...d, freeNames: d.freeNames.slice() })),
     imports: a.imports.map((i) => ({ ...i })),
     starImports: a.starImports.slice(),
-    pip: a.pip.map((p) => ({ specs: p.specs.slice(), cell, line: p.line })),
-    diagnostics: a.diagnostics.map((d) => diag(d.code, d.message, { cell, line: d.line, column: d.column }, d.severity)),
+    pip: stampPip(a, cell),
+    diagnostics: stampDiagnostics(a, cell),
   };
+}
+
+function stampPip(a: CellAnalysis, cell: number): CellAnalysis['pip'] {
+  return a.pip.length === 0 ? [] : a.pip.map((p) => ({ specs: p.specs.slice(), cell, line: p.line }));
+}
+
+function stampDiagnostics(a: CellAnalysis, cell: number): Diagnostic[] {
+  return a.diagnostics.length === 0 ? [] : a.diagnostics.map((d) => diag(d.code, d.message, { cell, line: d.line, column: d.column }, d.severity));
 }

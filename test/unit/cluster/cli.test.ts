@@ -190,6 +190,13 @@ describe('flowbook cluster commands (CLI against the simulated cluster)', functi
     assert.match(r4.stderr, /Cannot read the kubeconfig file .*not valid YAML/);
   });
 
+  it('contexts lists the kubeconfig contexts, the current one marked, without credentials', async () => {
+    const file = h.sim.writeKubeconfig(h.dir, { file: 'ctx-kubeconfig', token: TOKEN, namespace: 'team-a', extraContexts: [{ name: 'staging', namespace: 'qa' }] });
+    const r = await flowbook('contexts', '--kubeconfig', file);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\s+CONTEXT\s+NAMESPACE\s+AUTH\s+SERVER\n\*\s+sim\s+team-a\s+token\s+https:\/\/127\.0\.0\.1:\d+\n\s+staging\s+qa\s+token/);
+  });
+
   it('never prints or writes a token: not in any output above, nor in the run records', () => {
     assert.ok(outputs.length > 20, 'the commands above ran');
     for (const text of outputs) assert.ok(!text.includes(TOKEN), `a token leaked into output: ${text.slice(0, 200)}`);

@@ -7,18 +7,8 @@ import * as path from 'node:path';
 import { Compiler, InputError } from '../../../src/converter';
 import { toYaml } from '../../../src/converter/yaml';
 import { FIXTURES } from '../../support/notebooks';
+import { prng } from '../../support/prng';
 
-/** A small seeded PRNG (mulberry32), so a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TAGS = ['imports', 'functions', 'pipeline-parameters', 'parameters', 'pipeline-metrics', 'skip', 'step:a', 'step:b', 'step:B', 'step:',
   'block:a', 'block:', 'prev:a', 'prev:b:c', 'prev:zz', 'limit:cpu:1', 'limit:nvidia.com/gpu:1', 'limit:x', 'image:py:3', 'cache:enabled',

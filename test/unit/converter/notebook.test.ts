@@ -75,6 +75,15 @@ describe('parseNotebook', () => {
     assert.deepEqual(notebook.settings.volumes, [{ name: 'v', mountPoint: '/data', type: 'new_pvc', size: '5Gi', storageClass: 'fast' }]);
   });
 
+  it('mounts a Kale "clone" volume (a Rok snapshot on MiniKF) as the existing claim, with a warning', () => {
+    const { notebook, diagnostics } = parseNotebook(nb([], {
+      kubeflow_notebook: { volumes: [{ name: 'data-8lb', mount_point: '/home/jovyan/data', type: 'clone', size: 10, size_type: 'Gi', snapshot: false, annotations: [] }] },
+    }), 'x.ipynb');
+    assert.deepEqual(notebook.settings.volumes, [{ name: 'data-8lb', mountPoint: '/home/jovyan/data', type: 'pvc', size: '10Gi' }]);
+    assert.deepEqual(diagnostics.map((d) => [d.severity, d.code]), [['warning', 'FB005']]);
+    assert.match(diagnostics[0]?.message ?? '', /Kale "clone" volume .* mount the existing claim "data-8lb" at \/home\/jovyan\/data/);
+  });
+
   it('names the setting at fault', () => {
     const { diagnostics } = parseNotebook(nb([], {
       kubeflow_notebook: { pipeline_name: 5, volumes: [{ name: 'v' }] },

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { CellAnalysis } from '../../../../src/converter/ir';
 import { lowerIPython, PYTHON_BUILTINS, type PythonAnalyzer } from '../../../../src/converter/python';
 import { analyzer, codeCells, lineCount, notebooksUnder, repoRoot, sharedDir } from './support';
+import { prng } from '../../../support/prng';
 
 let py: PythonAnalyzer;
 
@@ -17,17 +18,6 @@ before(async () => {
   py = await analyzer();
 });
 
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = [
   '%', '%%', '!', '?', '??', '{', '}', '(', ')', '[', ']', '"', "'", '"""', "'''", '\\', '\n', '\r\n', '\r', '\t', '    ', ' ', '#',
