@@ -9,7 +9,11 @@ version=4.100.3
 prefix=.cache/code-server
 bin=$prefix/node_modules/.bin/code-server
 
-if [ -x "$bin" ] && [ -d "$prefix/node_modules/code-server/lib/vscode/node_modules" ] \
+# The postinstall builds VS Code's native modules (node-pty among them): their presence
+# says the install completed, not just the download.
+built="$prefix/node_modules/code-server/lib/vscode/node_modules/node-pty/build/Release/pty.node"
+
+if [ -x "$bin" ] && [ -f "$built" ] \
   && grep -q "\"version\": \"$version\"" "$prefix/node_modules/code-server/package.json"; then
   exit 0
 fi
@@ -33,8 +37,8 @@ npm_config_yes=true npm install --prefix "$prefix" --no-audit --no-fund --unsafe
 
 # npm 11 prints "install-scripts" warnings; check that code-server's postinstall really
 # installed the VS Code dependencies it needs.
-if [ ! -d "$prefix/node_modules/code-server/lib/vscode/node_modules" ]; then
-  echo "install-code-server: code-server's postinstall did not run (lib/vscode/node_modules missing)" >&2
+if [ ! -f "$built" ]; then
+  echo "install-code-server: code-server's postinstall did not run or failed ($built is missing); see the npm output above" >&2
   exit 1
 fi
 "$bin" --version

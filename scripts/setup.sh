@@ -15,6 +15,11 @@ apt_packages=(
 # busybox for the tests' tiny base image, openssl for the token-auth test, curl for the bench.
 apt_packages+=(docker-registry buildah skopeo apache2-utils busybox-static openssl curl)
 
+# VS Code extension tests (test/extension, test/ui): Debian's Chromium as the browser that
+# drives code-server; code-server's native modules build against Kerberos headers (libkrb5-dev,
+# pkg-config), and Debian's ripgrep stands in for the one its postinstall would download.
+apt_packages+=(chromium libkrb5-dev pkg-config ripgrep)
+
 # Benchmarks only (`scripts/setup.sh --bench`): `jupyter nbconvert --execute`, the baseline
 # that bench/runner.bench.ts compares the local runner with.
 if [ "${1:-}" = --bench ]; then
@@ -40,3 +45,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "setup: npm ci"
   npm ci --no-audit --no-fund
 fi
+
+# VS Code extension tests: code-server 4.100.3 (VS Code 1.100.3) into .cache/code-server.
+bash scripts/install-code-server.sh

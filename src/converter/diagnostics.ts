@@ -37,7 +37,7 @@ export const DIAGNOSTICS = {
   FB104: { severity: 'error', summary: 'Two step names map to the same template name.' },
   FB105: { severity: 'warning', summary: 'Untagged code cells before the first tag.' },
   FB106: { severity: 'info', summary: 'The notebook has no step tags; it compiles to a single step.' },
-  FB107: { severity: 'error', summary: 'An empty `step:` has no previous step to continue.' },
+  FB107: { severity: 'warning', summary: 'An empty `step:` has no previous step to continue; the cell is treated as untagged.' },
   FB108: { severity: 'warning', summary: 'A step option is given twice with different values; the last one wins.' },
   // IPython syntax (FB2xx)
   FB200: { severity: 'info', summary: 'An IPython magic was dropped or turned into plain Python.' },
@@ -48,7 +48,7 @@ export const DIAGNOSTICS = {
   FB300: { severity: 'error', summary: 'A name is used but no earlier step provides it.' },
   FB301: { severity: 'error', summary: '`prev:` names an unknown step.' },
   FB302: { severity: 'error', summary: '`prev:` names a later step.' },
-  FB303: { severity: 'error', summary: 'The steps form a cycle.' },
+  FB303: { severity: 'error', summary: 'The steps form a cycle (or, as information, a step names itself in `prev:`).' },
   FB304: { severity: 'warning', summary: 'An imports or functions cell does more than define things.' },
   // Parameters and metrics (FB4xx)
   FB400: { severity: 'error', summary: 'A pipeline-parameters cell has a statement that is not `NAME = literal`.' },

@@ -162,7 +162,11 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
       hasStepTags = true;
       const name = tags.stepName ?? lastStep?.name;
       if (name === undefined) {
-        diagnostics.push(diag('FB107', `${cellLabel(cell.index)} has an empty "step:" tag but no step comes before it. Give it a name: "step:NAME".`, { cell: cell.index }));
+        // Kale treats a leading empty `block:` as no tag at all (its editor leaves them behind).
+        diagnostics.push(diag('FB107', `this cell has an empty "step:" tag but no step comes before it, so it is treated as untagged. Give it a name ("step:NAME") or remove the tag.`, { cell: cell.index }));
+        untagged.push(cell);
+        if (current === undefined) leading.push(cell);
+        else place(cell, current.role, current.step, tags);
         continue;
       }
       const step = stepNamed(name, cell);
@@ -328,6 +332,7 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
     options: mergeOptions(ctx.defaults, d.ownOptions),
   }));
   const outputs = new Map<string, Set<string>>(order.map((d) => [d.name, new Set<string>()]));
+  const laterPrev: { from: StepDraft; to: StepDraft; cell: number }[] = [];
 
   order.forEach((draft, index) => {
     const step = steps[index] as Step;
@@ -390,11 +395,12 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
       const target = byName.get(p.name);
       if (!target) {
         const hint = closest(p.name, order.map((d) => d.name));
-        diagnostics.push(diag('FB301', `${cellLabel(p.cell)}: "prev:${p.name}" names no step${hint ? `; did you mean "prev:${hint}"?` : '.'} Steps: ${order.map((d) => d.name).join(', ')}.`, { cell: p.cell }));
+        diagnostics.push(diag('FB301', `"prev:${p.name}" names no step${hint ? `; did you mean "prev:${hint}"?` : '.'} Steps: ${order.map((d) => d.name).join(', ')}.`, { cell: p.cell }));
       } else if (target === draft) {
-        diagnostics.push(diag('FB303', `${cellLabel(p.cell)}: step "${draft.name}" lists itself in "prev:${p.name}", which would make a cycle. Remove that tag.`, { cell: p.cell }));
+        // Kale notebooks repeat the step's own prev: on continuation cells; it means nothing.
+        diagnostics.push(diag('FB303', `"prev:${p.name}" names the step this cell belongs to, so it has no effect. Remove the tag.`, { cell: p.cell }, 'info'));
       } else if (target.order > draft.order) {
-        diagnostics.push(diag('FB302', `${cellLabel(p.cell)}: "prev:${p.name}" names step "${p.name}", which starts later (${cellLabel(target.cells[0]?.index ?? 0)}). A step can only run after steps above it: move the cells, or remove the tag.`, { cell: p.cell }));
+        laterPrev.push({ from: draft, to: target, cell: p.cell });
       } else {
         addEdge(target, draft, { kind: 'prev', cell: p.cell });
       }
@@ -413,6 +419,16 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
     for (const n of draft.binds) lastBinder.set(n, draft);
     for (const n of draft.touches) lastToucher.set(n, draft);
   });
+
+  // `prev:` naming a later step: a cycle when that step already runs after this one.
+  for (const { from, to, cell } of laterPrev) {
+    const path = upstreamPath(edgeMap, to.name, from.name);
+    if (path) {
+      diagnostics.push(diag('FB303', `"prev:${to.name}" makes a cycle: ${[...path, from.name].join(' → ')}. A step cannot run after a step that needs its results; remove the tag.`, { cell }));
+    } else {
+      diagnostics.push(diag('FB302', `"prev:${to.name}" names step "${to.name}", which starts later (${cellLabel(to.cells[0]?.index ?? 0)}). A step can only run after steps above it: move the cells, or remove the tag.`, { cell }));
+    }
+  }
 
   // A step with no upstream edge that is not the first runs after the step before it, so
   // side effects (files written, tables created) keep their notebook order.
@@ -439,6 +455,24 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
 }
 
 type StepInput = Step['inputs'][number];
+
+/** The steps from `from` down to `to` along edges (`from` runs first), if `to` depends on `from`. */
+function upstreamPath(edges: Map<string, Edge>, to: string, from: string): string[] | undefined {
+  const upstream = new Map<string, string[]>();
+  for (const e of edges.values()) upstream.set(e.to, [...(upstream.get(e.to) ?? []), e.from]);
+  const seen = new Set<string>();
+  const walk = (name: string): string[] | undefined => {
+    if (name === from) return [from];
+    if (seen.has(name)) return undefined;
+    seen.add(name);
+    for (const up of upstream.get(name) ?? []) {
+      const path = walk(up);
+      if (path) return [...path, name];
+    }
+    return undefined;
+  };
+  return walk(to);
+}
 
 /** The top-level modules a step's cells import (absolute imports only), sorted. */
 function stepImports(draft: StepDraft): string[] {
@@ -474,7 +508,7 @@ function lastDefinition(provider: StepDraft, name: string): { def: Definition; c
 
 function reportMissing(need: Need, draft: StepDraft, order: StepDraft[], index: number, ctx: ResolveContext, stars: string[]): void {
   const x = need.name;
-  const where = `step "${draft.name}" uses "${x}" (${cellLabel(need.cell)}, line ${need.line})`;
+  const where = `step "${draft.name}" uses "${x}"`;
   const later = order.slice(index + 1).find((d) => d.touches.has(x));
   const skippedCell = ctx.skippedBinds.get(x);
   let message: string;
@@ -501,7 +535,7 @@ function attributeMetrics(refs: { ref: NameRef; cell: number }[], order: StepDra
     const step = before[before.length - 1] ?? candidates[candidates.length - 1];
     if (!step) {
       const why = parameterNames.has(ref.name) ? ` "${ref.name}" is a pipeline parameter; metrics are values a step computes.` : '';
-      diagnostics.push(diag('FB403', `metric "${ref.name}" (${cellLabel(cell)}, line ${ref.line}) is not defined by any step.${why} Compute it in a step, or remove the line.`, { cell, line: ref.line, column: ref.column }));
+      diagnostics.push(diag('FB403', `metric "${ref.name}" is not defined by any step.${why} Compute it in a step, or remove the line.`, { cell, line: ref.line, column: ref.column }));
       continue;
     }
     metrics.push({ name: ref.name, step: step.name, cell, line: ref.line });

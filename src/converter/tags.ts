@@ -3,7 +3,7 @@
 // with a suggestion; tags of other tools (`hide-input`, `remove-cell`, ...) are kept and
 // reported as information only.
 
-import { Diagnostic, diag, cellLabel } from './diagnostics';
+import { Diagnostic, diag } from './diagnostics';
 import type { CellRole, CellTags, StepOptions } from './ir';
 import { parseDuration } from './duration';
 import { closest } from './notebook';
@@ -43,17 +43,18 @@ export function emptyOptions(): StepOptions {
  */
 export function parseCellTags(tags: readonly string[], cell: number | undefined, diagnostics: Diagnostic[]): CellTags {
   const result: CellTags = { cell: cell ?? -1, prev: [], options: emptyOptions(), foreign: [] };
-  const where = cell === undefined ? 'steps_defaults' : cellLabel(cell);
+  // Diagnostics on a cell carry its location; only steps_defaults need naming in the text.
+  const where = cell === undefined ? 'steps_defaults: ' : '';
   const at = cell === undefined ? {} : { cell };
   const setRole = (role: CellRole, tag: string) => {
     if (result.role !== undefined && result.role !== role) {
-      diagnostics.push(diag('FB102', `${where} has two roles: "${tag}" and an earlier ${describeRole(result.role)} tag. Keep one of them.`, at));
+      diagnostics.push(diag('FB102', `${where ? where : 'this cell '}has two roles: "${tag}" and an earlier ${describeRole(result.role)} tag. Keep one of them.`, at));
       return;
     }
     result.role = role;
   };
   const malformed = (tag: string, expected: string) =>
-    diagnostics.push(diag('FB101', `${where}: tag "${tag}" is malformed; expected ${expected}.`, at));
+    diagnostics.push(diag('FB101', `${where}tag "${tag}" is malformed; expected ${expected}.`, at));
 
   for (const raw of tags) {
     const tag = raw.trim();
@@ -69,10 +70,10 @@ export function parseCellTags(tags: readonly string[], cell: number | undefined,
     if (colon < 0 || !(PREFIXES as readonly string[]).includes(prefix)) {
       const near = closest(prefix, KNOWN_WORDS);
       if (near && near !== prefix) {
-        diagnostics.push(diag('FB101', `${where}: unknown tag "${tag}"; did you mean "${colon < 0 ? near : `${near}:${rest}`}"?`, at));
+        diagnostics.push(diag('FB101', `${where}unknown tag "${tag}"; did you mean "${colon < 0 ? near : `${near}:${rest}`}"?`, at));
       } else {
         result.foreign.push(tag);
-        if (cell !== undefined) diagnostics.push(diag('FB100', `${where}: tag "${tag}" is not a Flowbook tag and is ignored.`, at));
+        if (cell !== undefined) diagnostics.push(diag('FB100', `${where}tag "${tag}" is not a Flowbook tag and is ignored.`, at));
       }
       continue;
     }
@@ -82,7 +83,7 @@ export function parseCellTags(tags: readonly string[], cell: number | undefined,
         setRole('step', tag);
         if (rest === '') break; // empty step:/block: continues the previous step
         if (!STEP_NAME.test(rest)) {
-          diagnostics.push(diag('FB103', `${where}: step name "${rest}" is invalid; use letters, digits, "_" and "-", starting with a letter or "_".`, at));
+          diagnostics.push(diag('FB103', `${where}step name "${rest}" is invalid; use letters, digits, "_" and "-", starting with a letter or "_".`, at));
           break;
         }
         result.stepName = rest;
@@ -153,10 +154,10 @@ export function parseCellTags(tags: readonly string[], cell: number | undefined,
       }
       case 'report':
         if (rest !== 'enabled' && rest !== 'disabled') malformed(tag, '"report:enabled" or "report:disabled"');
-        else if (cell !== undefined) diagnostics.push(diag('FB100', `${where}: tag "${tag}" (Kale's run report) has no effect in Flowbook: run results show in VS Code.`, at));
+        else if (cell !== undefined) diagnostics.push(diag('FB100', `${where}tag "${tag}" (Kale's run report) has no effect in Flowbook: run results show in VS Code.`, at));
         break;
       case 'notebook':
-        diagnostics.push(diag('FB101', `${where}: tag "${tag}" (a Kale sub-pipeline) is not supported by Flowbook yet; move that notebook's steps into this one.`, at));
+        diagnostics.push(diag('FB101', `${where}tag "${tag}" (a Kale sub-pipeline) is not supported by Flowbook yet; move that notebook's steps into this one.`, at));
         break;
     }
   }
@@ -170,7 +171,7 @@ function setOption(
 ): void {
   const old = target[key];
   if (old !== undefined && old !== value) {
-    diagnostics.push(diag('FB108', `${where}: tag "${tag}" overrides ${key}=${old} given earlier.`, at));
+    diagnostics.push(diag('FB108', `${where}tag "${tag}" overrides ${key}=${old} given earlier.`, at));
   }
   target[key] = value;
 }

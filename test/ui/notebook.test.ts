@@ -133,25 +133,29 @@ describe('Flowbook in the browser (code-server + Chromium)', function () {
     await shot('07-graph-after-reload');
   });
 
-  for (const theme of ['Default Light Modern', 'Default High Contrast', 'Default High Contrast Light']) {
-    it(`draws the graph readably in the ${theme} theme`, async () => {
+  const themes = [
+    { label: 'Light Modern', workbench: 'vs', body: 'vscode-light' },
+    { label: 'Dark High Contrast', workbench: 'hc-black', body: 'vscode-high-contrast' },
+    { label: 'Light High Contrast', workbench: 'hc-light', body: 'vscode-high-contrast-light' },
+  ];
+  for (const theme of themes) {
+    it(`draws the graph readably in the ${theme.label} theme`, async () => {
       await runCommand('Preferences: Color Theme');
-      await page.locator('.quick-input-widget input').fill(theme);
-      const row = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: exactly(theme) }) }).first();
+      await page.locator('.quick-input-widget input').fill(theme.label);
+      const row = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: exactly(theme.label) }) }).first();
       await row.waitFor();
       await row.click();
-      const themeClass = theme === 'Default Light Modern' ? 'vs' : theme === 'Default High Contrast' ? 'hc-black' : 'hc-light';
-      await page.locator(`.monaco-workbench.${themeClass}`).waitFor({ timeout: 30_000 });
+      await page.locator(`.monaco-workbench.${theme.workbench}`).waitFor({ timeout: 30_000 });
       const graph = graphFrame();
+      await graph.locator(`body.${theme.body}`).waitFor();
       await graph.locator('.node').first().waitFor();
-      await graph.locator(`body.vscode-${themeClass === 'vs' ? 'light' : themeClass === 'hc-black' ? 'high-contrast' : 'high-contrast-light'}`).waitFor();
-      // Text and outlines take the theme's colours: the label differs from the page background.
+      // Text and outlines take the theme's colours: neither matches the page background.
       const colours = await graph.locator('.node.status-succeeded').first().evaluate(
         'el => ({ text: getComputedStyle(el.querySelector(".label")).fill, stroke: getComputedStyle(el.querySelector("rect")).stroke, background: getComputedStyle(document.body).backgroundColor })',
       ) as { text: string; stroke: string; background: string };
       assert.notEqual(colours.text, colours.background, `label colour ${colours.text} on ${colours.background}`);
       assert.notEqual(colours.stroke, colours.background);
-      await shot(`08-graph-${theme.toLowerCase().replace(/\s+/g, '-')}`);
+      await shot(`08-graph-${theme.label.toLowerCase().replace(/\s+/g, '-')}`);
     });
   }
 });

@@ -55,7 +55,7 @@ describe('buildPipeline: fixtures', () => {
     const byCode = (code: string) => p.diagnostics.filter((d) => d.code === code);
     assert.match(byCode('FB300').map((d) => d.message).join('\n'), /"undefined_thing".*no earlier step defines it/);
     assert.match(byCode('FB300').map((d) => d.message).join('\n'), /"later_value" is first defined later, in step "fourth"/);
-    assert.equal(byCode('FB302')[0]?.cell, 2);
+    assert.match(byCode('FB303')[0]?.message ?? '', /"prev:second" makes a cycle: first → second → first/);
     assert.match(byCode('FB301')[0]?.message ?? '', /"prev:nonexistent" names no step/);
     assert.match(byCode('FB101')[0]?.message ?? '', /did you mean "step:third"/);
     assert.match(byCode('FB104')[0]?.message ?? '', /"load_data" \(cell 6\) and "load-data" \(cell 7\) both become "load-data"/);
@@ -200,9 +200,23 @@ describe('buildPipeline: edges', () => {
     assert.deepEqual(step(p, 'join').after, ['left', 'right']);
   });
 
-  it('reports prev: to itself as a cycle', () => {
-    const p = analyze([['step:a', 'x = 1'], [['step:b', 'prev:b'], 'y = 2']]);
-    assert.ok(p.diagnostics.some((d) => d.code === 'FB303' && d.cell === 1));
+  it('ignores prev: naming the step itself (Kale notebooks repeat it on continuation cells)', () => {
+    const p = analyze([['step:a', 'x = 1'], [['step:b', 'prev:a'], 'y = 2'], [['step:', 'prev:b'], 'z = 3']]);
+    assert.deepEqual(codes(p), []);
+    assert.ok(p.diagnostics.some((d) => d.code === 'FB303' && d.severity === 'info' && d.cell === 2));
+    assert.deepEqual(step(p, 'b').after, ['a']);
+  });
+
+  it('reports a cycle made by prev: on a continued step, naming the steps', () => {
+    const p = analyze([['step:a', 'x = 1'], ['step:b', 'y = x'], [['step:a', 'prev:b'], 'z = 2']]);
+    const cycle = p.diagnostics.find((d) => d.code === 'FB303' && d.severity === 'error');
+    assert.equal(cycle?.cell, 2);
+    assert.match(cycle?.message ?? '', /makes a cycle: a → b → a/);
+  });
+
+  it('reports prev: naming a later step that does not depend on this one', () => {
+    const p = analyze([[['step:a', 'prev:b'], 'x = 1'], ['step:b', 'y = 2']]);
+    assert.deepEqual(codes(p), ['FB302']);
   });
 
   it('continues a step named again later, and an empty step: continues the previous one', () => {
@@ -210,9 +224,11 @@ describe('buildPipeline: edges', () => {
     assert.deepEqual(step(p, 'a').cells, [0, 2, 3]);
   });
 
-  it('reports an empty step: with no step before it', () => {
-    const p = analyze([['step:', 'x = 1']]);
-    assert.equal(p.diagnostics.find((d) => d.severity === 'error')?.code, 'FB107');
+  it('treats an empty step: with no step before it as untagged, with a warning (as Kale does)', () => {
+    const p = analyze([['step:', 'x = 1'], ['step:a', 'y = x']]);
+    assert.deepEqual(codes(p), []);
+    assert.ok(p.diagnostics.some((d) => d.code === 'FB107' && d.severity === 'warning' && d.cell === 0));
+    assert.deepEqual(step(p, 'a').cells, [0, 1]);
   });
 });
 
