@@ -8,6 +8,7 @@ export * from './client';
 export * from './connection';
 export * from './errors';
 export * from './events';
+export * from './kaniko';
 export * from './kserve';
 export * from './logs';
 export * from './preflight';

@@ -16,6 +16,7 @@ export const INFERENCE_SERVICES: ResourceType = { group: 'serving.kserve.io', ve
 export const LEGACY_INFERENCE_SERVICES: ResourceType = { group: 'serving.kubeflow.org', version: 'v1beta1', plural: 'inferenceservices', kind: 'InferenceService' };
 export const PODS: ResourceType = { group: '', version: 'v1', plural: 'pods', kind: 'Pod' };
 export const SECRETS: ResourceType = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
+export const CONFIGMAPS: ResourceType = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' };
 export const NAMESPACES: ResourceType = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace' };
 export const CRDS: ResourceType = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition' };
 

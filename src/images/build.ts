@@ -134,6 +134,12 @@ export async function buildPipelineImages(pipeline: Pipeline, options: ImageBuil
   const insecure = [...(options.insecure ? [target.registry] : []), ...(options.insecureRegistries ?? [])];
   const pool = registryPool({ credentials, insecureRegistries: insecure, signal: options.signal, onRequest: options.onRequest });
   const useWheels = options.builder === 'oci' || (options.builder ?? 'auto') === 'auto' && options.wheelhouse !== undefined;
+  if (options.builder === 'kaniko' && options.wheelhouse !== undefined) {
+    throw new ImageError(
+      'The kaniko builder cannot take a wheel-house: its build context travels through the Kubernetes API as a ConfigMap (under 1 MiB), too small for wheels. Leave out the wheel-house (pip in the build Pod downloads the packages), or build with the wheel-house using --builder oci.',
+      'input',
+    );
+  }
   let builder: Promise<BuilderName> | undefined;
 
   const images: ImageResult[] = [];

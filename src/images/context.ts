@@ -49,7 +49,7 @@ export function writeContext(dir: string, context: BuildContext): void {
   for (const [name, content] of Object.entries(context.files)) fs.writeFileSync(path.join(dir, name), content);
 }
 
-/** The context as a gzipped tar (Kaniko reads it from stdin); the Containerfile is named `Dockerfile` there. */
+/** The context as a gzipped tar (Kaniko unpacks it from its ConfigMap); the Containerfile is named `Dockerfile` there. */
 export async function contextTarGz(context: BuildContext): Promise<Buffer> {
   const layer = await buildLayer([
     { path: 'Dockerfile', type: 'file', content: context.files.Containerfile },

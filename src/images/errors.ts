@@ -10,6 +10,8 @@ export type ImageErrorKind =
   | 'registry'
   | 'builder-missing'
   | 'build-failed'
+  // The cluster a Kaniko build runs on refused or failed a call (the message names which).
+  | 'cluster'
   | 'cancelled';
 
 export class ImageError extends Error {

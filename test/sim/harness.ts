@@ -40,11 +40,15 @@ export async function startSim(options: SimOptions & { namespace?: string } = {}
         sleep: sleep ?? ((ms, signal) => {
           sleeps.push(ms);
           return new Promise<void>((resolve, reject) => {
-            const t = setTimeout(resolve, Math.min(ms, 20));
-            signal?.addEventListener('abort', () => {
+            const onAbort = () => {
               clearTimeout(t);
               reject(new Error('aborted'));
-            });
+            };
+            const t = setTimeout(() => {
+              signal?.removeEventListener('abort', onAbort);
+              resolve();
+            }, Math.min(ms, 20));
+            signal?.addEventListener('abort', onAbort, { once: true });
           });
         }),
         ...(maxRetries !== undefined ? { maxRetries } : {}),

@@ -16,6 +16,7 @@ import type { TLSSocket } from 'node:tls';
 import selfsigned from 'selfsigned';
 import type { KubeObject, KubeStatus } from '../../src/cluster/types';
 import { ArgoController, ArgoControllerOptions } from './argoController';
+import { SimulatedKaniko, SimulatedKanikoOptions } from './kanikoController';
 import { KServeController } from './kserveController';
 import { jsonPatch, mergePatch, PatchError } from './patch';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from './selectors';
@@ -76,6 +77,8 @@ export interface SimOptions {
   argoController?: boolean | ArgoControllerOptions;
   /** Run the simulated KServe controller (default true). */
   kserveController?: boolean;
+  /** Run Pods whose image names kaniko as simulated Kaniko builds (default true). */
+  kaniko?: boolean | SimulatedKanikoOptions;
   /** Send watch bookmarks this often; 0: only on `sendBookmarks()`. */
   bookmarkIntervalMs?: number;
   historyLimit?: number;
@@ -109,6 +112,7 @@ const BUILTIN: CrdInfo[] = [
   { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false, statusSubresource: true },
   { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, statusSubresource: true },
   { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true, statusSubresource: false },
+  { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true, statusSubresource: false },
   { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false, statusSubresource: true },
 ];
 
@@ -174,6 +178,7 @@ export class SimulatedCluster {
   private bookmarkTimer?: NodeJS.Timeout;
   readonly argo?: ArgoController;
   readonly kserve?: KServeController;
+  readonly kaniko?: SimulatedKaniko;
   url = '';
   adminToken = 'sim-admin-token-7f3e9c2a1b';
 
@@ -196,6 +201,20 @@ export class SimulatedCluster {
       this.argo = new ArgoController(this, typeof options.argoController === 'object' ? options.argoController : {});
     }
     if (options.kserveController ?? true) this.kserve = new KServeController(this);
+    if (options.kaniko ?? true) this.kaniko = new SimulatedKaniko(this, typeof options.kaniko === 'object' ? options.kaniko : {});
+    // Garbage collection of ConfigMaps whose owner is deleted (ownerReferences by uid).
+    // Pods of Workflows are left to the simulated Argo controller, which removes them itself.
+    this.store.subscribe((e) => {
+      if (e.type !== 'DELETED' || !e.object.metadata.uid) return;
+      for (const cm of this.store.list('/configmaps', e.object.metadata.namespace)) {
+        if (!(cm.metadata.ownerReferences as { uid?: string }[] | undefined)?.some((o) => o.uid === e.object.metadata.uid)) continue;
+        try {
+          this.store.delete('/configmaps', cm.metadata.namespace, cm.metadata.name ?? '');
+        } catch {
+          // already gone
+        }
+      }
+    });
     if (options.bookmarkIntervalMs) this.bookmarkTimer = setInterval(() => this.sendBookmarks(), options.bookmarkIntervalMs);
   }
 
@@ -225,6 +244,7 @@ export class SimulatedCluster {
   async stop(): Promise<void> {
     if (this.bookmarkTimer) clearInterval(this.bookmarkTimer);
     this.argo?.stop();
+    this.kaniko?.stop();
     await this.kserve?.stop();
     for (const w of this.watches) w.socket.destroy();
     for (const s of this.sockets) s.destroy();
@@ -817,6 +837,57 @@ function validate(info: CrdInfo, obj: KubeObject): { field: string; message: str
     }
   }
   if (info.kind === 'InferenceService' && !(obj.spec as { predictor?: unknown } | undefined)?.predictor) problems.push({ field: 'spec.predictor', message: 'Required value' });
+  if (info.kind === 'ConfigMap') problems.push(...validateConfigMap(obj));
+  if (info.kind === 'Pod') problems.push(...validatePod(obj));
+  return problems;
+}
+
+const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** The API server's limit on a ConfigMap's data and binaryData together. */
+export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
+
+function validateConfigMap(obj: KubeObject): { field: string; message: string }[] {
+  const problems: { field: string; message: string }[] = [];
+  const cm = obj as KubeObject & { data?: Record<string, unknown>; binaryData?: Record<string, unknown> };
+  let size = 0;
+  for (const [field, values] of [['data', cm.data], ['binaryData', cm.binaryData]] as const) {
+    for (const [key, value] of Object.entries(values ?? {})) {
+      if (!CONFIG_KEY.test(key) || key.length > 253) problems.push({ field: `${field}[${key}]`, message: `Invalid value: "${key}": a valid config key must consist of alphanumeric characters, '-', '_' or '.'` });
+      if (typeof value !== 'string') problems.push({ field: `${field}[${key}]`, message: 'Invalid value: must be a string' });
+      else if (field === 'binaryData' && (!BASE64.test(value) || value.length % 4 !== 0)) problems.push({ field: `${field}[${key}]`, message: 'Invalid value: illegal base64 data' });
+      else size += field === 'binaryData' ? Buffer.from(value, 'base64').length : Buffer.byteLength(value);
+    }
+  }
+  for (const key of Object.keys(cm.data ?? {})) {
+    if (key in (cm.binaryData ?? {})) problems.push({ field: `data[${key}]`, message: `Invalid value: "${key}": duplicate of key present in binaryData` });
+  }
+  if (size > CONFIGMAP_MAX_BYTES) problems.push({ field: '[]', message: `Too long: must have at most ${CONFIGMAP_MAX_BYTES} bytes` });
+  return problems;
+}
+
+const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function validatePod(obj: KubeObject): { field: string; message: string }[] {
+  const problems: { field: string; message: string }[] = [];
+  const spec = obj.spec as { containers?: { name?: unknown; image?: unknown; volumeMounts?: { name?: unknown; mountPath?: unknown }[] }[]; volumes?: { name?: unknown; configMap?: { name?: unknown }; secret?: { secretName?: unknown } }[] } | undefined;
+  if (!spec || !Array.isArray(spec.containers) || spec.containers.length === 0) return [{ field: 'spec.containers', message: 'Required value' }];
+  const volumes = new Set<string>();
+  for (const [i, v] of (spec.volumes ?? []).entries()) {
+    if (typeof v.name !== 'string' || !DNS_1123_LABEL.test(v.name)) problems.push({ field: `spec.volumes[${i}].name`, message: `Invalid value: "${String(v.name)}"` });
+    else if (volumes.has(v.name)) problems.push({ field: `spec.volumes[${i}].name`, message: `Duplicate value: "${v.name}"` });
+    else volumes.add(v.name);
+    if (v.configMap && typeof v.configMap.name !== 'string') problems.push({ field: `spec.volumes[${i}].configMap.name`, message: 'Required value' });
+    if (v.secret && typeof v.secret.secretName !== 'string') problems.push({ field: `spec.volumes[${i}].secret.secretName`, message: 'Required value' });
+  }
+  for (const [i, c] of spec.containers.entries()) {
+    if (typeof c.name !== 'string' || !DNS_1123_LABEL.test(c.name)) problems.push({ field: `spec.containers[${i}].name`, message: `Invalid value: "${String(c.name)}"` });
+    if (typeof c.image !== 'string' || c.image === '') problems.push({ field: `spec.containers[${i}].image`, message: 'Required value' });
+    for (const [j, m] of (c.volumeMounts ?? []).entries()) {
+      if (typeof m.name !== 'string' || !volumes.has(m.name)) problems.push({ field: `spec.containers[${i}].volumeMounts[${j}].name`, message: `Not found: "${String(m.name)}"` });
+      if (typeof m.mountPath !== 'string' || !m.mountPath.startsWith('/')) problems.push({ field: `spec.containers[${i}].volumeMounts[${j}].mountPath`, message: 'Invalid value: must be an absolute path' });
+    }
+  }
   return problems;
 }
 

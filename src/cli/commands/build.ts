@@ -4,11 +4,12 @@
 
 import { Option, type Command } from 'commander';
 import { compileNotebookFile, type CompileResult } from '../../converter';
-import { BUILDER_CHOICES, buildPipelineImages, ImageError, resolvePipelineRequirements, type BuilderChoice } from '../../images';
+import { BUILDER_CHOICES, buildPipelineImages, ImageError, resolvePipelineRequirements, type BuilderChoice, type ImageBuildOptions } from '../../images';
 import type { CommandResult } from '../main';
+import { addClusterOptions, cluster, connect, reportError, type ClusterFlags } from './clusterCommon';
 import { printDiagnostics, reportInputError } from './compile';
 
-interface BuildFlags {
+interface BuildFlags extends ClusterFlags {
   printRequirements?: boolean;
   python?: string;
   requirements?: string;
@@ -21,10 +22,12 @@ interface BuildFlags {
   dockerConfig?: string;
   dryRun?: boolean;
   verbose?: boolean;
+  registrySecret?: string;
+  kanikoImage?: string;
 }
 
 export function registerBuild(program: Command, result: CommandResult): void {
-  program
+  const cmd = program
     .command('build')
     .description('Resolve the notebook\'s requirements and build the images its steps run in (tagged by content: unchanged environments are not rebuilt)')
     .argument('<notebook>', 'the .ipynb file')
@@ -40,9 +43,12 @@ export function registerBuild(program: Command, result: CommandResult): void {
     .option('--docker-config <file>', 'Docker config.json with registry credentials (default: ~/.docker/config.json)')
     .option('--dry-run', 'only check which images exist; build nothing')
     .option('-v, --verbose', 'also print the builder\'s log')
-    .action(async (notebook: string, flags: BuildFlags) => {
-      result.code = await build(notebook, flags);
-    });
+    .option('--registry-secret <name>', 'kaniko: a docker-registry Secret in the namespace with push credentials for the registry')
+    .option('--kaniko-image <image>', 'kaniko: the executor image, for clusters that cannot reach gcr.io');
+  // The cluster the kaniko builder runs on; with --builder auto, giving one of these offers Kaniko as the last resort.
+  addClusterOptions(cmd).action(async (notebook: string, flags: BuildFlags) => {
+    result.code = await build(notebook, flags);
+  });
 }
 
 async function build(notebook: string, flags: BuildFlags): Promise<number> {
@@ -69,7 +75,9 @@ async function build(notebook: string, flags: BuildFlags): Promise<number> {
       return 0;
     }
     const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
+    const kaniko = kanikoOptions(flags);
     const built = await buildPipelineImages(compiled.pipeline, {
+      ...(kaniko ? { kaniko } : {}),
       registry: flags.registry!,
       builder: flags.builder,
       insecure: flags.insecure,
@@ -99,10 +107,26 @@ async function build(notebook: string, flags: BuildFlags): Promise<number> {
       process.stderr.write(`flowbook build: ${err.message}\n`);
       return err.kind === 'input' ? 2 : 1;
     }
-    throw err;
+    // The kubeconfig for --builder kaniko: missing, unreadable, no such context.
+    return reportError('build', err);
   } finally {
     process.off('SIGINT', onInterrupt);
   }
+}
+
+/** The cluster for the kaniko builder: with --builder kaniko, or with auto when a cluster option names one. */
+function kanikoOptions(flags: BuildFlags): ImageBuildOptions['kaniko'] {
+  const wanted = flags.builder === 'kaniko' || ((flags.builder ?? 'auto') === 'auto' && Boolean(flags.kubeconfig || flags.context || flags.namespace));
+  if (!wanted) return undefined;
+  const client = connect(flags);
+  return {
+    cluster: cluster().kanikoCluster(client),
+    settings: {
+      namespace: client.namespace,
+      ...(flags.registrySecret ? { pushSecret: flags.registrySecret } : {}),
+      ...(flags.kanikoImage ? { executorImage: flags.kanikoImage } : {}),
+    },
+  };
 }
 
 function parsePlatform(text: string): { os: string; architecture: string; variant?: string } {
