@@ -16,7 +16,10 @@ import { emptyOptions, mergeOptions, parseCellTags, templateNameOf } from './tag
 
 /** What the pipeline builder needs from the Python analysis (implemented by `PythonAnalyzer`). */
 export interface CellAnalyzer {
-  /** The builder only reads the result and keeps none of its arrays, so it may be shared with a cache. */
+  /**
+   * The builder only reads the result, so it may be shared with a cache. Its arrays must not
+   * change later: the builder keeps what it derived from them, per step, for the next call.
+   */
   analyzeCell(source: string, cell: number): CellAnalysis;
   parseParameters(source: string, cell: number): { parameters: PipelineParameter[]; diagnostics: Diagnostic[] };
   parseMetrics(source: string, cell: number): { names: NameRef[]; diagnostics: Diagnostic[] };
@@ -26,30 +29,40 @@ export interface CellAnalyzer {
 /** The name of the one step of a notebook without step tags. */
 export const SINGLE_STEP_NAME = 'main';
 
-interface StepDraft {
+interface StepDraft extends StepFacts {
   name: string;
   order: number;
   cells: NotebookCell[];
   analyses: CellAnalysis[];
   ownOptions: StepOptions;
   prev: { name: string; cell: number }[];
-  /** Names bound at the top level anywhere in the step. */
-  binds: Set<string>;
-  /** Names the step binds, may change in place, or deletes: what makes it a provider. */
-  touches: Set<string>;
-  deletes: Set<string>;
-  /** Top-level definitions by name, with the cell they are in (the last one wins). */
-  definitions: Map<string, { def: Definition; cell: number }>;
-  /** By name: the index (into `analyses`) of the last cell that binds or may change it. */
-  lastTouch: Map<string, number>;
 }
 
+/** What a step's cells add up to. Derived from their analyses alone; read-only once made. */
+interface StepFacts {
+  /** Names bound at the top level anywhere in the step. */
+  binds: ReadonlySet<string>;
+  deletes: ReadonlySet<string>;
+  /** Top-level definitions by name, with the cell they are in (the last one wins). */
+  definitions: ReadonlyMap<string, { def: Definition; cell: number }>;
+  /**
+   * By name: the index (into `analyses`) of the last cell that binds it or may change it in
+   * place. These names and `deletes` are what the step provides (see `touches`).
+   */
+  lastTouch: ReadonlyMap<string, number>;
+  /** The names the step reads that it does not bind itself first, in reading order. */
+  needs: readonly Need[];
+  /** The top-level modules its cells import (absolute imports only), sorted. */
+  imports: readonly string[];
+}
+
+/** A name a step reads, where it first does. Shared between calls (see `factsCache`): never changed. */
 interface Need {
-  name: string;
-  cell: number;
-  line: number;
-  column: number;
-  deferred: boolean;
+  readonly name: string;
+  readonly cell: number;
+  readonly line: number;
+  readonly column: number;
+  readonly deferred: boolean;
 }
 
 export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputDiagnostics: Diagnostic[] = []): Pipeline {
@@ -86,10 +99,7 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
   const stepNamed = (name: string, cell: NotebookCell): StepDraft => {
     let step = steps.get(name);
     if (!step) {
-      step = {
-        name, order: order.length, cells: [], analyses: [], ownOptions: emptyOptions(), prev: [],
-        binds: new Set(), touches: new Set(), deletes: new Set(), definitions: new Map(), lastTouch: new Map(),
-      };
+      step = { name, order: order.length, cells: [], analyses: [], ownOptions: emptyOptions(), prev: [], ...NO_FACTS };
       steps.set(name, step);
       order.push(step);
     }
@@ -97,14 +107,8 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
     return step;
   };
   const addToStep = (step: StepDraft, cell: NotebookCell, tags: CellTags | undefined) => {
-    const a = analyse(cell);
-    const at = step.analyses.length;
     step.cells.push(cell);
-    step.analyses.push(a);
-    for (const n of a.binds) { step.binds.add(n); step.touches.add(n); step.lastTouch.set(n, at); }
-    for (const n of a.mutates) { step.touches.add(n); step.lastTouch.set(n, at); }
-    for (const n of a.deletes) { step.touches.add(n); step.deletes.add(n); }
-    for (const d of a.definitions) step.definitions.set(d.name, { def: d, cell: cell.index });
+    step.analyses.push(analyse(cell));
     if (tags) {
       step.ownOptions = mergeOptions(step.ownOptions, tags.options);
       for (const p of tags.prev) if (!step.prev.some((q) => q.name === p)) step.prev.push({ name: p, cell: cell.index });
@@ -210,6 +214,7 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
     flushLeading(first ? 'step' : 'skip', first);
   }
 
+  summariseSteps(order, analyzer);
   const templateNames = assignTemplateNames(order, diagnostics);
   const parameterNames = new Set(parameters.map((p) => p.name));
   const result = resolveSteps(order, {
@@ -313,10 +318,32 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
     }
     edge.reasons.push(reason);
   };
-  // The latest step so far that binds (or binds or may change) each name: the provider for
-  // the step being resolved, which sees only the steps before it.
-  const lastBinder = new Map<string, StepDraft>();
-  const lastToucher = new Map<string, StepDraft>();
+  // Provider search: the latest step before `index` that binds (builtins) or touches `name`.
+  // Steps are resolved in order, so each name remembers how far up it was searched and what
+  // was found there; a search only looks at the steps since. Most names come from a step or
+  // two above; this keeps a name used by every step of a long notebook from costing a scan
+  // of all the steps above each of them.
+  const searches = [new Map<string, ProviderSearch>(), new Map<string, ProviderSearch>()];
+  const providerOf = (index: number, name: string, bindingOnly: boolean): StepDraft | undefined => {
+    const memo = searches[bindingOnly ? 1 : 0] as Map<string, ProviderSearch>;
+    const last = memo.get(name);
+    let provider: StepDraft | undefined;
+    for (let j = index - 1; j > (last?.upTo ?? -1); j--) {
+      const d = order[j] as StepDraft;
+      if (bindingOnly ? d.binds.has(name) : touches(d, name)) {
+        provider = d;
+        break;
+      }
+    }
+    provider ??= last?.provider;
+    if (last) {
+      last.upTo = index - 1;
+      last.provider = provider;
+    } else {
+      memo.set(name, { upTo: index - 1, provider });
+    }
+    return provider;
+  };
 
   const steps: Step[] = order.map((d) => ({
     name: d.name,
@@ -328,7 +355,7 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
     parameters: [],
     definitions: [],
     metrics: [],
-    imports: stepImports(d),
+    imports: d.imports.slice(),
     options: mergeOptions(ctx.defaults, d.ownOptions),
   }));
   const outputs = new Map<string, Set<string>>(order.map((d) => [d.name, new Set<string>()]));
@@ -336,7 +363,7 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
 
   order.forEach((draft, index) => {
     const step = steps[index] as Step;
-    const needs = collectNeeds(draft);
+    const { needs } = draft;
     const carried = new Map<string, CarriedDefinition>();
     const inputs = new Map<string, StepInput>();
     const usedParams = new Set<string>(ctx.preludeParameters);
@@ -354,7 +381,7 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
         continue;
       }
       // A builtin becomes data only when an earlier step rebinds it (`input = [...]`).
-      const provider = (ctx.analyzer.builtins.has(x) ? lastBinder : lastToucher).get(x);
+      const provider = providerOf(index, x, ctx.analyzer.builtins.has(x));
       if (!provider) {
         if (ctx.analyzer.builtins.has(x) || need.deferred) continue;
         reportMissing(need, draft, order, index, ctx, [...ctx.starImports, ...draft.analyses.flatMap((a) => a.starImports)]);
@@ -416,8 +443,6 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
     step.inputs = sortInputs([...inputs.values()], needs);
     step.definitions = [...carried.values()].sort((a, b) => definitionOrder(byName, a) - definitionOrder(byName, b));
     step.parameters = [...usedParams].sort();
-    for (const n of draft.binds) lastBinder.set(n, draft);
-    for (const n of draft.touches) lastToucher.set(n, draft);
   });
 
   // `prev:` naming a later step: a cycle when that step already runs after this one.
@@ -456,6 +481,12 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
 
 type StepInput = Step['inputs'][number];
 
+/** How far up (a step index) the notebook was searched for a name's provider, and the latest one found up to there. */
+interface ProviderSearch {
+  upTo: number;
+  provider: StepDraft | undefined;
+}
+
 /** The steps from `from` down to `to` along edges (`from` runs first), if `to` depends on `from`. */
 function upstreamPath(edges: Map<string, Edge>, to: string, from: string): string[] | undefined {
   const upstream = new Map<string, string[]>();
@@ -474,28 +505,69 @@ function upstreamPath(edges: Map<string, Edge>, to: string, from: string): strin
   return walk(to);
 }
 
-/** The top-level modules a step's cells import (absolute imports only), sorted. */
-function stepImports(draft: StepDraft): string[] {
-  const modules = new Set<string>();
-  for (const a of draft.analyses) for (const i of a.imports) if (i.absolute) modules.add(i.module);
-  return [...modules].sort();
+const NO_FACTS: StepFacts = { binds: new Set(), deletes: new Set(), definitions: new Map(), lastTouch: new Map(), needs: [], imports: [] };
+
+/**
+ * Per analyzer (one per `Compiler`), the facts of each step at the last call, with what they
+ * were made from. The editor re-analyses on every keystroke, where all steps but one are
+ * unchanged: those reuse their facts instead of adding up their cells again.
+ */
+const factsCache = new WeakMap<CellAnalyzer, Map<string, { from: unknown[]; facts: StepFacts }>>();
+
+/** Sets the facts of every step, reusing the last call's when a step's cells and their analyses are the same. */
+function summariseSteps(order: StepDraft[], analyzer: CellAnalyzer): void {
+  let cache = factsCache.get(analyzer);
+  if (!cache) {
+    cache = new Map();
+    factsCache.set(analyzer, cache);
+  }
+  for (const step of order) {
+    // Analyses are compared by identity: a cached analysis is one set of arrays for good.
+    const from: unknown[] = [];
+    step.analyses.forEach((a, i) => from.push(step.cells[i]?.index, a.reads, a.binds, a.mutates, a.deletes, a.definitions, a.imports));
+    const last = cache.get(step.name);
+    const facts = last && last.from.length === from.length && last.from.every((x, i) => x === from[i]) ? last.facts : stepFacts(step);
+    cache.set(step.name, { from, facts });
+    Object.assign(step, facts);
+  }
+  if (cache.size > order.length) {
+    const names = new Set(order.map((s) => s.name));
+    for (const name of cache.keys()) if (!names.has(name)) cache.delete(name);
+  }
 }
 
-/** The names a step reads that it does not bind itself first, in reading order. */
-function collectNeeds(draft: StepDraft): Need[] {
+function stepFacts(step: StepDraft): StepFacts {
+  const binds = new Set<string>();
+  const deletes = new Set<string>();
+  const definitions = new Map<string, { def: Definition; cell: number }>();
+  const lastTouch = new Map<string, number>();
+  const modules = new Set<string>();
+  step.analyses.forEach((a, at) => {
+    for (const n of a.binds) { binds.add(n); lastTouch.set(n, at); }
+    for (const n of a.mutates) lastTouch.set(n, at);
+    for (const n of a.deletes) deletes.add(n);
+    for (const d of a.definitions) definitions.set(d.name, { def: d, cell: step.cells[at]?.index ?? 0 });
+    for (const i of a.imports) if (i.absolute) modules.add(i.module);
+  });
+  // Reads before the step binds the name; names read inside functions only if the step binds them nowhere.
   const needs: Need[] = [];
   const bound = new Set<string>();
   const deferred: Need[] = [];
-  draft.analyses.forEach((a, i) => {
-    const cell = draft.cells[i]?.index ?? 0;
+  step.analyses.forEach((a, i) => {
+    const cell = step.cells[i]?.index ?? 0;
     for (const r of a.reads) {
       if (r.deferred) deferred.push({ name: r.name, cell, line: r.line, column: r.column, deferred: true });
       else if (!bound.has(r.name)) needs.push({ name: r.name, cell, line: r.line, column: r.column, deferred: false });
     }
     for (const n of a.binds) bound.add(n);
   });
-  for (const d of deferred) if (!draft.binds.has(d.name)) needs.push(d);
-  return needs;
+  for (const d of deferred) if (!binds.has(d.name)) needs.push(d);
+  return { binds, deletes, definitions, lastTouch, needs, imports: [...modules].sort() };
+}
+
+/** Whether the step binds `name`, may change it in place, or deletes it: what makes it a provider. */
+function touches(step: StepDraft, name: string): boolean {
+  return step.lastTouch.has(name) || step.deletes.has(name);
 }
 
 /** The definition of `name` in the provider when its last binding there is a def or class. */
@@ -509,7 +581,7 @@ function lastDefinition(provider: StepDraft, name: string): { def: Definition; c
 function reportMissing(need: Need, draft: StepDraft, order: StepDraft[], index: number, ctx: ResolveContext, stars: string[]): void {
   const x = need.name;
   const where = `step "${draft.name}" uses "${x}"`;
-  const later = order.slice(index + 1).find((d) => d.touches.has(x));
+  const later = order.slice(index + 1).find((d) => touches(d, x));
   const skippedCell = ctx.skippedBinds.get(x);
   let message: string;
   if (later) {
@@ -530,7 +602,7 @@ function attributeMetrics(refs: { ref: NameRef; cell: number }[], order: StepDra
   const metrics: Metric[] = [];
   for (const { ref, cell } of refs) {
     if (metrics.some((m) => m.name === ref.name)) continue;
-    const candidates = order.filter((d) => d.binds.has(ref.name) || d.touches.has(ref.name));
+    const candidates = order.filter((d) => touches(d, ref.name));
     const before = candidates.filter((d) => (d.cells[0]?.index ?? 0) < cell);
     const step = before[before.length - 1] ?? candidates[candidates.length - 1];
     if (!step) {
@@ -568,7 +640,7 @@ function checkAcyclic(steps: Step[], diagnostics: Diagnostic[]): void {
   for (const s of steps) if (!visit(s)) return;
 }
 
-function sortInputs(inputs: StepInput[], needs: Need[]): StepInput[] {
+function sortInputs(inputs: StepInput[], needs: readonly Need[]): StepInput[] {
   const first = new Map<string, number>();
   needs.forEach((n, i) => {
     if (!first.has(n.name)) first.set(n.name, i);

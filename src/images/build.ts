@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_IMAGE } from '../converter/emit/options';
 import type { Pipeline } from '../converter/ir';
-import { detectCliBuilder, runCliBuild, type CliBuilderName, type CliBuilderSettings } from './builders/cli';
+import { detectCliBuilder, runCliBuild, type CliBuilderSettings } from './builders/cli';
 import { runKanikoBuild, type KanikoCluster, type KanikoSettings } from './builders/kaniko';
 import { buildContext, contentTag, contextTarGz, writeContext } from './context';
 import { DockerConfigCredentials, type CredentialStore } from './dockerConfig';
@@ -20,9 +20,8 @@ import { formatReference, manifestReference, parseReference, parseTargetReposito
 import { resolvePipelineRequirements, type ResolvedRequirements } from './requirements';
 import { buildWheelImage, wheelhouseInputs } from './wheels';
 
-export type BuilderName = CliBuilderName | 'kaniko' | 'oci';
-export type BuilderChoice = 'auto' | BuilderName;
-export const BUILDER_CHOICES: readonly BuilderChoice[] = ['auto', 'docker', 'podman', 'buildah', 'kaniko', 'oci'];
+export { BUILDER_CHOICES, type BuilderChoice, type BuilderName } from './builderChoices';
+import type { BuilderChoice, BuilderName } from './builderChoices';
 
 export interface ImageBuildOptions {
   /** `HOST/REPOSITORY` the images are pushed to; Flowbook chooses the tags. */

@@ -7,7 +7,7 @@ import { compileNotebookFile, CompileResult, Diagnostic, formatDiagnostic, hasEr
 import type { EmitOptions } from '../../converter';
 import { toYaml } from '../../converter/yaml';
 import { emitWorkflow } from '../../converter/emit';
-import { BUILDER_CHOICES, ImageError, stepImagesFor, type BuilderChoice } from '../../images';
+import { BUILDER_CHOICES, type BuilderChoice } from '../../images/builderChoices';
 import { writeFileAtomic } from '../../common/atomicFile';
 import type { CommandResult } from '../main';
 import { describePipeline, pipelineJson } from '../pipelineText';
@@ -47,6 +47,9 @@ export function registerCompile(program: Command, result: CommandResult): void {
       }
       let workflow = compiled.workflow;
       if (flags.registry) {
+        // The image builder loads only when it is needed.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { stepImagesFor, ImageError } = require('../../images') as typeof import('../../images');
         try {
           const stepImages = await stepImagesFor(compiled.pipeline, {
             registry: flags.registry, builder: flags.builder, insecure: flags.insecure, image: flags.image, python: flags.python,

@@ -32,7 +32,8 @@ export function stepScript(pipeline: Pipeline, step: Step, _options: EmitOptions
     if (!p) throw new Error(`step "${step.name}" uses pipeline parameter "${name}", which the pipeline does not define`);
     code.push(parameterLine(p));
   }
-  const inputs = step.inputs.map((i) => `(${py(i.name)}, ${py(i.from)}, ${py(templateOf(pipeline, i.from, step))})`);
+  const templates = step.inputs.length > 0 ? templateNames(pipeline) : undefined;
+  const inputs = step.inputs.map((i) => `(${py(i.name)}, ${py(i.from)}, ${py(templateOf(templates, i.from, step))})`);
   const hasDefinitions = step.definitions.length > 0;
   if (inputs.length > 0) {
     const call = `_flowbook_load([${inputs.join(', ')}], ${hasDefinitions ? 'False' : 'True'})`;
@@ -81,10 +82,17 @@ function parameterLine(p: PipelineParameter): string {
   return `${p.name} = _flowbook_param(${py(p.name)}, ${py(p.type)}, ${literal}${close}`;
 }
 
-function templateOf(pipeline: Pipeline, stepName: string, consumer: Step): string {
-  const producer = pipeline.steps.find((s) => s.name === stepName);
-  if (!producer) throw new Error(`step "${consumer.name}" loads from step "${stepName}", which the pipeline does not have`);
-  return producer.templateName;
+/** Template names by step name (the first step of a name, as a search in order would find). */
+function templateNames(pipeline: Pipeline): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const s of pipeline.steps) if (!names.has(s.name)) names.set(s.name, s.templateName);
+  return names;
+}
+
+function templateOf(templates: Map<string, string> | undefined, stepName: string, consumer: Step): string {
+  const name = templates?.get(stepName);
+  if (name === undefined) throw new Error(`step "${consumer.name}" loads from step "${stepName}", which the pipeline does not have`);
+  return name;
 }
 
 /** A Python string literal (JSON's escapes are a subset of Python's). */

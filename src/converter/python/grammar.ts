@@ -2,7 +2,9 @@
 // compact tree of plain JS objects: named nodes only (no comments, no string pieces), with
 // 1-based positions in UTF-16 units (what JS strings and VS Code use). The wasm tree is freed
 // before returning, so callers never hold native memory. Walks are iterative: deep nesting
-// cannot overflow the stack.
+// cannot overflow the stack. The walk calls web-tree-sitter's wasm binding directly when the
+// runtime exposes it (most of a parse's cost was `TreeCursor` copying its state through JS),
+// and falls back to `TreeCursor`; a unit test holds the two walks to the same trees.
 
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -59,6 +61,7 @@ interface CursorOps {
  */
 interface RawBinding {
   _ts_tree_root_node_wasm(tree: number): void;
+  _ts_node_has_error_wasm(tree: number): number;
   _ts_tree_cursor_new_wasm(tree: number): void;
   _ts_tree_cursor_delete_wasm(tree: number): void;
   _ts_tree_cursor_current_node_type_id_wasm(tree: number): number;
@@ -73,7 +76,7 @@ interface RawBinding {
 }
 
 const RAW_EXPORTS: readonly (keyof RawBinding)[] = [
-  '_ts_tree_root_node_wasm', '_ts_tree_cursor_new_wasm', '_ts_tree_cursor_delete_wasm',
+  '_ts_tree_root_node_wasm', '_ts_node_has_error_wasm', '_ts_tree_cursor_new_wasm', '_ts_tree_cursor_delete_wasm',
   '_ts_tree_cursor_current_node_type_id_wasm', '_ts_tree_cursor_current_node_is_named_wasm',
   '_ts_tree_cursor_current_node_is_missing_wasm', '_ts_tree_cursor_current_field_id_wasm',
   '_ts_tree_cursor_start_index_wasm', '_ts_tree_cursor_end_index_wasm', '_ts_tree_cursor_goto_first_child_wasm',
@@ -169,12 +172,13 @@ export class PythonGrammar {
     const tree = this.parser.parse(code);
     if (!tree) return { root: emptyModule(code) };
     try {
-      const checkErrors = tree.rootNode.hasError;
       // The tree's wasm address: web-tree-sitter keeps it at index 0 of its objects.
       const address = (tree as unknown as Record<number, unknown>)[0];
       const raw = portable ? undefined : this.raw;
       if (raw && typeof address === 'number') {
+        // The root node goes to the transfer buffer, where the next two calls read it.
         raw._ts_tree_root_node_wasm(address);
+        const checkErrors = raw._ts_node_has_error_wasm(address) === 1;
         raw._ts_tree_cursor_new_wasm(address);
         try {
           return this.convert(rawCursorOps(raw), address, code, checkErrors);
@@ -182,6 +186,7 @@ export class PythonGrammar {
           raw._ts_tree_cursor_delete_wasm(address);
         }
       }
+      const checkErrors = tree.rootNode.hasError;
       const cursor = tree.walk();
       try {
         return this.convert(publicCursorOps(cursor), 0, code, checkErrors);

@@ -52,6 +52,37 @@ describe('PythonAnalyzer', () => {
     assert.deepEqual(py.analyzeCell('a = b', 0).binds, ['a']);
   });
 
+  it('analyzeCellShared gives what analyzeCell gives, with pip and diagnostics of its own', async () => {
+    const py = await analyzer();
+    const source = '!pip install torch\n%who\ndef f(a):\n    return a + g\nimport os\nx = f(y)';
+    const copy = py.analyzeCell(source, 4);
+    const shared = py.analyzeCellShared(source, 4);
+    assert.deepEqual(shared, copy);
+    const other = py.analyzeCellShared(source, 9);
+    assert.deepEqual(other.pip.map((p) => p.cell), [9]);
+    assert.ok(other.diagnostics.length > 0 && other.diagnostics.every((d) => d.cell === 9));
+    // Only the stamped parts are new objects: the rest is the cached analysis itself.
+    assert.notEqual(other.pip, shared.pip);
+    assert.notEqual(other.diagnostics, shared.diagnostics);
+    assert.equal(other.reads, shared.reads);
+  });
+
+  it('returns copies of parameters and metrics, stamped with the cell asked for', async () => {
+    const py = await analyzer();
+    const source = 'rate = 0.1\nlayers = [1, {"a": 2}]\nbad = f()\n';
+    const first = py.parseParameters(source, 2);
+    assert.deepEqual(first.parameters.map((p) => [p.name, p.cell]), [['rate', 2], ['layers', 2]]);
+    assert.deepEqual(first.diagnostics.map((d) => [d.code, d.cell]), [['FB400', 2]]);
+    (first.parameters[1]?.default as unknown[]).push('junk');
+    first.parameters.length = 0;
+    const again = py.parseParameters(source, 2);
+    assert.deepEqual(again.parameters.map((p) => p.default), [0.1, [1, { a: 2 }]]);
+    assert.deepEqual(py.parseParameters(source, 5).parameters.map((p) => p.cell), [5, 5]);
+    const metrics = py.parseMetrics('print(acc)\nloss\n', 3);
+    metrics.names.length = 0;
+    assert.deepEqual(py.parseMetrics('print(acc)\nloss\n', 3).names.map((n) => n.name), ['acc', 'loss']);
+  });
+
   it('never throws on odd input: empty, whitespace, NUL, lone surrogates, huge lines', async () => {
     const py = await analyzer();
     for (const source of ['', '\n\n', '\u0000', '\ud800 = 1', 'x'.repeat(200000), '\r\r\r', '"""', "'", '%%', '!', '?']) {
