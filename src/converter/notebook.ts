@@ -40,7 +40,7 @@ export function parseNotebook(text: string, path: string): ParsedNotebook {
   const diagnostics: Diagnostic[] = [];
   const cells = rawCells.map((raw, index) => readCell(raw, index, diagnostics));
   const metadata = isObject(json['metadata']) ? json['metadata'] : {};
-  const settings = readSettings(metadata, diagnostics);
+  const settings = readNotebookSettings(metadata, diagnostics);
   const kernelspec = metadata['kernelspec'];
   const notebook: Notebook = {
     path,
@@ -97,7 +97,8 @@ function readSource(source: unknown, index: number, kind: CellKind, diagnostics:
 
 const FLOWBOOK_KEYS = ['pipelineName', 'experimentName', 'description', 'image', 'volumes', 'stepDefaults', 'enableCaching', 'timeout', 'dataPassing', 'volumeSize', 'storageClass', 'namespace'] as const;
 
-function readSettings(metadata: Record<string, unknown>, diagnostics: Diagnostic[]): NotebookSettings {
+/** Notebook settings from notebook-level metadata (Kale's `kubeflow_notebook`, then `flowbook`). */
+export function readNotebookSettings(metadata: Record<string, unknown>, diagnostics: Diagnostic[]): NotebookSettings {
   const settings: NotebookSettings = { volumes: [], stepDefaults: [] };
   const kale = metadata['kubeflow_notebook'];
   if (kale !== undefined) {
