@@ -42,8 +42,11 @@ module.exports = (_env, argv) => [
       filename: '[name].js',
       chunkFilename: '[name].chunk.js',
       library: { type: 'commonjs2' },
-      clean: { keep: /webview\.js/ },
+      // Both bundles share dist/: each build removes only its own stale files.
+      clean: { keep: (asset) => asset.startsWith('webview.') },
     },
+    // One lazy chunk (core.chunk.js) with everything it needs, rather than split vendors.
+    optimization: { splitChunks: false },
     externals: {
       vscode: 'commonjs vscode',
       // Only the analyser's default wasm folder (node_modules) asks for this; the extension
@@ -55,7 +58,8 @@ module.exports = (_env, argv) => [
       // The emscripten loader of tree-sitter refers to Node built-ins and its own URL dynamically.
       parser: { javascript: { importMeta: false } },
     },
-    ignoreWarnings: [{ module: /tree-sitter-wasm/ }],
+    // ws (in the cluster chunk, via @kubernetes/client-node) asks for optional native add-ons it does without.
+    ignoreWarnings: [{ module: /tree-sitter-wasm/ }, { module: /node_modules[\\/]ws[\\/]/ }],
     node: { __dirname: false, __filename: false },
     plugins: [new CopyWasmPlugin()],
   },
@@ -63,8 +67,8 @@ module.exports = (_env, argv) => [
     ...common(argv),
     name: 'webview',
     target: 'web',
-    entry: { webview: './src/webview/main.ts' },
-    output: { path: path.resolve(__dirname, 'dist'), filename: '[name].js' },
+    entry: { webview: './src/webview/main.ts', 'webview.runForm': './src/webview/runForm/main.ts' },
+    output: { path: path.resolve(__dirname, 'dist'), filename: '[name].js', clean: { keep: (asset) => !asset.startsWith('webview.') } },
     module: {
       rules: [{ test: /\.ts$/, exclude: /node_modules/, use: { loader: 'ts-loader', options: { transpileOnly: true, configFile: path.resolve(__dirname, 'src/webview/tsconfig.json') } } }],
     },

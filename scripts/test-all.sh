@@ -27,6 +27,15 @@ static_checks() {
 suite "typecheck and lint" static_checks
 suite "unit and integration (mocha)" npx mocha 'out/test/unit/**/*.test.js'
 
+# The VS Code extension in a real VS Code (code-server + Chromium, installed by setup.sh):
+# the bundles are built once, then the integration suite runs in code-server's extension
+# host and the UI tests drive the workbench (screenshots in test-results/screenshots/).
+extension_in_vscode() {
+  npx webpack --mode production --stats errors-only && node out/test/extension/runCodeServer.js
+}
+suite "extension in VS Code (code-server)" extension_in_vscode
+suite "extension UI (Chromium)" npx mocha --timeout 300000 'out/test/ui/**/*.test.js'
+
 passed=$(awk '{p+=$1} END {print p+0}' "$counts")
 failed=$(awk '{f+=$2} END {print f+0}' "$counts")
 rm -f "$counts"

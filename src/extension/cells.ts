@@ -39,14 +39,16 @@ export function targetNotebook(target: unknown): vscode.NotebookDocument | undef
 
 /** The code cells a tag command edits. */
 export function targetCells(target: unknown): vscode.NotebookCell[] {
-  if (isNotebookCell(target)) return [target];
-  if (Array.isArray(target)) return target.filter(isNotebookCell);
+  // Tags only mean something on code cells (Kale ignores them elsewhere).
+  const code = (c: vscode.NotebookCell) => c.kind === vscode.NotebookCellKind.Code;
+  if (isNotebookCell(target)) return [target].filter(code);
+  if (Array.isArray(target)) return target.filter(isNotebookCell).filter(code);
   const doc = targetNotebook(target);
   if (!doc) return [];
   if (typeof target === 'object' && target !== null && 'notebook' in target) {
     const t = target as { cells?: number[]; cell?: number };
     const indices = t.cells ?? (t.cell !== undefined ? [t.cell] : []);
-    return indices.flatMap((i) => (i >= 0 && i < doc.cellCount ? [doc.cellAt(i)] : []));
+    return indices.flatMap((i) => (i >= 0 && i < doc.cellCount ? [doc.cellAt(i)] : [])).filter(code);
   }
   const editor = vscode.window.visibleNotebookEditors.find((e) => e.notebook === doc);
   const ranges = editor?.selections ?? [];

@@ -19,7 +19,10 @@ const ROLE_CHIPS: Record<Exclude<CellRole, 'step'>, { icon: string; label: strin
 export interface ChipsUpdate {
   notebook: vscode.Uri;
   version: number;
+  /** From the first change not yet analysed to the chips' change event. */
   latencyMs: number;
+  /** The analysis alone (notebook → pipeline → cell infos). */
+  analysisMs: number;
 }
 
 export class CellChips extends Disposable implements vscode.NotebookCellStatusBarItemProvider {
@@ -33,7 +36,7 @@ export class CellChips extends Disposable implements vscode.NotebookCellStatusBa
     this._register(vscode.notebooks.registerNotebookCellStatusBarItemProvider(NOTEBOOK_TYPE, this));
     this._register(models.onDidAnalyze((analysis) => {
       this.changed.fire();
-      this.updated.fire({ notebook: analysis.document.uri, version: analysis.version, latencyMs: analysis.latencyMs });
+      this.updated.fire({ notebook: analysis.document.uri, version: analysis.version, latencyMs: analysis.latencyMs, analysisMs: analysis.analysisMs });
     }));
   }
 

@@ -13,6 +13,8 @@ export type CoreModule = typeof Core;
 export class Ctx extends Disposable {
   readonly log: vscode.LogOutputChannel;
   private snapshot: Settings;
+  /** Resource-scoped snapshots by workspace folder (or '' for files outside any folder). */
+  private readonly byFolder = new Map<string, Settings>();
   private readonly settingsChanged = this._register(new vscode.EventEmitter<Settings>());
   /** Fires after the settings snapshot was refreshed. */
   readonly onDidChangeSettings = this.settingsChanged.event;
@@ -26,11 +28,13 @@ export class Ctx extends Disposable {
     this._register(vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration(SECTION)) return;
       this.snapshot = readSettings();
+      this.byFolder.clear();
       this.log.info('settings changed', JSON.stringify(this.snapshot));
       this.settingsChanged.fire(this.snapshot);
     }));
     this._register(vscode.workspace.onDidGrantWorkspaceTrust(() => {
       this.snapshot = readSettings();
+      this.byFolder.clear();
       this.settingsChanged.fire(this.snapshot);
     }));
   }
@@ -39,9 +43,16 @@ export class Ctx extends Disposable {
     return this.snapshot;
   }
 
-  /** Settings for one resource (a notebook), for resource-scoped values. */
+  /** Settings for one resource (a notebook): resource-scoped values may differ per workspace folder. */
   settingsFor(uri: vscode.Uri): Settings {
-    return readSettings(uri);
+    const folder = vscode.workspace.getWorkspaceFolder(uri);
+    const key = folder?.uri.toString() ?? '';
+    let settings = this.byFolder.get(key);
+    if (!settings) {
+      settings = readSettings(folder?.uri ?? uri);
+      this.byFolder.set(key, settings);
+    }
+    return settings;
   }
 
   /** Where the bundled tree-sitter wasm files are: next to the extension bundle. */

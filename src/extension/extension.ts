@@ -13,13 +13,22 @@ import { TagCommands } from './tagCommands';
 import { WorkflowDocuments } from './workflowDocument';
 import { LocalRuns } from './localRuns';
 import { StepLogs } from './logs';
-import { PipelineTree } from '../views/pipelineTree';
+import { PipelineTree, type PipelineNode } from '../views/pipelineTree';
 import { LocalRunSource, RunsModel } from '../views/runsModel';
 import { RunsTree } from '../views/runsTree';
 import { GraphPanels, type RenderReport } from '../views/graphPanel';
+import { registerCluster, type ClusterApi } from './cluster/index';
 
 /** Context key: a cluster is configured (set by the cluster support, issue 5). */
 export const CLUSTER_CONFIGURED = 'flowbook:clusterConfigured';
+
+/** A tree item as the integration suite sees it. */
+export interface ItemSummary {
+  label: string;
+  description: string;
+  tooltip: string;
+  children: ItemSummary[];
+}
 
 /** What `activate` returns: for the integration suite and for other extensions. */
 export interface FlowbookApi {
@@ -33,12 +42,14 @@ export interface FlowbookApi {
   chips(cell: vscode.NotebookCell): vscode.NotebookCellStatusBarItem[];
   readonly onDidUpdateChips: vscode.Event<ChipsUpdate>;
   readonly onDidRenderGraph: vscode.Event<RenderReport>;
-  /** The notebook the Pipeline view shows and its top-level items' labels. */
-  pipelineView(): { notebook?: string; items: string[] };
+  /** The notebook the Pipeline view shows, its top-level items' labels, and the whole tree. */
+  pipelineView(): { notebook?: string; items: string[]; tree: ItemSummary[] };
   /** The Runs view's top-level items' labels and descriptions. */
   runsView(): { label: string; description: string }[];
   /** The runs folder used for a notebook. */
   runsDirFor(notebook: vscode.Uri): string;
+  /** The cluster and KServe side (issue 5). */
+  readonly cluster: ClusterApi;
 }
 
 export function activate(context: vscode.ExtensionContext): FlowbookApi {
@@ -75,7 +86,8 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
       if (a.document.uri.scheme === 'file') local.addFolder(runs.runsDirFor(a.document.uri));
     }));
 
-    const commands = registerCommands(c, commandTable(c, { tags, workflows, runs, runsModel, graphs, logs }), own);
+    const cluster = registerCluster(c, { models, runsModel, runsTree, graphs }, own);
+    const commands = registerCommands(c, cluster.commands(commandTable(c, { tags, workflows, runs, runsModel, graphs, logs })), own);
     const activationMs = performance.now() - started;
     c.log.info(`Flowbook activated in ${activationMs.toFixed(1)} ms`);
 
@@ -91,14 +103,24 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
       onDidUpdateChips: chips.onDidUpdate,
       onDidRenderGraph: graphs.onDidRender,
       pipelineView: () => {
-        const labels = pipelineTree.getChildren().map((n) => labelOf(pipelineTree.getTreeItem(n)));
-        return { ...(pipelineTree.current ? { notebook: pipelineTree.current.toString() } : {}), items: labels };
+        const summarize = (n: PipelineNode): ItemSummary => {
+          const item = pipelineTree.getTreeItem(n);
+          return {
+            label: labelOf(item),
+            description: typeof item.description === 'string' ? item.description : '',
+            tooltip: typeof item.tooltip === 'string' ? item.tooltip : (item.tooltip?.value ?? ''),
+            children: pipelineTree.getChildren(n).map(summarize),
+          };
+        };
+        const tree = pipelineTree.getChildren().map(summarize);
+        return { ...(pipelineTree.current ? { notebook: pipelineTree.current.toString() } : {}), items: tree.map((t) => t.label), tree };
       },
       runsView: () => runsTree.getChildren().map((n) => {
         const item = runsTree.getTreeItem(n);
         return { label: labelOf(item), description: typeof item.description === 'string' ? item.description : '' };
       }),
       runsDirFor: (uri) => runs.runsDirFor(uri),
+      cluster: cluster.api,
     };
   } catch (err) {
     const message = `Cannot activate Flowbook: ${errorMessage(err)}`;

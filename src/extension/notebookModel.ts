@@ -63,6 +63,7 @@ export const NOTEBOOK_TYPE = 'jupyter-notebook';
 
 export class NotebookModels extends Disposable {
   private readonly states = new Map<string, State>();
+  private reportedFailure = false;
   private readonly analyzed = this._register(new vscode.EventEmitter<NotebookAnalysis>());
   /** Fires after a notebook was analysed. */
   readonly onDidAnalyze = this.analyzed.event;
@@ -81,7 +82,10 @@ export class NotebookModels extends Disposable {
     }));
     this._register(vscode.workspace.onDidChangeNotebookDocument((e) => {
       const state = this.states.get(e.notebook.uri.toString());
-      if (state) this.schedule(state);
+      // Outputs and execution results do not change the pipeline: only sources, cells and metadata do.
+      const relevant = e.contentChanges.length > 0 || e.metadata !== undefined
+        || e.cellChanges.some((c) => c.document !== undefined || c.metadata !== undefined);
+      if (state && relevant) this.schedule(state);
     }));
     this._register({ dispose: () => this.states.forEach((s) => s.timer && clearTimeout(s.timer)) });
     for (const doc of vscode.workspace.notebookDocuments) this.track(doc);
@@ -110,7 +114,7 @@ export class NotebookModels extends Disposable {
     this.track(doc);
     const state = this.states.get(doc.uri.toString());
     if (!state) return undefined;
-    if (state.result && !state.dirty && !state.running && !state.timer) return state.result;
+    if (!state.dirty && !state.running && state.timer === undefined) return state.result;
     await new Promise<void>((resolve) => state.waiters.push(resolve));
     return state.result;
   }
@@ -151,7 +155,16 @@ export class NotebookModels extends Disposable {
       state.lastRun = now;
       this.analyzed.fire(state.result);
     } catch (err) {
-      this.ctx.log.error(`cannot analyse ${state.document.uri.fsPath}`, err instanceof Error ? (err.stack ?? err.message) : String(err));
+      // Not retried on its own (a grammar that cannot load would fail forever); the next
+      // edit tries again. The user hears about it once.
+      state.dirty = false;
+      state.pendingSince = undefined;
+      if (!this.reportedFailure) {
+        this.reportedFailure = true;
+        this.ctx.showError(`Flowbook cannot analyse ${state.document.uri.path.split('/').pop() ?? 'the notebook'}: ${err instanceof Error ? err.message : String(err)}`, err);
+      } else {
+        this.ctx.log.error(`cannot analyse ${state.document.uri.fsPath}`, err instanceof Error ? (err.stack ?? err.message) : String(err));
+      }
     } finally {
       state.running = false;
       if (state.dirty) {

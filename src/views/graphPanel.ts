@@ -60,7 +60,7 @@ export class GraphPanels extends Disposable {
 
   /** Show Pipeline Graph: the static pipeline of the target (or active) notebook. */
   async showForNotebook(target: unknown): Promise<void> {
-    const doc = targetNotebook(target);
+    const doc = target instanceof vscode.Uri && !targetNotebook(target) ? await vscode.workspace.openNotebookDocument(target) : targetNotebook(target);
     const uri = doc?.uri ?? this.currentNotebook();
     if (!uri) {
       void vscode.window.showInformationMessage('Open a Jupyter notebook to see its pipeline graph.');

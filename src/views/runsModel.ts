@@ -53,6 +53,15 @@ export interface RunSource extends vscode.Disposable {
   /** Newest first. */
   runs(): readonly RunView[];
   refresh(): void;
+  /** Lines shown above the source's runs: "Loading…", a connection error (optional; cluster sources use it). */
+  notes?(): readonly RunSourceNote[];
+}
+
+/** A message line in a source's section of the Runs view (a failed fetch is a node, not a toast). */
+export interface RunSourceNote {
+  text: string;
+  severity: 'info' | 'warning' | 'error';
+  tooltip?: string;
 }
 
 export class RunsModel extends Disposable {

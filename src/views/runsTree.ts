@@ -5,13 +5,13 @@
 
 import * as vscode from 'vscode';
 import { Disposable } from '../extension/lifecycle';
-import type { RunsModel, RunSource, RunStepView, RunView } from './runsModel';
+import type { RunsModel, RunSource, RunSourceNote, RunStepView, RunView } from './runsModel';
 
 export type RunsNode =
   | { kind: 'source'; source: string; label: string }
   | { kind: 'run'; source: string; id: string }
   | { kind: 'step'; source: string; id: string; step: string }
-  | { kind: 'message'; text: string };
+  | { kind: 'message'; text: string; severity?: RunSourceNote['severity']; tooltip?: string };
 
 export class RunsTree extends Disposable implements vscode.TreeDataProvider<RunsNode> {
   private readonly changed = this._register(new vscode.EventEmitter<RunsNode | undefined>());
@@ -35,7 +35,9 @@ export class RunsTree extends Disposable implements vscode.TreeDataProvider<Runs
       case 'source': {
         const source = sources.find((s) => s.id === node.source);
         const runs = source ? runNodes(source) : [];
-        return runs.length > 0 ? runs : [{ kind: 'message', text: 'No runs yet' }];
+        // A source's notes (loading, a connection error) come first, as nodes rather than toasts.
+        const notes: RunsNode[] = (source?.notes?.() ?? []).map((n) => ({ kind: 'message', ...n }));
+        return runs.length > 0 || notes.length > 0 ? [...notes, ...runs] : [{ kind: 'message', text: 'No runs yet' }];
       }
       case 'run': {
         const run = this.model.find(node.source, node.id);
@@ -71,7 +73,11 @@ export class RunsTree extends Disposable implements vscode.TreeDataProvider<Runs
       }
       case 'message': {
         const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
-        item.iconPath = new vscode.ThemeIcon('info');
+        item.iconPath = node.severity === 'error' ? new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'))
+          : node.severity === 'warning' ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'))
+          : new vscode.ThemeIcon('info');
+        if (node.tooltip) item.tooltip = node.tooltip;
+        item.contextValue = `runMessage:${node.severity ?? 'info'}`;
         return item;
       }
       case 'run': {
@@ -125,6 +131,13 @@ function elapsed(startedAt: string | undefined, durationMs: number | undefined):
   return Number.isNaN(t) ? undefined : Math.max(0, Date.now() - t);
 }
 
+/** When a run started: the time for today's runs, the date for older ones. */
+function whenText(date: Date, now = new Date()): string {
+  return date.toDateString() === now.toDateString()
+    ? date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })
+    : date.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+}
+
 function runItem(run: RunView): vscode.TreeItem {
   const item = new vscode.TreeItem(run.title, vscode.TreeItemCollapsibleState.Collapsed);
   item.id = `run:${run.source}:${run.id}`;
@@ -132,7 +145,7 @@ function runItem(run: RunView): vscode.TreeItem {
   const started = new Date(run.startedAt);
   const parts = [run.status, `${run.progress.done}/${run.progress.total}`];
   if (time !== undefined) parts.push(formatDuration(time));
-  parts.push(Number.isNaN(started.getTime()) ? run.id : started.toLocaleString());
+  parts.push(Number.isNaN(started.getTime()) ? run.id : whenText(started));
   item.description = parts.join(' · ');
   item.iconPath = icon(run.status);
   const md = new vscode.MarkdownString();

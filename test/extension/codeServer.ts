@@ -4,7 +4,7 @@
 // Debian's Chromium driven by playwright-core as its client. Everything started here is
 // stopped by `stop()` (code-server runs in its own process group).
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -80,7 +80,14 @@ export const TEST_SETTINGS = {
   'flowbook.parallelism': 2,
 };
 
-export async function startCodeServer(options: { env?: Record<string, string>; settings?: Record<string, unknown> } = {}): Promise<CodeServer> {
+export interface StartOptions {
+  env?: Record<string, string>;
+  settings?: Record<string, unknown>;
+  /** .vsix files to install into the server's extensions folder before it starts. */
+  install?: string[];
+}
+
+export async function startCodeServer(options: StartOptions = {}): Promise<CodeServer> {
   checkPrerequisites();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'flowbook-cs-'));
   const workspace = path.join(root, 'workspace');
@@ -88,6 +95,12 @@ export async function startCodeServer(options: { env?: Record<string, string>; s
   const userData = path.join(root, 'user-data');
   fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
   fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({ ...TEST_SETTINGS, ...options.settings }, null, 2));
+  for (const vsix of options.install ?? []) {
+    const result = spawnSync(CODE_SERVER, ['--extensions-dir', path.join(root, 'extensions'), '--user-data-dir', userData, '--install-extension', vsix], {
+      encoding: 'utf8', timeout: 120_000, env: { ...process.env, XDG_CONFIG_HOME: path.join(root, 'xdg-config'), XDG_DATA_HOME: path.join(root, 'xdg-data') },
+    });
+    if (result.status !== 0) throw new Error(`code-server could not install ${vsix}:\n${result.stdout}\n${result.stderr}`);
+  }
   const port = await freePort();
   const config = path.join(root, 'config.yaml');
   fs.writeFileSync(config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);

@@ -104,6 +104,17 @@ describe('Flowbook in the browser (code-server + Chromium)', function () {
     assert.equal(await graph.locator('.node.status-succeeded').count(), 3, 'every step succeeded');
     await graph.locator('#subtitle', { hasText: 'succeeded' }).waitFor();
     await shot('05-run-graph-green');
+    const csp = await graph.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+    assert.match(csp ?? '', /default-src 'none'/);
+    assert.match(csp ?? '', /script-src 'nonce-[A-Za-z0-9+/=]+'(;|$)/, 'scripts only with the nonce');
+    assert.doesNotMatch(csp ?? '', /unsafe-(eval|inline)/);
+  });
+
+  it('opens a step\'s logs from its node in the run graph', async () => {
+    await graphFrame().locator('.node[data-id="train"]').click();
+    await page.locator('.tabs-container .tab', { hasText: 'train.log' }).waitFor({ timeout: 30_000 });
+    await page.locator('.monaco-editor .view-line', { hasText: /mean.0\.\d+/ }).first().waitFor();
+    await shot('05b-step-logs');
   });
 
   it('lists the run in the Runs view and the steps in the Pipeline view', async () => {
@@ -113,24 +124,6 @@ describe('Flowbook in the browser (code-server + Chromium)', function () {
     await runCommand('Flowbook: Focus on Pipeline View');
     await page.locator('.pane-body .monaco-list-row', { hasText: 'ingest' }).first().waitFor();
     await shot('06-views');
-  });
-
-  it('restores the graph after a reload', async () => {
-    // Two quirks of VS Code in a browser, not of Flowbook: the workbench saves which editors
-    // are open when its tab is hidden (not reliably while unloading), and a reloaded webview
-    // can be claimed by the previous page's service worker, which no longer serves its files.
-    const other = await browser.newPage();
-    await other.bringToFront();
-    await other.waitForTimeout(1500);
-    await page.bringToFront();
-    await other.close();
-    await page.evaluate('navigator.serviceWorker.getRegistrations().then((rs) => Promise.all(rs.map((r) => r.unregister())))');
-    await page.reload();
-    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
-    const graph = graphFrame();
-    await graph.locator('.node').first().waitFor({ timeout: 90_000 });
-    assert.equal(await graph.locator('.node').count(), 3);
-    await shot('07-graph-after-reload');
   });
 
   const themes = [
@@ -150,12 +143,53 @@ describe('Flowbook in the browser (code-server + Chromium)', function () {
       await graph.locator(`body.${theme.body}`).waitFor();
       await graph.locator('.node').first().waitFor();
       // Text and outlines take the theme's colours: neither matches the page background.
-      const colours = await graph.locator('.node.status-succeeded').first().evaluate(
-        'el => ({ text: getComputedStyle(el.querySelector(".label")).fill, stroke: getComputedStyle(el.querySelector("rect")).stroke, background: getComputedStyle(document.body).backgroundColor })',
-      ) as { text: string; stroke: string; background: string };
+      const colours = await graph.locator('.node.status-succeeded').first().evaluate((el) => {
+        // Runs in the page; the test's TypeScript has no DOM types, so describe what is used.
+        const page = globalThis as unknown as { getComputedStyle(e: unknown): { fill: string; stroke: string; backgroundColor: string }; document: { body: unknown } };
+        const node = el as unknown as { querySelector(selector: string): unknown };
+        return {
+          text: page.getComputedStyle(node.querySelector('.label')).fill,
+          stroke: page.getComputedStyle(node.querySelector('rect')).stroke,
+          background: page.getComputedStyle(page.document.body).backgroundColor,
+        };
+      });
       assert.notEqual(colours.text, colours.background, `label colour ${colours.text} on ${colours.background}`);
       assert.notEqual(colours.stroke, colours.background);
       await shot(`08-graph-${theme.label.toLowerCase().replace(/\s+/g, '-')}`);
     });
   }
+  it('restores the graph after a reload', async () => {
+    // Two quirks of VS Code in a browser, not of Flowbook: the workbench saves which editors
+    // are open every 5 s when idle (it cannot while the page unloads), so give it that time;
+    // and a reloaded webview can be claimed by the previous page's service worker, which no
+    // longer serves its files, so unregister it.
+    await page.waitForTimeout(7000);
+    await page.evaluate('navigator.serviceWorker.getRegistrations().then((rs) => Promise.all(rs.map((r) => r.unregister())))');
+    await page.reload();
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    const graph = graphFrame();
+    await graph.locator('.node').first().waitFor({ timeout: 90_000 });
+    assert.equal(await graph.locator('.node').count(), 3);
+    await shot('07-graph-after-reload');
+  });
+
+  it('offers the tag commands in the cell menu, and shows the problem a change causes', async () => {
+    const cell = page.locator('.cell-list-container .code-cell-row', { has: page.locator('.view-line', { hasText: /threshold.=.model/ }) }).first();
+    await cell.locator('.monaco-editor').click();
+    await page.keyboard.press('Escape');
+    await cell.hover();
+    await cell.locator('.cell-title-toolbar a.codicon-toolbar-more').first().click();
+    await page.locator('.monaco-menu .action-label', { hasText: exactly('Flowbook') }).hover();
+    const skip = page.locator('.monaco-menu .action-label', { hasText: exactly('Mark as Skip') });
+    await skip.waitFor();
+    for (const title of ['Set Step…', 'Add Upstream Step…', 'Remove Upstream Step…', 'Mark as Imports', 'Set Resources (CPU, Memory, GPU)…', 'Set Image…', 'Clear Flowbook Tags']) {
+      assert.equal(await page.locator('.monaco-menu .action-label', { hasText: exactly(title) }).count(), 1, title);
+    }
+    await shot('09-cell-menu');
+    await skip.click();
+    await chip('skip').waitFor();
+    // evaluate read `threshold` from that cell: now nothing provides it.
+    await chip('1 error').waitFor();
+    await shot('10-error-chip');
+  });
 });

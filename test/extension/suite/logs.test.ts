@@ -2,7 +2,7 @@
 
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { readRun } from '../../../src/runner/record';
+import { listRuns, readRun } from '../../../src/runner/record';
 import { api, closeAllEditors, freshCopy, openNotebook, waitFor } from './helpers';
 
 describe('logs and re-runs', () => {
@@ -48,7 +48,6 @@ describe('logs and re-runs', () => {
     const flowbook = await api();
     const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0]!.uri, 'slow-logs.ipynb');
     const runsDir = flowbook.runsDirFor(uri);
-    const { listRuns } = await import('../../../src/runner/record.js');
     const previous = listRuns(runsDir)[0];
     assert.ok(previous, 'the previous test left a run');
     const id = await vscode.commands.executeCommand<string>('flowbook.rerunFromStep', { source: 'local', id: previous.id }, 'report');

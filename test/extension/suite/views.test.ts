@@ -31,6 +31,16 @@ describe('views', () => {
       return v.notebook === uri.toString() && v.items.length > 0 ? v : undefined;
     });
     assert.deepEqual(view.items, ['load', 'train', 'evaluate']);
+    const train = view.tree.find((t) => t.label === 'train')!;
+    assert.equal(train.description, 'cells 5–6 · after load');
+    const input = train.children.find((c) => c.label === 'data');
+    assert.ok(input, 'train lists its input');
+    assert.equal(input.description, '← load', 'with the step providing it');
+    assert.match(input.tooltip, /train uses "data", last set by load/, 'the edge tooltip says why');
+    const load = view.tree.find((t) => t.label === 'load')!;
+    assert.ok(load.children.some((c) => c.label === 'seed' && c.description === 'parameter = 7'), 'parameters are listed');
+    const evaluate = view.tree.find((t) => t.label === 'evaluate')!;
+    assert.ok(evaluate.children.some((c) => c.label === 'threshold' && c.description === '← train'));
   });
 
   it('Compile opens the Argo Workflow beside the notebook, and Save As writes it', async () => {

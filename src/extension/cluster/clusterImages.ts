@@ -1,0 +1,192 @@
+// Build Step Images: the notebook's requirements are resolved and shown in an editor for the
+// user to check or change, then the images are built (or found: tags are content hashes)
+// with progress that can be cancelled; the builder's log goes to the output channel. Run on
+// Cluster uses the built images when `flowbook.images.registry` is set, building first if the
+// user agrees. Kaniko builds run on the configured cluster.
+
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { hasErrors } from '../../converter/diagnostics';
+import type { Pipeline } from '../../converter/ir';
+import type { BuildResult, ImageBuildOptions } from '../../images/build';
+import { Disposable } from '../lifecycle';
+import type { Ctx } from '../context';
+import { errorMessage } from '../context';
+import { targetNotebook } from '../cells';
+import type { NotebookModels } from '../notebookModel';
+import { pythonInterpreter } from '../python';
+import { UserError } from '../tagCommands';
+import { settingsTarget } from './clusterSettings';
+import type { StepImageProvider } from './clusterRuns';
+import type { ClusterSession } from './session';
+
+const HEADER = '#';
+
+/** The requirement lines of an edited requirements document: comments and blank lines left out. */
+export function requirementLines(text: string): string[] {
+  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith(HEADER));
+}
+
+export interface BuildSummary {
+  stepImages: Record<string, string>;
+  images: { reference: string; status: string; steps: string[] }[];
+  requirements: string[];
+}
+
+export class StepImages extends Disposable implements StepImageProvider {
+  /** The last build of each notebook, by its steps: what Run on Cluster uses. */
+  private readonly built = new Map<string, { steps: string; stepImages: Record<string, string> }>();
+
+  constructor(private readonly ctx: Ctx, private readonly session: ClusterSession, private readonly models: NotebookModels) {
+    super();
+  }
+
+  private async pipelineOf(target: unknown): Promise<{ doc: vscode.NotebookDocument; pipeline: Pipeline } | undefined> {
+    const doc = targetNotebook(target);
+    if (!doc) {
+      void vscode.window.showInformationMessage('Open a Jupyter notebook to build the images its steps run in.');
+      return undefined;
+    }
+    const analysis = await this.models.current(doc);
+    if (!analysis) return undefined;
+    if (hasErrors(analysis.pipeline.diagnostics)) throw new UserError('The notebook has errors; fix them (see the Problems panel) before building its images.');
+    return { doc, pipeline: analysis.pipeline };
+  }
+
+  private async registry(): Promise<string | undefined> {
+    const configured = this.session.settings.imageRegistry;
+    if (configured) return configured;
+    const typed = await vscode.window.showInputBox({
+      title: 'Where to push the step images',
+      prompt: 'A registry and repository, e.g. registry.example.com/team/flowbook (saved as the setting "Flowbook: Images Registry")',
+      placeHolder: 'HOST/REPOSITORY',
+      validateInput: (v) => (/^[^\s/]+\/\S+$/.test(v.trim()) ? undefined : 'Give HOST/REPOSITORY, e.g. localhost:5000/flowbook'),
+    });
+    if (!typed) return undefined;
+    await vscode.workspace.getConfiguration('flowbook').update('images.registry', typed.trim(), settingsTarget());
+    return typed.trim();
+  }
+
+  /** Kaniko on the configured cluster, when the builder setting allows it and a cluster is there. */
+  private async kaniko(): Promise<ImageBuildOptions['kaniko'] | undefined> {
+    const builder = this.session.settings.imageBuilder;
+    if (builder !== 'kaniko' && builder !== 'auto') return undefined;
+    if (this.session.state.kind === 'unconfigured') {
+      if (builder === 'kaniko') throw new UserError('The Kaniko builder runs on a Kubernetes cluster: configure one first (setting "Flowbook: Kubeconfig").');
+      return undefined;
+    }
+    try {
+      const c = await this.session.connect();
+      const secret = this.session.settings.registrySecret;
+      return { cluster: c.core.kanikoCluster(c.client), settings: { namespace: c.namespace, ...(secret ? { pushSecret: secret } : {}) } };
+    } catch (err) {
+      if (builder === 'kaniko') throw new UserError(`The Kaniko builder needs the cluster: ${errorMessage(err)}`);
+      return undefined;
+    }
+  }
+
+  /**
+   * Build Step Images: resolve the requirements, let the user check them in an editor, then
+   * build. `options.requirements` skips the editor (tests, scripts).
+   */
+  async buildStepImages(target: unknown, options?: { requirements?: string[] }): Promise<BuildSummary | undefined> {
+    const found = await this.pipelineOf(target);
+    if (!found) return undefined;
+    const { doc, pipeline } = found;
+    const registry = await this.registry();
+    if (!registry) return undefined;
+    const core = await this.session.core();
+    const python = await pythonInterpreter(this.ctx, doc.uri);
+    let requirements = options?.requirements;
+    if (!requirements) {
+      const resolved = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Flowbook: resolving requirements', cancellable: true }, (_p, token) => {
+        const abort = new AbortController();
+        token.onCancellationRequested(() => abort.abort());
+        return core.resolvePipelineRequirements(pipeline, { python, signal: abort.signal });
+      });
+      const name = path.basename(doc.uri.fsPath);
+      const text = [
+        `${HEADER} Requirements of the step images of ${name} (pinned from ${resolved.interpreter?.executable ?? python}).`,
+        `${HEADER} Edit them if needed, then click "Build Images" in the notification. Lines starting with # are ignored.`,
+        ...resolved.warnings.map((w) => `${HEADER} warning: ${w}`),
+        ...resolved.lines,
+        '',
+      ].join('\n');
+      const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ language: 'plaintext', content: text }), { preview: false });
+      const choice = await vscode.window.showInformationMessage(`Build the step images of ${name} with the requirements in the editor (${resolved.lines.length})?`, 'Build Images', 'Cancel');
+      if (choice !== 'Build Images') return undefined;
+      requirements = requirementLines(editor.document.getText());
+    }
+    const kaniko = await this.kaniko();
+    const settings = this.session.settings;
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Flowbook: step images', cancellable: true }, async (progress, token) => {
+      const abort = new AbortController();
+      token.onCancellationRequested(() => abort.abort());
+      try {
+        return await core.buildPipelineImages(pipeline, {
+          registry,
+          builder: settings.imageBuilder,
+          insecure: settings.imageInsecure,
+          python,
+          requirements: requirements ?? [],
+          ...(kaniko ? { kaniko } : {}),
+          signal: abort.signal,
+          log: (line) => this.ctx.log.info(`[image build] ${line}`),
+          progress: (message) => progress.report({ message }),
+        });
+      } catch (err) {
+        if (err instanceof core.ImageError && err.kind === 'cancelled') throw new vscode.CancellationError();
+        throw err;
+      }
+    });
+    return this.remember(doc, pipeline, result);
+  }
+
+  private remember(doc: vscode.NotebookDocument, pipeline: Pipeline, result: BuildResult): BuildSummary {
+    this.built.set(doc.uri.toString(), { steps: stepsKey(pipeline), stepImages: result.stepImages });
+    for (const w of result.warnings) this.ctx.log.warn(`image build: ${w}`);
+    for (const image of result.images) this.ctx.log.info(`image ${image.reference}: ${image.status}${image.builder ? ` (${image.builder})` : ''} for ${image.steps.join(', ')}`);
+    const built = result.images.filter((i) => i.status === 'built').length;
+    const existing = result.images.filter((i) => i.status === 'existing').length;
+    void vscode.window.showInformationMessage(`Step images of ${path.basename(doc.uri.fsPath)}: ${built} built, ${existing} already in the registry. Run on Cluster uses them.`);
+    return {
+      stepImages: result.stepImages,
+      images: result.images.map((i) => ({ reference: i.reference, status: i.status, steps: i.steps })),
+      requirements: result.requirements,
+    };
+  }
+
+  /** For Run on Cluster: the steps' images when a registry is configured (built first if the user agrees). */
+  async stepImagesForRun(doc: vscode.NotebookDocument, pipeline: Pipeline): Promise<Record<string, string> | undefined> {
+    const registry = this.session.settings.imageRegistry;
+    if (!registry) return undefined;
+    const last = this.built.get(doc.uri.toString());
+    if (last && last.steps === stepsKey(pipeline)) return last.stepImages;
+    const core = await this.session.core();
+    const python = await pythonInterpreter(this.ctx, doc.uri);
+    let result: BuildResult;
+    try {
+      result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Flowbook: looking for the step images' }, () =>
+        core.buildPipelineImages(pipeline, { registry, insecure: this.session.settings.imageInsecure, python, dryRun: true }));
+    } catch (err) {
+      const choice = await vscode.window.showWarningMessage(`Flowbook cannot check the step images in ${registry}: ${errorMessage(err)}`, 'Run with Base Images', 'Cancel');
+      if (choice !== 'Run with Base Images') throw new vscode.CancellationError();
+      return undefined;
+    }
+    if (result.images.every((i) => i.status !== 'missing')) {
+      this.built.set(doc.uri.toString(), { steps: stepsKey(pipeline), stepImages: result.stepImages });
+      return result.stepImages;
+    }
+    const choice = await vscode.window.showWarningMessage(`The step images of ${path.basename(doc.uri.fsPath)} are not in ${registry} yet.`, 'Build Step Images', 'Run with Base Images');
+    if (choice === 'Run with Base Images') return undefined;
+    if (choice !== 'Build Step Images') throw new vscode.CancellationError();
+    const built = await this.buildStepImages(doc);
+    if (!built) throw new vscode.CancellationError();
+    return built.stepImages;
+  }
+}
+
+/** What the images depend on: steps and their base images, imports, `%pip` lines. */
+function stepsKey(pipeline: Pipeline): string {
+  return JSON.stringify([pipeline.steps.map((s) => [s.name, s.options.image ?? '']), pipeline.settings.image ?? '', [...pipeline.modules].sort(), pipeline.requirements]);
+}

@@ -1,0 +1,141 @@
+// The cluster and KServe half of the extension, registered by `activate` in one call. It
+// builds the cluster feature objects (all owned by the extension context, nothing heavy
+// loaded: the Kubernetes client comes with first use) and extends the command table: the
+// run commands the Runs view shares between local and cluster runs go to the cluster side
+// when their target is a cluster run, and the cluster-only commands are added.
+
+import * as vscode from 'vscode';
+import type { Ctx } from '../context';
+import type { NotebookModels } from '../notebookModel';
+import type { GraphPanels } from '../../views/graphPanel';
+import type { RunsModel } from '../../views/runsModel';
+import type { RunsNode, RunsTree } from '../../views/runsTree';
+import { InferenceServicesTree, type IsvcNode } from '../../views/cluster/inferenceServicesTree';
+import { ClusterLogs, LogStreams, logRefOf } from './clusterLogs';
+import { ClusterRunChips } from './clusterChips';
+import { ClusterRuns } from './clusterRuns';
+import { StepImages } from './clusterImages';
+import { InferenceServices } from './inferenceServices';
+import { RunForms } from './runForm';
+import { ClusterSession, isClusterSource } from './session';
+
+type Handler = (...args: unknown[]) => unknown;
+
+export interface ClusterDeps {
+  models: NotebookModels;
+  runsModel: RunsModel;
+  runsTree: RunsTree;
+  graphs: GraphPanels;
+}
+
+/** A tree item as the integration suite sees it. */
+export interface TreeSummary {
+  label: string;
+  description: string;
+  tooltip: string;
+  contextValue: string;
+  children: TreeSummary[];
+}
+
+/** What the integration suite reads of the cluster side. */
+export interface ClusterApi {
+  /** The status bar item as shown (`visible` false when no kubeconfig context is configured). */
+  statusBar(): { text: string; tooltip: string; visible: boolean };
+  /** `unconfigured`, `configured`, `connecting`, `connected` or `failed`. */
+  state(): string;
+  /** Connects (loading the client) and names where. */
+  connect(): Promise<{ context: string; namespace: string; source: string }>;
+  /** The Runs view's cluster section: its notes and runs, each run with its steps. */
+  runsSection(): TreeSummary[];
+  /** The Inference Services view, each service with its details. */
+  inferenceServices(): TreeSummary[];
+  /** The cluster run-state chips of a cell (their text). */
+  cellChips(cell: vscode.NotebookCell): string[];
+}
+
+export interface ClusterFeature {
+  /** The command table with the cluster handlers added. */
+  commands(table: Record<string, Handler>): Record<string, Handler>;
+  api: ClusterApi;
+}
+
+function text(value: string | vscode.MarkdownString | vscode.TreeItemLabel | undefined | boolean): string {
+  if (value === undefined || typeof value === 'boolean') return '';
+  if (typeof value === 'string') return value;
+  return 'value' in value ? value.value : value.label;
+}
+
+function summarize<T>(provider: vscode.TreeDataProvider<T>, node: T, depth: number): TreeSummary {
+  const item = provider.getTreeItem(node) as vscode.TreeItem;
+  const children = depth > 0 ? ((provider.getChildren(node) ?? []) as T[]).map((c) => summarize(provider, c, depth - 1)) : [];
+  return { label: text(item.label), description: text(item.description), tooltip: text(item.tooltip as string | vscode.MarkdownString | undefined), contextValue: item.contextValue ?? '', children };
+}
+
+export function registerCluster(ctx: Ctx, deps: ClusterDeps, own: <T extends vscode.Disposable>(d: T) => T): ClusterFeature {
+  const session = own(new ClusterSession(ctx));
+  const streams = own(new LogStreams(ctx));
+  const logs = own(new ClusterLogs(session, streams));
+  const forms = own(new RunForms(ctx));
+  const images = own(new StepImages(ctx, session, deps.models));
+  const runs = own(new ClusterRuns(ctx, session, deps.models, deps.runsModel, deps.runsTree, deps.graphs, streams, forms, images));
+  own(runs.onDidChangeRuns((c) => logs.runsChanged(c)));
+  const chips = own(new ClusterRunChips(session, runs));
+  const isvcs = own(new InferenceServices(ctx, session, deps.models));
+  const isvcTree = own(new InferenceServicesTree(isvcs));
+
+  // A click on a cluster run's graph node opens its log here, not in the local log provider.
+  const localLogs = deps.graphs.openLogs;
+  deps.graphs.openLogs = async (run, step) => {
+    if (isClusterSource(run.source)) await logs.show({ source: run.source, run: run.id, step });
+    else await localLogs(run, step);
+  };
+
+  const commands = (table: Record<string, Handler>): Record<string, Handler> => {
+    const local = (name: string): Handler => table[name] ?? (() => undefined);
+    /** Cluster targets go to `cluster`, the others to the extension's own handler. */
+    const either = (name: string, cluster: Handler): Handler => (...args) => {
+      const target = args[0] as { source?: unknown } | undefined;
+      return isClusterSource(target?.source) ? cluster(...args) : local(name)(...args);
+    };
+    return {
+      ...table,
+      runOnCluster: (target, options) => runs.runOnCluster(target, options as { parameters?: Record<string, string> } | undefined),
+      openRunGraph: either('openRunGraph', (node) => runs.openGraph(node)),
+      showStepLogs: either('showStepLogs', (node, step) => logs.show(logRefOf(node, step as string | undefined))),
+      rerun: either('rerun', (node) => runs.rerun(node)),
+      rerunFromStep: either('rerunFromStep', (node, step) => runs.rerunFromStep(node, step as string | undefined)),
+      stopRun: either('stopRun', (node, options) => runs.stop(node, options as { strategy?: 'Stop' | 'Terminate' } | undefined)),
+      deleteRun: either('deleteRun', (node, options) => runs.delete(node, options as { confirmed?: boolean } | undefined)),
+      switchClusterContext: (choice) => session.switchContext(choice as { context?: string; namespace?: string } | undefined),
+      toggleClusterRunScope: () => runs.toggleScope(),
+      retryFailedSteps: (node) => runs.retryFailedSteps(node),
+      resubmitRun: (node, options) => runs.resubmitWithParameters(node, options as { parameters?: Record<string, string> } | undefined),
+      deployModel: (node, options) => isvcs.deployModel(node, options as { step?: string; output?: string; name?: string } | undefined),
+      refreshInferenceServices: () => isvcs.refresh(),
+      openInferenceServiceYaml: (node) => isvcs.openYaml(node),
+      deleteInferenceService: (node, options) => isvcs.delete(node, options as { confirmed?: boolean } | undefined),
+      testPrediction: (node, options) => isvcs.testPrediction(node, options as { protocol?: 'v1' | 'v2' } | undefined),
+      sendPredictionRequest: (uri) => isvcs.sendPredictionRequest(uri),
+      buildStepImages: (target, options) => images.buildStepImages(target, options as { requirements?: string[] } | undefined),
+    };
+  };
+
+  const api: ClusterApi = {
+    statusBar: () => ({ text: session.statusBar.text, tooltip: text(session.statusBar.tooltip), visible: session.state.kind !== 'unconfigured' }),
+    state: () => session.state.kind,
+    connect: async () => {
+      const c = await session.connect();
+      return { context: c.context, namespace: c.namespace, source: c.sourceId };
+    },
+    runsSection: () => {
+      const tree = deps.runsTree;
+      const source = deps.runsModel.allSources().find((s) => isClusterSource(s.id));
+      if (!source) return [];
+      const node: RunsNode = { kind: 'source', source: source.id, label: source.label };
+      return tree.getChildren(node).map((n) => summarize(tree, n, 1));
+    },
+    inferenceServices: () => isvcTree.getChildren().map((n: IsvcNode) => summarize(isvcTree, n, 1)),
+    cellChips: (cell) => chips.provideCellStatusBarItems(cell).map((i) => i.text),
+  };
+  return { commands, api };
+}
