@@ -41,7 +41,7 @@ export class ClusterRunChips extends Disposable implements vscode.NotebookCellSt
     // One chip per step, on its first cell.
     const first = Math.min(...[...latest.cells].filter(([, s]) => s.step === state.step).map(([i]) => i));
     if (first !== cell.index) return [];
-    const item = new vscode.NotebookCellStatusBarItem(`$(${PHASE_ICON[state.phase] ?? 'cloud'}) ${state.phase}`, vscode.NotebookCellStatusBarAlignment.Right);
+    const item = new vscode.NotebookCellStatusBarItem(`$(${PHASE_ICON[state.phase] ?? 'cloud'}) ${state.phase} on cluster`, vscode.NotebookCellStatusBarAlignment.Right);
     item.tooltip = `Step ${state.step} in the latest cluster run ${state.run} (${c.context} / ${c.namespace}): ${state.phase}. Click to open the run's graph.`;
     item.command = { title: 'Open Graph', command: 'flowbook.openRunGraph', arguments: [{ kind: 'run', source: c.sourceId, id: state.run }] };
     item.accessibilityInformation = { label: `Cluster run state of step ${state.step}: ${state.phase}` };

@@ -16,6 +16,7 @@ import { targetNotebook } from '../cells';
 import type { NotebookModels } from '../notebookModel';
 import { pythonInterpreter } from '../python';
 import { UserError } from '../tagCommands';
+import { emitOptions } from '../workflowDocument';
 import { settingsTarget } from './clusterSettings';
 import type { StepImageProvider } from './clusterRuns';
 import type { ClusterSession } from './session';
@@ -33,12 +34,33 @@ export interface BuildSummary {
   requirements: string[];
 }
 
-export class StepImages extends Disposable implements StepImageProvider {
-  /** The last build of each notebook, by its steps: what Run on Cluster uses. */
-  private readonly built = new Map<string, { steps: string; stepImages: Record<string, string> }>();
+const BUILT_KEY = 'flowbook.stepImages';
 
+interface Built {
+  /** What the images were built for (`stepsKey`). */
+  steps: string;
+  stepImages: Record<string, string>;
+}
+
+export class StepImages extends Disposable implements StepImageProvider {
   constructor(private readonly ctx: Ctx, private readonly session: ClusterSession, private readonly models: NotebookModels) {
     super();
+  }
+
+  /** The last build of a notebook (kept in the workspace state: the user's edits to the requirements count). */
+  private built(doc: vscode.NotebookDocument): Built | undefined {
+    return this.ctx.extension.workspaceState.get<Record<string, Built>>(BUILT_KEY, {})[doc.uri.toString()];
+  }
+
+  private async remember(doc: vscode.NotebookDocument, built: Built): Promise<void> {
+    const all = { ...this.ctx.extension.workspaceState.get<Record<string, Built>>(BUILT_KEY, {}), [doc.uri.toString()]: built };
+    await this.ctx.extension.workspaceState.update(BUILT_KEY, all);
+  }
+
+  /** The base image of steps without an `image:` tag: the setting, when the notebook names none (as compile does). */
+  private baseImage(doc: vscode.NotebookDocument, pipeline: Pipeline): { image?: string } {
+    const image = emitOptions(this.ctx.settingsFor(doc.uri), pipeline).image;
+    return image ? { image } : {};
   }
 
   private async pipelineOf(target: unknown): Promise<{ doc: vscode.NotebookDocument; pipeline: Pipeline } | undefined> {
@@ -129,6 +151,7 @@ export class StepImages extends Disposable implements StepImageProvider {
           insecure: settings.imageInsecure,
           python,
           requirements: requirements ?? [],
+          ...this.baseImage(doc, pipeline),
           ...(kaniko ? { kaniko } : {}),
           signal: abort.signal,
           log: (line) => this.ctx.log.info(`[image build] ${line}`),
@@ -139,11 +162,11 @@ export class StepImages extends Disposable implements StepImageProvider {
         throw err;
       }
     });
-    return this.remember(doc, pipeline, result);
+    return this.report(doc, pipeline, result, registry);
   }
 
-  private remember(doc: vscode.NotebookDocument, pipeline: Pipeline, result: BuildResult): BuildSummary {
-    this.built.set(doc.uri.toString(), { steps: stepsKey(pipeline), stepImages: result.stepImages });
+  private async report(doc: vscode.NotebookDocument, pipeline: Pipeline, result: BuildResult, registry: string): Promise<BuildSummary> {
+    await this.remember(doc, { steps: stepsKey(pipeline, this.baseImage(doc, pipeline), registry), stepImages: result.stepImages });
     for (const w of result.warnings) this.ctx.log.warn(`image build: ${w}`);
     for (const image of result.images) this.ctx.log.info(`image ${image.reference}: ${image.status}${image.builder ? ` (${image.builder})` : ''} for ${image.steps.join(', ')}`);
     const built = result.images.filter((i) => i.status === 'built').length;
@@ -160,21 +183,22 @@ export class StepImages extends Disposable implements StepImageProvider {
   async stepImagesForRun(doc: vscode.NotebookDocument, pipeline: Pipeline): Promise<Record<string, string> | undefined> {
     const registry = this.session.settings.imageRegistry;
     if (!registry) return undefined;
-    const last = this.built.get(doc.uri.toString());
-    if (last && last.steps === stepsKey(pipeline)) return last.stepImages;
+    const last = this.built(doc);
+    const key = stepsKey(pipeline, this.baseImage(doc, pipeline), registry);
+    if (last && last.steps === key) return last.stepImages;
     const core = await this.session.core();
     const python = await pythonInterpreter(this.ctx, doc.uri);
     let result: BuildResult;
     try {
       result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Flowbook: looking for the step images' }, () =>
-        core.buildPipelineImages(pipeline, { registry, insecure: this.session.settings.imageInsecure, python, dryRun: true }));
+        core.buildPipelineImages(pipeline, { registry, insecure: this.session.settings.imageInsecure, python, dryRun: true, ...this.baseImage(doc, pipeline) }));
     } catch (err) {
       const choice = await vscode.window.showWarningMessage(`Flowbook cannot check the step images in ${registry}: ${errorMessage(err)}`, 'Run with Base Images', 'Cancel');
       if (choice !== 'Run with Base Images') throw new vscode.CancellationError();
       return undefined;
     }
     if (result.images.every((i) => i.status !== 'missing')) {
-      this.built.set(doc.uri.toString(), { steps: stepsKey(pipeline), stepImages: result.stepImages });
+      await this.remember(doc, { steps: key, stepImages: result.stepImages });
       return result.stepImages;
     }
     const choice = await vscode.window.showWarningMessage(`The step images of ${path.basename(doc.uri.fsPath)} are not in ${registry} yet.`, 'Build Step Images', 'Run with Base Images');
@@ -186,7 +210,7 @@ export class StepImages extends Disposable implements StepImageProvider {
   }
 }
 
-/** What the images depend on: steps and their base images, imports, `%pip` lines. */
-function stepsKey(pipeline: Pipeline): string {
-  return JSON.stringify([pipeline.steps.map((s) => [s.name, s.options.image ?? '']), pipeline.settings.image ?? '', [...pipeline.modules].sort(), pipeline.requirements]);
+/** What the images depend on: where they go, steps and their base images, imports, `%pip` lines. */
+function stepsKey(pipeline: Pipeline, base: { image?: string }, registry: string): string {
+  return JSON.stringify([registry, base.image ?? '', pipeline.steps.map((s) => [s.name, s.options.image ?? '']), pipeline.settings.image ?? '', [...pipeline.modules].sort(), pipeline.requirements]);
 }

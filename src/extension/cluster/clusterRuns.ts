@@ -27,6 +27,11 @@ import type { LogStreams } from './clusterLogs';
 import { FormRejection, type RunForms } from './runForm';
 import { clusterSourceId, isClusterSource, type ClusterSession, type Connected } from './session';
 
+/** Whether a run graph panel is open (restored after a reload: it may show a cluster run). */
+function runGraphOpen(): boolean {
+  return vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.includes('flowbook.graph') && t.label.startsWith('Run: ')));
+}
+
 /** What the image feature gives Run on Cluster: the steps' built images, when a registry is set. */
 export interface StepImageProvider {
   stepImagesForRun(doc: vscode.NotebookDocument, pipeline: Pipeline): Promise<Record<string, string> | undefined>;
@@ -77,9 +82,10 @@ export class ClusterRuns extends Disposable {
   ) {
     super();
     this._register(session.onDidChange(() => this.updateSource()));
-    // The Runs view shown is a first use: connect, so the cluster section appears.
+    // The Runs view shown, or a run graph restored after a reload, is a first use: connect,
+    // so the cluster section (and the run the graph shows) appears.
     const onVisible = () => {
-      if (runsTree.view.visible && session.state.kind === 'configured') void session.connect().catch(() => undefined);
+      if (session.state.kind === 'configured' && (runsTree.view.visible || runGraphOpen())) void session.connect().catch(() => undefined);
     };
     this._register(runsTree.view.onDidChangeVisibility(onVisible));
     this._register(session.onDidChange(onVisible));
@@ -181,7 +187,7 @@ export class ClusterRuns extends Disposable {
       try {
         return await this.submitNow(submission, options.parameters);
       } finally {
-        if (this.submissions.get(key) === pending && !this.forms.reveal(key)) this.submissions.delete(key);
+        if (this.submissions.get(key) === pending && !this.forms.has(key)) this.submissions.delete(key);
       }
     }
     this.openForm(key, submission, pending);

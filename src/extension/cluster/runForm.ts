@@ -41,6 +41,10 @@ export class RunForms extends Disposable {
     this._register({ dispose: () => this.panels.forEach((p) => p.dispose()) });
   }
 
+  has(key: string): boolean {
+    return this.panels.has(key);
+  }
+
   /** Whether a form with this key is open (it is revealed). */
   reveal(key: string): boolean {
     const panel = this.panels.get(key);

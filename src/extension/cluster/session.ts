@@ -52,6 +52,8 @@ export class ClusterSession extends Disposable {
   private connecting?: Promise<Connected>;
   private generation = 0;
   private probeRun = 0;
+  /** Set while the kubeconfig is looked at again: connecting waits for it. */
+  private probing?: Promise<void>;
   private readonly changed = this._register(new vscode.EventEmitter<SessionState>());
   /** Fires when the state changes: configured, connected (new models), failed. */
   readonly onDidChange = this.changed.event;
@@ -113,7 +115,19 @@ export class ClusterSession extends Disposable {
   }
 
   /** Settings changed (or startup): forget the connection, probe again; reconnect when something used it. */
-  private async reset(): Promise<void> {
+  private reset(): Promise<void> {
+    // Set before the probe starts: the views it notifies may ask to connect at once.
+    let done!: () => void;
+    const probing = new Promise<void>((resolve) => (done = resolve));
+    this.probing = probing;
+    void this.probe().finally(() => {
+      if (this.probing === probing) this.probing = undefined;
+      done();
+    });
+    return probing;
+  }
+
+  private async probe(): Promise<void> {
     const wasUsed = this.state_.kind === 'connected' || this.state_.kind === 'connecting' || this.state_.kind === 'failed';
     this.disconnect();
     const run = ++this.probeRun;
@@ -148,6 +162,7 @@ export class ClusterSession extends Disposable {
    * the user when the kubeconfig cannot be used; the state says the same for the views.
    */
   connect(): Promise<Connected> {
+    if (this.probing) return this.probing.then(() => this.connect());
     const current = this.current();
     if (current) return Promise.resolve(current);
     if (this.connecting) return this.connecting;

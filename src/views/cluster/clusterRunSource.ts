@@ -43,7 +43,8 @@ export function clusterRunView(core: Pick<ClusterCore, 'summarizeRun' | 'stepSta
     };
     const running = s.phase === 'Running' || s.phase === 'Pending';
     if (s.startedAt) step.startedAt = s.startedAt;
-    if (!running && s.durationSeconds !== undefined) step.durationMs = s.durationSeconds * 1000;
+    // Argo's times have whole seconds: a step shorter than one shows no duration rather than "0 ms".
+    if (!running && s.durationSeconds !== undefined && s.durationSeconds > 0) step.durationMs = s.durationSeconds * 1000;
     const note = stepNote(s);
     if (note) step.note = note;
     return step;
@@ -61,7 +62,7 @@ export function clusterRunView(core: Pick<ClusterCore, 'summarizeRun' | 'stepSta
   };
   if (summary.notebook && path.isAbsolute(summary.notebook)) view.notebook = summary.notebook;
   if (summary.finishedAt) view.finishedAt = summary.finishedAt;
-  if (finished && summary.durationSeconds !== undefined) view.durationMs = summary.durationSeconds * 1000;
+  if (finished && summary.durationSeconds !== undefined && summary.durationSeconds > 0) view.durationMs = summary.durationSeconds * 1000;
   const message = summary.stopping ? `stopping${summary.message ? `: ${summary.message}` : ''}` : summary.message;
   if (message && (status !== 'succeeded')) view.error = summary.phase === 'Error' ? `Argo error: ${message}` : message;
   return view;
@@ -146,9 +147,9 @@ export class ClusterRunSource extends Disposable implements RunSource {
     if (runs.size === 0) {
       const ns = this.connected.namespace;
       return [{
-        text: runs.scope === 'flowbook' ? `No Flowbook runs in namespace ${ns} yet` : `No workflows in namespace ${ns}`,
+        text: runs.scope === 'flowbook' ? 'No Flowbook runs yet' : 'No workflows',
         severity: 'info',
-        tooltip: 'Run a notebook with "Run on Cluster" (notebook toolbar), or show all workflows of the namespace.',
+        tooltip: `Namespace ${ns} has no ${runs.scope === 'flowbook' ? 'runs submitted by Flowbook' : 'workflows'}. Run a notebook with "Run on Cluster" (notebook toolbar)${runs.scope === 'flowbook' ? ', or show all workflows of the namespace' : ''}.`,
       }];
     }
     return [];

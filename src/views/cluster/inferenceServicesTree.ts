@@ -161,7 +161,10 @@ function serviceItem(scope: string, s: Cluster.InferenceServiceSummary): vscode.
   const item = new vscode.TreeItem(s.name, vscode.TreeItemCollapsibleState.Collapsed);
   item.id = `isvc:${scope}/${s.key}`;
   const ready = s.ready === 'True' ? 'Ready' : s.ready === 'False' ? 'Not ready' : 'Unknown';
-  item.description = [ready, s.predictor.modelFormat, s.url].filter(Boolean).join(' · ');
+  // Why not: the reason of the first failing condition, in the row itself.
+  const failing = s.conditions.find((c) => c.status === 'False' && c.type !== 'Ready' && c.reason) ?? s.conditions.find((c) => c.type === 'Ready' && c.status === 'False' && c.reason);
+  const state = s.ready !== 'True' && failing?.reason ? `${ready} (${failing.reason})` : ready;
+  item.description = [state, s.predictor.modelFormat, s.url].filter(Boolean).join(' · ');
   item.iconPath = s.ready === 'True' ? new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'))
     : s.ready === 'False' ? new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'))
     : new vscode.ThemeIcon('loading~spin');

@@ -145,7 +145,8 @@ function clearFieldProblem(name: string): void {
 
 function showProblems(p: { summary: string; problems: { severity: string; check: string; message: string }[]; fields: Record<string, string> } | undefined): void {
   problemsEl.replaceChildren();
-  problemsEl.hidden = !p || (p.problems.length === 0 && Object.keys(p.fields).length === 0);
+  // Field problems show next to their fields; the box lists the others.
+  problemsEl.hidden = !p || p.problems.length === 0;
   for (const name of inputs.keys()) clearFieldProblem(name);
   if (!p) return;
   for (const [name, message] of Object.entries(p.fields)) {

@@ -19,7 +19,11 @@ import { submitWorkflow } from '../../../src/cluster/submit';
 import type { Workflow } from '../../../src/cluster/types';
 import type { TreeSummary } from '../../../src/extension/cluster/index';
 import type { RenderReport } from '../../../src/views/graphPanel';
+import { StaticCredentials } from '../../../src/images/dockerConfig';
+import { registryPool } from '../../../src/images/pool';
 import { pipelineWorkflow, startSim, type SimHarness } from '../../sim/harness';
+import { startRegistry } from '../../support/registry';
+import { pushBaseImage } from '../../unit/images/baseImage';
 import { api, closeAllEditors, freshCopy, openNotebook, waitFor, workspaceDir } from './helpers';
 
 const NS = 'team-a';
@@ -101,7 +105,9 @@ describe('cluster (simulated cluster)', function () {
       await setSetting(key, undefined, vscode.ConfigurationTarget.Workspace);
     }
     const flowbook = await api();
-    await waitFor('the cluster to be gone', () => (flowbook.cluster.state() === 'unconfigured' ? true : undefined));
+    await waitFor('the cluster to be gone', () => (flowbook.cluster.state() === 'unconfigured' ? true : undefined)).catch((err: Error) => {
+      throw new Error(`${err.message} (state ${flowbook.cluster.state()}, status bar "${flowbook.cluster.statusBar().text}", kubeconfig setting ${JSON.stringify(vscode.workspace.getConfiguration('flowbook').inspect('kubeconfig'))})`);
+    });
     await model?.close();
     await h?.close();
   });
@@ -157,7 +163,7 @@ describe('cluster (simulated cluster)', function () {
       const c = flowbook.cluster.cellChips(doc.cellAt(3));
       return c.length > 0 ? c : undefined;
     });
-    assert.deepEqual(chips, ['$(pass) Succeeded']);
+    assert.deepEqual(chips, ['$(pass) Succeeded on cluster']);
     assert.deepEqual(flowbook.cluster.cellChips(doc.cellAt(1)), [], 'the imports cell belongs to no step');
   });
 
@@ -188,10 +194,18 @@ describe('cluster (simulated cluster)', function () {
     assert.match(gone.getText(), /The log of step only is gone: its pod .* was deleted before Flowbook saved the log/);
   });
 
-  it('Stop and Delete act on the cluster', async () => {
+  it('follows a running step\'s log; Stop and Delete act on the cluster', async () => {
     const flowbook = await api();
     const hanging = await submitWorkflow(client, pipelineWorkflow('hang', { steps: [{ name: 'wait', source: '# sim:hang' }] }), { preflight: false });
     await waitFor('the hanging run to run', () => flowbook.cluster.runsSection().find((r) => r.label === hanging.name && r.description.startsWith('running')), 30_000);
+    // Its log follows while the step runs: a line written now shows up in the open document.
+    const logUri = await vscode.commands.executeCommand<vscode.Uri>('flowbook.showStepLogs', { kind: 'step', source, id: hanging.name, step: 'wait' });
+    const logDoc = () => vscode.workspace.textDocuments.find((d) => d.uri.toString() === logUri?.toString());
+    await waitFor('the first lines of the running step', () => (logDoc()?.getText().includes('step wait attempt 0') ? true : undefined));
+    const pod = h.sim.store.list('/pods', NS).find((p) => p.metadata.labels?.['workflows.argoproj.io/workflow'] === hanging.name);
+    assert.ok(pod?.metadata.name);
+    h.sim.appendLog(NS, pod.metadata.name, 'a line written while the log is open');
+    await waitFor('the new line in the open log', () => (logDoc()?.getText().includes('a line written while the log is open') ? true : undefined));
     await vscode.commands.executeCommand('flowbook.stopRun', { kind: 'run', source, id: hanging.name }, { strategy: 'Terminate' });
     assert.equal((h.sim.store.get(WORKFLOWS, NS, hanging.name) as Workflow).spec.shutdown, 'Terminate');
     const stopped = await waitFor('the run to end as cancelled', () => flowbook.cluster.runsSection().find((r) => r.label === hanging.name && r.description.startsWith('cancelled')), 30_000);
@@ -201,7 +215,52 @@ describe('cluster (simulated cluster)', function () {
     await waitFor('the Runs view to drop it', () => (flowbook.cluster.runsSection().every((r) => r.label !== hanging.name) ? true : undefined));
   });
 
-  it('lists an inference service with its URL and readiness, and opens its YAML', async () => {
+  it('retries the failed steps of a run, resubmits from a step and with other parameters', async () => {
+    const flowbook = await api();
+    const argo = h.sim.argo;
+    assert.ok(argo);
+    // `train` fails on its first attempt and succeeds when run again.
+    const flaky = await submitWorkflow(client, pipelineWorkflow('flaky', { steps: [{ name: 'load' }, { name: 'train', after: ['load'], source: '# sim:fail-attempts=1' }, { name: 'evaluate', after: ['train'] }] }), { preflight: false });
+    const failed = await waitFor('the flaky run to fail', () => flowbook.cluster.runsSection().find((r) => r.label === flaky.name && r.description.startsWith('failed')), 30_000);
+    assert.match(failed.contextValue, /^run:failed:cluster\//, 'Retry Failed Steps is offered on it');
+    assert.deepEqual(failed.children.map((s) => s.description.split(' · ')[0]), ['succeeded', 'failed', 'skipped']);
+    const original = argo.behaviour;
+    argo.behaviour = (run) => original({ ...run, attempt: run.task === 'train' ? 1 : run.attempt });
+    try {
+      await vscode.commands.executeCommand('flowbook.retryFailedSteps', { kind: 'run', source, id: flaky.name });
+      await waitFor('the retried run to succeed', () => flowbook.cluster.runsSection().find((r) => r.label === flaky.name && r.description.startsWith('succeeded')), 30_000);
+      assert.equal(h.sim.store.list(WORKFLOWS, NS).filter((w) => w.metadata.name === flaky.name).length, 1, 'retried in place');
+
+      const fromStep = await vscode.commands.executeCommand<{ name: string }>('flowbook.rerunFromStep', { kind: 'step', source, id: flaky.name, step: 'train' });
+      assert.ok(fromStep && fromStep.name !== flaky.name, 'a new run');
+      const resumed = await waitFor('the resumed run to succeed', () => flowbook.cluster.runsSection().find((r) => r.label === fromStep.name && r.description.startsWith('succeeded')), 30_000);
+      assert.deepEqual(resumed.children.map((s) => [s.label, s.description.split(' · ')[0]]), [['load', 'cached'], ['train', 'succeeded'], ['evaluate', 'succeeded']], 'load was reused');
+    } finally {
+      argo.behaviour = original;
+    }
+
+    const other = await vscode.commands.executeCommand<{ name: string }>('flowbook.resubmitRun', { kind: 'run', source, id: runName }, { parameters: { n: '9' } });
+    assert.ok(other);
+    const wf = h.sim.store.get(WORKFLOWS, NS, other.name) as Workflow;
+    assert.equal(wf.spec.arguments?.parameters?.find((p) => p.name === 'n')?.value, '9');
+    assert.equal(wf.metadata.labels?.['flowbook.dev/resubmitted-from'], runName);
+  });
+
+  it('toggles the cluster section between Flowbook runs and all workflows', async () => {
+    const flowbook = await api();
+    const plain = pipelineWorkflow('plain');
+    plain.metadata = { name: 'someone-elses-workflow', labels: {} };
+    await client.create({ group: 'argoproj.io', version: 'v1alpha1', plural: 'workflows', kind: 'Workflow' }, NS, plain);
+    await waitFor('the other workflow to be created', () => h.sim.store.get(WORKFLOWS, NS, 'someone-elses-workflow'));
+    assert.ok(!flowbook.cluster.runsSection().some((r) => r.label === 'someone-elses-workflow'), 'only Flowbook runs at first');
+    assert.equal(await vscode.commands.executeCommand('flowbook.toggleClusterRunScope'), 'all');
+    await waitFor('all workflows', () => (flowbook.cluster.runsSection().some((r) => r.label === 'someone-elses-workflow') ? true : undefined));
+    assert.ok(flowbook.runsView().some((i) => i.label === `Cluster: sim / ${NS} (all workflows)`));
+    assert.equal(await vscode.commands.executeCommand('flowbook.toggleClusterRunScope'), 'flowbook');
+    await waitFor('Flowbook runs only', () => (flowbook.cluster.runsSection().some((r) => r.label === runName) && !flowbook.cluster.runsSection().some((r) => r.label === 'someone-elses-workflow') ? true : undefined));
+  });
+
+  it('lists an inference service with its URL and readiness, deploys a model from a run\'s step, and opens YAML', async () => {
     const flowbook = await api();
     await client.create(INFERENCE_SERVICES, NS, {
       apiVersion: 'serving.kserve.io/v1beta1',
@@ -218,6 +277,15 @@ describe('cluster (simulated cluster)', function () {
     assert.equal(details['Storage'], 'gs://models/iris');
     assert.equal(details['Ready'], 'True');
     assert.match(details['Traffic'] ?? '', /^100% → iris-predictor-00001 \(latest\)$/);
+
+    // Deploy Model from the notebook run's train step: its output on the run's data volume.
+    const deployed = await vscode.commands.executeCommand<string>('flowbook.deployModel', { kind: 'run', source, id: runName }, { step: 'train', output: 'model.joblib', name: 'mean-model' });
+    assert.equal(deployed, 'mean-model');
+    const created = h.sim.store.get('serving.kserve.io/inferenceservices', NS, 'mean-model') as { spec: { predictor: { model: { storageUri: string; modelFormat: { name: string } } } }; metadata: { annotations?: Record<string, string> } };
+    assert.match(created.spec.predictor.model.storageUri, new RegExp(`^pvc://${runName}-flowbook-data/[a-z0-9-]+/model\\.joblib$`));
+    assert.equal(created.spec.predictor.model.modelFormat.name, 'sklearn');
+    assert.equal(created.metadata.annotations?.['flowbook.dev/source-run'], `${runName}/train`);
+    await waitFor('the deployed service in the view', () => flowbook.cluster.inferenceServices().find((i) => i.label === 'mean-model'), 30_000);
 
     const yamlUri = await vscode.commands.executeCommand<vscode.Uri>('flowbook.openInferenceServiceYaml', { key: 'serving.kserve.io/iris' });
     const yaml = await waitFor('the YAML', () => vscode.workspace.textDocuments.find((d) => d.uri.toString() === yamlUri?.toString()));
@@ -245,6 +313,37 @@ describe('cluster (simulated cluster)', function () {
     assert.match(response.getText(), /^\/\/ POST http:\/\/127\.0\.0\.1:\d+\/v1\/models\/iris:predict {2}\(Host: iris\.team-a\.example\.com\)$/m);
     assert.match(response.getText(), /^\/\/ 200 OK in \d+ ms/m);
     assert.deepEqual(JSON.parse(response.getText().split('\n').filter((l) => !l.startsWith('//')).join('\n')), { predictions: [1] });
+  });
+
+  it('builds the step images with Kaniko on the cluster, and Run on Cluster runs the steps in them', async () => {
+    const reg = await startRegistry();
+    try {
+      const pool = registryPool({ credentials: new StaticCredentials({}), insecureRegistries: [reg.host] });
+      await pushBaseImage(pool, reg.host, 'flowbook/base', '1');
+      const base = `${reg.host}/flowbook/base:1`;
+      await setSetting('defaultImage', base);
+      await setSetting('images.registry', `${reg.host}/team/nb`);
+      await setSetting('images.builder', 'kaniko');
+      await setSetting('images.insecure', true);
+      const uri = freshCopy('pipeline.ipynb', 'cluster-images.ipynb');
+      await (await api()).analysis(await openNotebook(uri));
+      const built = await vscode.commands.executeCommand<{ stepImages: Record<string, string>; images: { reference: string; status: string }[] }>('flowbook.buildStepImages', uri, { requirements: ['numpy==1.26.4'] });
+      assert.ok(built, 'the build ran');
+      assert.deepEqual(built.images.map((i) => i.status), ['built']);
+      const image = built.images[0]?.reference ?? '';
+      assert.match(image, new RegExp(`^${reg.host.replace(/\./g, '\\.')}/team/nb:fb-[0-9a-f]{12,}$`));
+      assert.deepEqual(built.stepImages, { load: image, train: image, evaluate: image });
+      assert.ok((h.sim.kaniko?.builds.length ?? 0) >= 1, 'a Kaniko Pod built it on the cluster');
+
+      const run = await vscode.commands.executeCommand<{ name: string }>('flowbook.runOnCluster', uri, { parameters: {} });
+      assert.ok(run);
+      const wf = h.sim.store.get(WORKFLOWS, NS, run.name) as Workflow;
+      const images = (wf.spec.templates ?? []).filter((t) => t.script).map((t) => t.script?.image);
+      assert.deepEqual(images, [image, image, image], 'every step runs in the built image');
+    } finally {
+      for (const key of ['defaultImage', 'images.registry', 'images.builder', 'images.insecure']) await setSetting(key, undefined);
+      await reg.stop();
+    }
   });
 
   it('switches context and namespace from the status bar command', async () => {
