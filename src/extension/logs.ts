@@ -10,6 +10,7 @@ import type { Ctx } from './context';
 import type { RunsModel, RunView } from '../views/runsModel';
 import { readRun } from '../runner/record';
 import { UserError } from './tagCommands';
+import { GRAPH_VIEW_TYPE } from '../webview/protocol';
 
 export const LOG_SCHEME = 'flowbook-log';
 const POLL_MS = 400;
@@ -52,7 +53,7 @@ export class StepLogs extends Disposable implements vscode.TextDocumentContentPr
     const uri = logUri({ source: t.source, id: t.id, step });
     const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.languages.setTextDocumentLanguage(doc, 'log');
-    const editor = await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Active });
+    const editor = await vscode.window.showTextDocument(doc, { preview: true, viewColumn: logColumn() });
     const end = new vscode.Position(doc.lineCount - 1, 0);
     editor.revealRange(new vscode.Range(end, end));
     this.poll();
@@ -147,4 +148,17 @@ export function readStepLog(run: RunView, step: string): string {
   const parts = [out];
   if (err !== '') parts.push(`${out === '' || out.endsWith('\n') ? '' : '\n'}──── stderr ────\n${err}`);
   return parts.join('');
+}
+
+/**
+ * Where a step log opens: the active group, unless that group shows a run graph (the log
+ * was opened by clicking a node): then another group, so the graph stays in sight.
+ */
+export function logColumn(): vscode.ViewColumn {
+  const active = vscode.window.tabGroups.activeTabGroup;
+  const input = active.activeTab?.input;
+  if (input instanceof vscode.TabInputWebview && input.viewType.endsWith(GRAPH_VIEW_TYPE)) {
+    return vscode.window.tabGroups.all.find((g) => g !== active)?.viewColumn ?? vscode.ViewColumn.Beside;
+  }
+  return vscode.ViewColumn.Active;
 }

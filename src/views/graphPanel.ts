@@ -3,7 +3,6 @@
 // resources only from dist/ and media/, data only by postMessage after the page's `ready`.
 // A WebviewPanelSerializer restores panels after a reload from the page's saved state.
 
-import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Pipeline } from '../converter/ir';
@@ -14,6 +13,7 @@ import type { NotebookModels } from '../extension/notebookModel';
 import { GRAPH_VIEW_TYPE, type GraphEdge, type GraphModel, type GraphNode, type HostMessage, type NodeStatus, type PageMessage, type PanelState } from '../webview/protocol';
 import type { RunsModel, RunView } from './runsModel';
 import { formatDuration } from './runsTree';
+import { webviewHtml } from './webviewHtml';
 
 /** A run as commands receive it (a Runs view node or the runner). */
 export interface RunRef {
@@ -237,28 +237,12 @@ class GraphPanel extends Disposable {
   }
 
   private html(webview: vscode.Webview): string {
-    const root = this.host.ctx.extension.extensionUri;
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'dist', 'webview.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'media', 'graph.css'));
-    const nonce = crypto.randomBytes(16).toString('base64');
-    const csp = [
-      "default-src 'none'",
-      `style-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-      `img-src ${webview.cspSource} data:`,
-      `font-src ${webview.cspSource}`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}">
-<title>Pipeline graph</title>
-</head>
-<body>
-<header>
+    return webviewHtml(webview, this.host.ctx.extension.extensionUri, {
+      script: 'webview.js',
+      style: 'graph.css',
+      title: 'Pipeline graph',
+      images: true,
+      body: `<header>
   <div><h1 id="title">Pipeline graph</h1><div id="subtitle"></div></div>
   <div class="toolbar">
     <vscode-button id="zoomOut" secondary title="Zoom out">−</vscode-button>
@@ -268,10 +252,8 @@ class GraphPanel extends Disposable {
 </header>
 <div id="message">Loading…</div>
 <div id="canvas" hidden></div>
-<footer class="legend"><span class="l-pending">pending</span><span class="l-running">running</span><span class="l-succeeded">succeeded</span><span class="l-failed">failed</span><span class="hint">Click a step: its cells (its logs during a run). Shift+click: its cells.</span></footer>
-<script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
+<footer class="legend"><span class="l-pending">pending</span><span class="l-running">running</span><span class="l-succeeded">succeeded</span><span class="l-failed">failed</span><span class="hint">Click a step: its cells (its logs during a run). Shift+click: its cells.</span></footer>`,
+    });
   }
 }
 

@@ -14,6 +14,7 @@ import { Disposable } from '../lifecycle';
 import type { Ctx } from '../context';
 import { errorMessage } from '../context';
 import { UserError } from '../tagCommands';
+import { logColumn } from '../logs';
 import type { ClusterSession, Connected } from './session';
 
 export const CLUSTER_LOG_SCHEME = 'flowbook-cluster-log';
@@ -146,7 +147,7 @@ export class ClusterLogs extends Disposable implements vscode.TextDocumentConten
     const uri = clusterLogUri(ref);
     const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.languages.setTextDocumentLanguage(doc, 'log');
-    const editor = await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Active });
+    const editor = await vscode.window.showTextDocument(doc, { preview: true, viewColumn: logColumn() });
     const end = new vscode.Position(doc.lineCount - 1, 0);
     editor.revealRange(new vscode.Range(end, end));
     return uri;

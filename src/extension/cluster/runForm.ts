@@ -4,9 +4,9 @@
 // page only by postMessage after its `ready`. Submitting calls back into the host, which
 // answers with every problem at once (shown in the form) or closes the form.
 
-import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
 import { Disposable } from '../lifecycle';
+import { webviewHtml } from '../../views/webviewHtml';
 import type { Ctx } from '../context';
 import { errorMessage } from '../context';
 import { RUN_FORM_VIEW_TYPE, type FormHostMessage, type FormModel, type FormPageMessage, type FormProblem } from '../../webview/runForm/protocol';
@@ -117,35 +117,17 @@ export class RunForms extends Disposable {
   }
 
   private html(webview: vscode.Webview): string {
-    const root = this.ctx.extension.extensionUri;
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'dist', 'webview.runForm.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'media', 'runForm.css'));
-    const nonce = crypto.randomBytes(16).toString('base64');
-    const csp = [
-      "default-src 'none'",
-      `style-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-      `font-src ${webview.cspSource}`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}">
-<title>Run on Cluster</title>
-</head>
-<body>
-<h1 id="title">Run on Cluster</h1>
+    return webviewHtml(webview, this.ctx.extension.extensionUri, {
+      script: 'webview.runForm.js',
+      style: 'runForm.css',
+      title: 'Run on Cluster',
+      body: `<h1 id="title">Run on Cluster</h1>
 <div class="target"><span id="target"></span><a id="change" href="#" title="Switch the Kubernetes context or namespace">change…</a></div>
 <p class="note" id="note" hidden></p>
 <div id="fields"></div>
 <div class="buttons"><vscode-button id="submit">Submit</vscode-button><vscode-button id="cancel" secondary>Cancel</vscode-button></div>
 <div id="status" hidden></div>
-<div id="problems" hidden></div>
-<script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
+<div id="problems" hidden></div>`,
+    });
   }
 }
