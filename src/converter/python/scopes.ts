@@ -5,19 +5,12 @@
 // local; walrus binds in the enclosing non-comprehension scope; `global`/`nonlocal` redirect
 // bindings. The walk uses an explicit task stack in evaluation order, never recursion.
 
-import type { Definition, ImportInfo, NameRef } from '../ir';
+import type { CellAnalysis, Definition, ImportInfo, NameRef } from '../ir';
 import type { PyNode } from './grammar';
 import { isReadOnlyFunction, isReadOnlyMethod } from './pureCalls';
 
-export interface ScopeFacts {
-  reads: NameRef[];
-  binds: string[];
-  mutates: string[];
-  deletes: string[];
-  definitions: Definition[];
-  imports: ImportInfo[];
-  starImports: string[];
-}
+/** What the scope walk finds: the analysis of a cell, less what lowering adds. */
+export type ScopeFacts = Pick<CellAnalysis, 'reads' | 'binds' | 'mutates' | 'deletes' | 'definitions' | 'imports' | 'starImports'>;
 
 type ScopeKind = 'module' | 'class' | 'function' | 'lambda' | 'comprehension' | 'annotation';
 

@@ -9,6 +9,7 @@ import { Compiler } from '../../../../src/converter';
 import { emitWorkflow } from '../../../../src/converter/emit';
 import { libraryYaml, toYaml, writeYaml } from '../../../../src/converter/yaml';
 import { FIXTURES } from '../../../support/notebooks';
+import { prng } from '../../../support/prng';
 
 describe('toYaml', () => {
   it('keeps construction order and block style, without anchors for shared objects', () => {
@@ -61,17 +62,6 @@ describe('writeYaml', () => {
     same({ a: [s, { b: s }], c: { d: [[s]] } });
   }
 
-  /** A seeded PRNG (mulberry32). */
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   it('writes every short string over YAML\'s special characters as the library does', () => {
     checked = 0;

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { loadGrammar, type PythonGrammar } from '../../../../src/converter/python/grammar';
 import { lowerIPython } from '../../../../src/converter/python';
 import { codeCells, notebooksUnder, repoRoot } from './support';
+import { prng } from '../../../support/prng';
 
 let grammar: PythonGrammar;
 
@@ -15,17 +16,6 @@ before(async () => {
   grammar = await loadGrammar();
 });
 
-/** A seeded PRNG (mulberry32), so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SAMPLES = [
   '',
