@@ -9,7 +9,7 @@ import { PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1Pod } from '@
 import type { KanikoCluster, KanikoConfigMap, KanikoPod, KanikoPodEnd, SecretKeys } from '../images/builders/kaniko';
 import type { ClusterClient } from './client';
 import { ClusterError, type Operation } from './errors';
-import { normalizeTimestamp } from './logs';
+import { SeenLines } from './logs';
 import { CONFIGMAPS, PODS, SECRETS } from './resources';
 
 export interface KanikoClusterOptions {
@@ -122,11 +122,11 @@ export class KubernetesKaniko implements KanikoCluster {
     // Lines carry kubelet timestamps, so a reconnect (with `sinceTime`, second precision)
     // skips what was already delivered: everything before the last stamp, and as many
     // lines at the last stamp as were seen.
-    const seen = { last: undefined as string | undefined, atLast: 0 };
+    const seen = new SeenLines();
     while (!signal?.aborted) {
       let res: http.IncomingMessage;
       try {
-        const since = seen.last?.replace(/\.\d+Z$/, 'Z');
+        const since = seen.sinceTime();
         res = await this.client.openStream(op, path, { container, follow: true, timestamps: true, sinceTime: since }, signal);
       } catch (raw) {
         if (signal?.aborted) return;
@@ -258,29 +258,12 @@ export function podEnd(pod: V1Pod, state: EndState): KanikoPodEnd | undefined {
 }
 
 /** Reads one log response, skipping lines already seen; `ended` on a clean end, `dropped` when it broke off. */
-function readLogLines(res: http.IncomingMessage, seen: { last?: string; atLast: number }, onLine: (line: string) => void): Promise<'ended' | 'dropped'> {
-  let skipAtLast = seen.last ? seen.atLast : 0;
+function readLogLines(res: http.IncomingMessage, seen: SeenLines, onLine: (line: string) => void): Promise<'ended' | 'dropped'> {
+  seen.resume();
   let partial = '';
   const take = (line: string) => {
-    const space = line.indexOf(' ');
-    const stamped = space > 0 && /^\d{4}-\d{2}-\d{2}T/.test(line);
-    const ts = stamped ? normalizeTimestamp(line.slice(0, space)) : undefined;
-    if (ts && seen.last) {
-      if (ts < seen.last) return;
-      if (ts === seen.last && skipAtLast > 0) {
-        skipAtLast--;
-        return;
-      }
-    }
-    if (ts) {
-      if (ts === seen.last) seen.atLast++;
-      else {
-        seen.last = ts;
-        seen.atLast = 1;
-        skipAtLast = 0;
-      }
-    }
-    onLine(stamped ? line.slice(space + 1) : line);
+    const body = seen.take(line);
+    if (body !== undefined) onLine(body);
   };
   return new Promise((resolve) => {
     let settled = false;

@@ -73,8 +73,7 @@ export class StepLogStream {
   private readonly options: Required<LogStreamOptions>;
   private state_: LogStreamState = 'idle';
   private tailText = '';
-  private lastTs?: string;
-  private linesAtLast = 0;
+  private readonly seen = new SeenLines();
   private bytes = 0;
   private file?: fs.WriteStream;
   private response?: http.IncomingMessage;
@@ -147,8 +146,8 @@ export class StepLogStream {
     const meta = this.records.readLogMeta(this.source, this.source.nodeId);
     if (meta) {
       this.bytes = meta.bytes;
-      if (meta.lastTimestamp) this.lastTs = meta.lastTimestamp;
-      this.linesAtLast = meta.linesAtLastTimestamp ?? 0;
+      if (meta.lastTimestamp) this.seen.last = meta.lastTimestamp;
+      this.seen.atLast = meta.linesAtLastTimestamp ?? 0;
       const kept = this.records.readLog(this.source, this.source.nodeId, this.options.tailBytes);
       if (kept && kept.text) {
         this.tailText = kept.text;
@@ -221,7 +220,8 @@ export class StepLogStream {
     const { namespace, podName } = this.source;
     const query: Record<string, string | boolean> = { container: this.options.container, timestamps: true, follow: this.options.follow };
     // sinceTime has second precision: the server repeats that second; the skip logic drops the repeats.
-    if (this.lastTs) query.sinceTime = this.lastTs.replace(/\.\d+Z$/, 'Z');
+    const since = this.seen.sinceTime();
+    if (since) query.sinceTime = since;
     const res = await this.client.openStream(
       { verb: 'get', type: PODS, subresource: 'log', namespace, name: podName },
       `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(podName)}/log`,
@@ -230,7 +230,7 @@ export class StepLogStream {
     );
     this.stats.connections++;
     this.response = res;
-    let skipAtLast = this.lastTs ? this.linesAtLast : 0;
+    this.seen.resume();
     let partial = '';
     return new Promise((resolve) => {
       let settled = false;
@@ -248,28 +248,10 @@ export class StepLogStream {
         partial = lines.pop() ?? '';
         let out = '';
         for (const line of lines) {
-          const space = line.indexOf(' ');
-          const stamped = space > 0 && /^\d{4}-\d{2}-\d{2}T/.test(line);
-          const ts = stamped ? normalizeTimestamp(line.slice(0, space)) : undefined;
-          const body = stamped ? line.slice(space + 1) : line;
-          if (ts && this.lastTs) {
-            if (ts < this.lastTs) {
-              this.stats.duplicatesSkipped++;
-              continue;
-            }
-            if (ts === this.lastTs && skipAtLast > 0) {
-              skipAtLast--;
-              this.stats.duplicatesSkipped++;
-              continue;
-            }
-          }
-          if (ts) {
-            if (ts === this.lastTs) this.linesAtLast++;
-            else {
-              this.lastTs = ts;
-              this.linesAtLast = 1;
-              skipAtLast = 0;
-            }
+          const body = this.seen.take(line);
+          if (body === undefined) {
+            this.stats.duplicatesSkipped++;
+            continue;
           }
           out += `${body}\n`;
           this.stats.linesWritten++;
@@ -317,7 +299,7 @@ export class StepLogStream {
       ...(this.cleanEnd ? { cleanEnd: true } : {}),
       source: 'pod' as const,
       ...(this.source.step ? { step: this.source.step } : {}),
-      ...(this.lastTs ? { lastTimestamp: this.lastTs, linesAtLastTimestamp: this.linesAtLast } : {}),
+      ...(this.seen.last ? { lastTimestamp: this.seen.last, linesAtLastTimestamp: this.seen.atLast } : {}),
       updatedAt: new Date().toISOString(),
     };
     this.records.writeLogMeta(this.source, this.source.nodeId, meta);
@@ -434,4 +416,50 @@ export async function readStepLog(
       `The log of step ${step.step} is gone: its pod ${step.podName} was deleted before Flowbook saved the log, and the workflow did not archive it. ` +
       'Next time keep the run open in Flowbook (it saves logs as they stream), or turn on Argo log archiving (`archiveLogs: true` with an artifact repository).',
   };
+}
+
+/**
+ * Resuming a log after a dropped connection without repeating a line. The kubelet stamps
+ * each line (`timestamps=true`); a new request asks from the last stamp seen, and the
+ * lines at that stamp that were already taken are skipped once.
+ */
+export class SeenLines {
+  /** The last timestamp taken (normalised), if any. */
+  last?: string;
+  /** How many lines carried `last`. */
+  atLast = 0;
+  private skip = 0;
+
+  /** `sinceTime` for the next request (whole seconds, as the API takes it). */
+  sinceTime(): string | undefined {
+    return this.last?.replace(/\.\d+Z$/, 'Z');
+  }
+
+  /** Call when a new response starts. */
+  resume(): void {
+    this.skip = this.last ? this.atLast : 0;
+  }
+
+  /** The line's text without its stamp, or undefined when it was taken before. */
+  take(line: string): string | undefined {
+    const space = line.indexOf(' ');
+    const stamped = space > 0 && /^\d{4}-\d{2}-\d{2}T/.test(line);
+    const ts = stamped ? normalizeTimestamp(line.slice(0, space)) : undefined;
+    if (ts && this.last) {
+      if (ts < this.last) return undefined;
+      if (ts === this.last && this.skip > 0) {
+        this.skip--;
+        return undefined;
+      }
+    }
+    if (ts) {
+      if (ts === this.last) this.atLast++;
+      else {
+        this.last = ts;
+        this.atLast = 1;
+        this.skip = 0;
+      }
+    }
+    return stamped ? line.slice(space + 1) : line;
+  }
 }
