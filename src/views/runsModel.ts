@@ -68,20 +68,37 @@ export class RunsModel extends Disposable {
   private readonly sources: RunSource[] = [];
   private readonly changed = this._register(new vscode.EventEmitter<void>());
   readonly onDidChange = this.changed.event;
+  private ticker?: ReturnType<typeof setInterval>;
+
+  constructor() {
+    super();
+    this._register({ dispose: () => clearInterval(this.ticker) });
+  }
 
   addSource(source: RunSource): vscode.Disposable {
     this.sources.push(source);
-    const sub = source.onDidChange(() => this.changed.fire());
-    this.changed.fire();
+    const sub = source.onDidChange(() => this.fire());
+    this.fire();
     return this._register({
       dispose: () => {
         sub.dispose();
         source.dispose();
         const i = this.sources.indexOf(source);
         if (i >= 0) this.sources.splice(i, 1);
-        this.changed.fire();
+        this.fire();
       },
     });
+  }
+
+  /** Fires a change; while any run of any source is going, once a second, so durations advance. */
+  private fire(): void {
+    this.changed.fire();
+    const going = this.sources.some((s) => s.runs().some((r) => r.status === 'running' || r.status === 'pending'));
+    if (going && !this.ticker) this.ticker = setInterval(() => this.changed.fire(), 1000);
+    if (!going && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
   }
 
   allSources(): readonly RunSource[] {
@@ -158,7 +175,6 @@ export class LocalRunSource extends Disposable implements RunSource {
   private readonly watchers = new Map<string, vscode.Disposable>();
   private pending = new Set<string>();
   private timer?: ReturnType<typeof setTimeout>;
-  private ticker?: ReturnType<typeof setInterval>;
 
   constructor(private readonly ctx: Ctx) {
     super();
@@ -168,7 +184,7 @@ export class LocalRunSource extends Disposable implements RunSource {
     this._register(watcher.onDidCreate(onFile));
     this._register(watcher.onDidChange(onFile));
     this._register(watcher.onDidDelete(onFile));
-    this._register({ dispose: () => { clearTimeout(this.timer); clearInterval(this.ticker); this.watchers.forEach((w) => w.dispose()); } });
+    this._register({ dispose: () => { clearTimeout(this.timer); this.watchers.forEach((w) => w.dispose()); } });
     void this.discover();
   }
 
@@ -202,7 +218,7 @@ export class LocalRunSource extends Disposable implements RunSource {
     const runs = new Map<string, RunView>();
     for (const record of listRuns(dir, { limit: MAX_RUNS_PER_FOLDER })) runs.set(record.id, runViewOf(record, path.join(dir, record.id)));
     this.folders.set(dir, runs);
-    this.changedSoon();
+    this.changed.fire();
   }
 
   /** A run.json changed: re-read that run only, coalescing bursts. */
@@ -222,7 +238,7 @@ export class LocalRunSource extends Disposable implements RunSource {
     const folder = path.dirname(runDir);
     if (!this.folders.has(folder)) this.addFolder(folder);
     this.readRunInto(folder, runDir);
-    this.changedSoon();
+    this.changed.fire();
   }
 
   private flush(): void {
@@ -230,7 +246,7 @@ export class LocalRunSource extends Disposable implements RunSource {
     const dirs = [...this.pending];
     this.pending = new Set();
     for (const runDir of dirs) this.readRunInto(path.dirname(runDir), runDir);
-    this.changedSoon();
+    this.changed.fire();
   }
 
   private readRunInto(folder: string, runDir: string): void {
@@ -242,16 +258,6 @@ export class LocalRunSource extends Disposable implements RunSource {
     else if (!fs.existsSync(runDir)) runs.delete(id);
   }
 
-  private changedSoon(): void {
-    this.changed.fire();
-    // While something runs, durations in the view advance every second.
-    const running = this.runs().some((r) => r.status === 'running' || r.status === 'pending');
-    if (running && !this.ticker) this.ticker = setInterval(() => this.changed.fire(), 1000);
-    if (!running && this.ticker) {
-      clearInterval(this.ticker);
-      this.ticker = undefined;
-    }
-  }
 
   runs(): RunView[] {
     const all = [...this.folders.values()].flatMap((m) => [...m.values()]);
@@ -266,6 +272,6 @@ export class LocalRunSource extends Disposable implements RunSource {
   /** Forgets a deleted run at once, without waiting for the watcher. */
   forget(runDir: string): void {
     this.folders.get(path.dirname(runDir))?.delete(path.basename(runDir));
-    this.changedSoon();
+    this.changed.fire();
   }
 }

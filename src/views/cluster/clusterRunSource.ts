@@ -74,7 +74,6 @@ export class ClusterRunSource extends Disposable implements RunSource {
   readonly onDidChange = this.changed.event;
   private readonly views = new Map<string, { rv: string | undefined; view: RunView }>();
   private sorted?: RunView[];
-  private ticker?: ReturnType<typeof setInterval>;
 
   constructor(private readonly connected: Connected) {
     super();
@@ -85,10 +84,9 @@ export class ClusterRunSource extends Disposable implements RunSource {
       for (const s of [...c.added, ...c.updated]) this.views.delete(s.name);
       for (const name of c.removed) this.views.delete(name);
       this.sorted = undefined;
-      this.fire();
+      this.changed.fire();
     }));
     this._register(runs.onDidChangeState(() => this.changed.fire()));
-    this._register({ dispose: () => clearInterval(this.ticker) });
   }
 
   get label(): string {
@@ -100,16 +98,6 @@ export class ClusterRunSource extends Disposable implements RunSource {
     return this.connected.runs;
   }
 
-  private fire(): void {
-    this.changed.fire();
-    // While something runs, durations in the view advance.
-    const running = this.runs().some((r) => r.status === 'running' || r.status === 'pending');
-    if (running && !this.ticker) this.ticker = setInterval(() => this.changed.fire(), 1000);
-    if (!running && this.ticker) {
-      clearInterval(this.ticker);
-      this.ticker = undefined;
-    }
-  }
 
   /** One run's view, rebuilt only when its resourceVersion changed. */
   view(name: string): RunView | undefined {
