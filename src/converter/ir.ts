@@ -216,6 +216,20 @@ export interface CarriedDefinition {
   line: number;
 }
 
+/**
+ * An import statement from an earlier step's cell that a later step runs again before it
+ * loads its inputs: module objects are never passed between steps as data.
+ */
+export interface ImportReplay {
+  /** The step whose cell holds the import. */
+  from: string;
+  cell: number;
+  /** 1-based line of the statement in that cell. */
+  line: number;
+  /** The statement's source, e.g. `import matplotlib.pyplot as plt`. */
+  source: string;
+}
+
 export interface Step {
   /** The name as the user wrote it in `step:NAME`. */
   name: string;
@@ -231,6 +245,8 @@ export interface Step {
   parameters: string[];
   /** Functions and classes from earlier steps that this step uses, re-defined by source. */
   definitions: CarriedDefinition[];
+  /** Imports from earlier steps' cells that this step re-runs (filled by the analysis, emitted before inputs load). */
+  importReplays?: ImportReplay[];
   /** Metrics this step writes. */
   metrics: string[];
   /** Top-level modules imported by the step's own cells. */
