@@ -10,6 +10,9 @@
 export const VALUES_FILE = '_values.pkl';
 export const SUMMARY_FILE = '_summary.json';
 
+/** Distributions the runtime imports where steps run: every step image installs them. */
+export const RUNTIME_DISTRIBUTIONS: readonly string[] = ['cloudpickle'];
+
 /** The filename a cell's code is compiled under: tracebacks name the cell, in every step. */
 export const CELL_FILENAME = /^<flowbook cell=(\d+)>$/;
 
