@@ -13,6 +13,7 @@ import * as os from 'node:os';
 /** Top-level packages known to survive fork() after import; others load in the step itself. */
 export const PRELOAD_PACKAGES = [
   'numpy', 'pandas', 'scipy', 'sklearn', 'matplotlib', 'seaborn', 'statsmodels', 'joblib', 'PIL', 'yaml', 'sympy', 'networkx',
+  'cloudpickle',
 ];
 
 const SERVER = String.raw`

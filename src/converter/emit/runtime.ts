@@ -19,7 +19,7 @@ export const CELL_FILENAME = /^<flowbook cell=(\d+)>$/;
 /** The factory; the script calls it once, first, with its own globals. */
 export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
     from builtins import BaseException, Exception, ImportError, KeyboardInterrupt, SyntaxError, SystemExit, TypeError, ValueError
-    from builtins import bytes, compile, dict, exec, float, frozenset, getattr, int, isinstance, len, list, open, print, repr, set, sorted, str, tuple, type
+    from builtins import bytes, compile, dict, exec, float, frozenset, getattr, int, isinstance, len, list, open, print, repr, set, sorted, str, sum, tuple, type
     import __future__, json, linecache, math, os, pickle, sys, traceback, types
     environ = os.environ
     data_dir = os.path.abspath(environ.get('FLOWBOOK_DATA_DIR', '/flowbook/data'))
@@ -183,7 +183,11 @@ export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
                     ', '.join("'%s'" % n for n in names), producer, path, producer))
             try:
                 with open(path, 'rb') as f:
-                    values = unpickler(cloudpickle, f).load()
+                    bundle = unpickler(cloudpickle, f).load()
+                values = bundle['values']
+                # The cells the saving step knew: tracebacks and inspect show their lines here too.
+                for filename, lines in bundle.get('cells', {}).items():
+                    linecache.cache.setdefault(filename, (sum(len(l) for l in lines), None, lines, filename))
             except Exception as error:
                 fail("cannot load the values saved by step '%s' (%s) from %s: %s: %s" % (
                     producer, ', '.join(names), path, type(error).__name__, reason(error)))
@@ -219,7 +223,9 @@ export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
                 fail("cannot save variable '%s' for step '%s': it is the module %s, and modules are never passed between steps; import it in the step that uses it" % (name, step, value.__name__))
             values[name] = value
         try:
-            write(os.path.join(output_dir, values_file), lambda f: cloudpickle.CloudPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(values))
+            cells = dict((k, v[2]) for k, v in list(linecache.cache.items()) if k.startswith('<flowbook cell=') and len(v) == 4)
+            bundle = {'format': 1, 'values': values, 'cells': cells}
+            write(os.path.join(output_dir, values_file), lambda f: cloudpickle.CloudPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(bundle))
         except Exception as error:
             # Name the value at fault: the first that cannot be saved on its own.
             for name in names:
