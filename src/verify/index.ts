@@ -10,13 +10,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   Diagnostic, InputError, JsonValue, Notebook, ParameterType, Pipeline, Step, Workflow,
-  cellLabel, compileNotebookText, hasErrors, parseNotebook,
+  cellLabel, compileNotebookText, hasErrors, parseNotebook, readNotebookText,
 } from '../converter';
 import { lowerIPython } from '../converter/python';
 import { parseCellTags } from '../converter/tags';
-import { readNotebookText } from '../converter';
 import {
-  PythonNotFoundError, RunOptionsError, RunRecord, StepRecord,
+  PythonNotFoundError, RunOptionsError, StepRecord,
   installHint, parseParameterArgs, probePython, startRun,
 } from '../runner';
 import { COMPARE_SOURCE, REFERENCE_SOURCE } from './python';

@@ -96,7 +96,8 @@ def _write(out, result):
     with open(os.path.join(out, 'reference.json'), 'w', encoding='utf-8') as f:
         json.dump(result, f)
 
-sys.exit(_main())
+if __name__ == "__main__":
+    sys.exit(_main())
 `;
 
 /**
@@ -438,5 +439,6 @@ def _filled(cell):
     except ValueError:
         return False
 
-sys.exit(_main())
+if __name__ == "__main__":
+    sys.exit(_main())
 `;
