@@ -348,21 +348,22 @@ function referencePlan(notebook: Notebook, pipeline: Pipeline, steps: Step[], pa
   return { cells, overrides, snapshots, metrics, out };
 }
 
-/** The cell (and line) of a step that mentions `name` first or last: where to look. */
+/**
+ * Where to look in a step for `name`: for a value received, the first line that mentions
+ * it; for a value passed on, the last line that assigns or changes it (`name = `,
+ * `name[...] = `, `name.attr += `, `name.method(`), else the last that mentions it.
+ */
 function locate(pipeline: Pipeline, step: Step | undefined, name: string, which: 'first' | 'last'): { cell?: number; line?: number } {
   if (!step) return {};
   const chunks = pipeline.stepCode[step.name] ?? [];
-  const pattern = new RegExp(`(^|[^\\w.])${name.replace(/[^\w]/g, '')}(?!\\w)`);
-  const ordered = which === 'first' ? chunks : [...chunks].reverse();
-  for (const chunk of ordered) {
-    const lines = chunk.code.split('\n');
-    const indices = lines.map((_, i) => i);
-    for (const i of which === 'first' ? indices : indices.reverse()) {
-      if (pattern.test(lines[i] ?? '')) return { cell: chunk.cell, line: i + 1 };
-    }
-  }
-  const cell = which === 'first' ? Math.min(...step.cells) : Math.max(...step.cells);
-  return { cell };
+  const id = name.replace(/[^\w]/g, '');
+  const mention = new RegExp(`(^|[^\\w.])${id}(?!\\w)`);
+  const change = new RegExp(`(^|[^\\w.])${id}(\\s*[\\[.][^=]*)?\\s*([-+*/%@&|^]|//|\\*\\*|>>|<<)?=(?!=)|(^|[^\\w.])${id}\\.\\w+\\(`);
+  const lines = chunks.flatMap((chunk) => chunk.code.split('\n').map((text, i) => ({ cell: chunk.cell, line: i + 1, text })));
+  const ordered = which === 'first' ? lines : [...lines].reverse();
+  const hit = (which === 'last' ? ordered.find((l) => change.test(l.text)) : undefined) ?? ordered.find((l) => mention.test(l.text));
+  if (hit) return { cell: hit.cell, line: hit.line };
+  return { cell: which === 'first' ? Math.min(...step.cells) : Math.max(...step.cells) };
 }
 
 async function runCompare(c: Compiled, ref: string, data: string, checks: CompareCheck[]): Promise<CompareResult> {
