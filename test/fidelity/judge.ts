@@ -1,7 +1,7 @@
 // Judges one notebook both ways with `flowbook verify`'s core: exact (identical values),
-// diagnostic (compilation names a cell), different (the pipeline ran, values differ or a
-// step failed: silently different when the compile was clean), or crashed (verify itself
-// could not compare). Shared by the mocha suites and `npm run fidelity`.
+// diagnostic (compilation stops it with an error or warning), different (every step ran
+// but a value or metric differs: silently different), or crashed (a step failed, or the
+// notebook itself did not run straight through). Shared by the suites and `npm run fidelity`.
 
 import { compileNotebookFile, Diagnostic } from '../../src/converter';
 import { VerifyReport, verifyNotebook } from '../../src/verify';
@@ -33,7 +33,10 @@ export async function judge(notebook: string, runsDir: string, parameterArgs: st
   }
   const report = await verifyNotebook({ notebook, python: PYTHON, runsDir, parameterArgs, jobs: 2 });
   if (report.outcome === 'identical') return { verdict: 'exact', diagnostics, report, detail: report.summary };
-  if (report.outcome === 'different') return { verdict: 'different', diagnostics, report, detail: report.summary };
+  if (report.outcome === 'different') {
+    const failed = report.divergences.some((d) => d.kind === 'step-failed');
+    return { verdict: failed ? 'crashed' : 'different', diagnostics, report, detail: report.summary };
+  }
   if (report.outcome === 'diagnostic') return { verdict: 'diagnostic', diagnostics: report.diagnostics, report, detail: report.summary };
   return { verdict: 'crashed', diagnostics, report, detail: report.summary };
 }
