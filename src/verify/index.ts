@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  Diagnostic, InputError, JsonValue, Notebook, ParameterType, Pipeline, Step, Workflow,
+  CompileResult, Diagnostic, InputError, JsonValue, Notebook, ParameterType, Pipeline, Step, Workflow,
   cellLabel, compileNotebookText, hasErrors, parseNotebook, readNotebookText,
 } from '../converter';
 import { lowerIPython } from '../converter/python';
@@ -30,6 +30,11 @@ export interface VerifyOptions {
   runsDir?: string;
   jobs?: number;
   signal?: AbortSignal;
+  /**
+   * Compiles the notebook text; default the process-wide compiler (the extension passes its
+   * own, which knows where the bundled grammar is).
+   */
+  compile?: (text: string, path: string) => CompileResult | Promise<CompileResult>;
   /** Short progress messages ("running the notebook straight through"). */
   onProgress?: (message: string) => void;
 }
@@ -121,7 +126,7 @@ export async function verifyNotebook(options: VerifyOptions): Promise<VerifyRepo
   progress('compiling');
   let compiled;
   try {
-    compiled = await compileNotebookText(text, notebookPath);
+    compiled = await (options.compile ?? compileNotebookText)(text, notebookPath);
   } catch (err) {
     if (err instanceof InputError) return unusable(err.message);
     throw err;
