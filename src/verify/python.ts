@@ -14,7 +14,11 @@
  * Exit 0 with `out/reference.json`; 3 when a cell raised (its cell, line and error there).
  */
 export const REFERENCE_SOURCE = String.raw`
-import json, os, sys, traceback, types
+import __future__, json, os, sys, traceback, types
+
+_FUTURE_FLAGS = 0
+for _feature in __future__.all_feature_names:
+    _FUTURE_FLAGS |= getattr(__future__, _feature).compiler_flag
 
 def _main():
     with open(sys.argv[1], encoding='utf-8') as f:
@@ -35,12 +39,15 @@ def _main():
         (before if s['at'] == 'before' else after).setdefault(s['cell'], []).append(s)
     unpicklable = {}
     metrics = {}
+    flags = 0
     for cell in plan['cells']:
         index = cell['index']
         for s in before.get(index, []):
             _snapshot(cloudpickle, ns, s, out, unpicklable)
         try:
-            code = compile(cell['code'], '<cell %d>' % index, 'exec')
+            # As in Jupyter, a from-__future__ import holds for the cells after it too.
+            code = compile(cell['code'], '<cell %d>' % index, 'exec', flags, True)
+            flags |= code.co_flags & _FUTURE_FLAGS
             exec(code, ns)
         except BaseException as error:
             if isinstance(error, KeyboardInterrupt):
@@ -175,25 +182,29 @@ def _adopt(main, value):
                 if name and '.' not in name and not hasattr(main, name):
                     setattr(main, name, obj)
 
+_BUNDLES = {}
+
 def _load(folder, name):
+    # The step's bundle first (one file for all its values, so aliases stay aliases), then
+    # one file per value (older runtimes, exports such as NAME.joblib).
+    bundle = _bundle(folder)
+    if bundle is not None and name in bundle:
+        return bundle[name]
     base = os.path.join(folder, name)
     for ext in _FORMATS:
         if os.path.exists(base + ext):
             return _read(base + ext, ext)
-    # One file for all the values of a step: a dict by name.
-    if os.path.isdir(folder):
-        for entry in sorted(os.listdir(folder)):
-            if entry.startswith(name + '.') or entry.endswith('.tmp'):
-                continue
-            for ext in _FORMATS:
-                if entry.endswith(ext) and ext not in ('.npy', '.pd.pkl'):
-                    try:
-                        bundle = _read(os.path.join(folder, entry), ext)
-                    except Exception:
-                        continue
-                    if isinstance(bundle, dict) and name in bundle:
-                        return bundle[name]
     raise _Missing('the run saved no value %r in %s' % (name, folder))
+
+def _bundle(folder):
+    if folder not in _BUNDLES:
+        _BUNDLES[folder] = None
+        path = os.path.join(folder, '_values.pkl')
+        if os.path.exists(path):
+            value = _read(path, '.pkl')
+            if isinstance(value, dict):
+                _BUNDLES[folder] = value
+    return _BUNDLES[folder]
 
 def _read(path, ext):
     with open(path, 'rb') as f:
@@ -416,16 +427,19 @@ class _Compare:
     def klass(self, a, b, path):
         if a.__qualname__ != b.__qualname__:
             return (path, a.__qualname__, b.__qualname__)
-        skip = ('__dict__', '__weakref__', '__doc__', '__module__')
-        da = {k: v for k, v in vars(a).items() if k not in skip}
-        db = {k: v for k, v in vars(b).items() if k not in skip}
+        # Dunder entries that are not methods are bookkeeping (pickling adds __slotnames__,
+        # abc adds _abc_impl), not state the notebook set.
+        def own(cls):
+            return {k: v for k, v in vars(cls).items()
+                    if k != '_abc_impl' and not (k.startswith('__') and k.endswith('__') and not isinstance(v, (types.FunctionType, staticmethod, classmethod)))}
+        da, db = own(a), own(b)
         if sorted(da) != sorted(db):
             return (path + ' attributes', _clip(repr(sorted(da))), _clip(repr(sorted(db))))
         for k in sorted(da):
             x, y = da[k], db[k]
             if isinstance(x, (staticmethod, classmethod)):
                 x, y = x.__func__, getattr(y, '__func__', y)
-            if isinstance(x, property) or k.startswith('__') and not isinstance(x, types.FunctionType):
+            if isinstance(x, property):
                 continue
             d = self.diff(x, y, '%s.%s' % (path, k))
             if d:

@@ -34,6 +34,7 @@ const PAIRS: [string, string, string, string, string | null][] = [
   ['objects by their attributes', OBJ, 'Box(1)', 'Box(2)', 'v.w'],
   ['functions by their defaults', 'def f(a=1): return a\ndef g(a=2): return a\ng.__qualname__ = f.__qualname__', 'f', 'g', 'v.__defaults__[0]'],
   ['functions by their attributes', 'def f(): pass\nf.calls = 1\ndef g(): pass\ng.__qualname__ = f.__qualname__\ng.calls = 2', 'f', 'g', "v.__dict__['calls']"],
+  ['classes alike, one of them pickled once (pickling caches __slotnames__)', 'import copyreg\nclass A: level = 1\nclass B: level = 1\nB.__qualname__ = A.__qualname__\ncopyreg._slotnames(A)', 'A', 'B', null],
   ['classes by their attributes', 'class A: level = 1\nclass B: level = 2\nB.__qualname__ = A.__qualname__', 'A', 'B', 'v.level'],
   ['self-referencing lists', 'a = [1]\na.append(a)\nb = [1]\nb.append(b)', 'a', 'b', null],
   ['random states', 'r1 = np.random.RandomState(1)\nr2 = np.random.RandomState(1)\nr2.rand()', 'r1', 'r2', "v.get_state()['state']['key'][0]"],
