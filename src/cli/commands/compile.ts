@@ -2,6 +2,7 @@
 // to stderr as `NOTEBOOK:cell N:LINE: severity CODE message`; output goes to stdout or -o.
 
 import type { Command } from 'commander';
+import * as fs from 'node:fs';
 import { Option } from 'commander';
 import { compileNotebookFile, CompileResult, Diagnostic, formatDiagnostic, hasErrors, InputError } from '../../converter';
 import type { EmitOptions } from '../../converter';
@@ -39,6 +40,11 @@ export function registerCompile(program: Command, result: CommandResult): void {
     .option('--python <path>', 'with --registry: the interpreter whose package versions are pinned (default: python3)')
     .option('-v, --verbose', 'also print information diagnostics')
     .action(async (notebook: string, flags: CompileFlags) => {
+      if (flags.output !== undefined && sameFile(flags.output, notebook)) {
+        process.stderr.write(`flowbook compile: -o ${flags.output} is the notebook itself; give another file, e.g. ${suggestedOutput(notebook)}\n`);
+        result.code = 2;
+        return;
+      }
       const options = emitOptions(flags);
       const compiled = await compileOrReport(notebook, options, flags.verbose ?? false);
       if (typeof compiled === 'number') {
@@ -98,6 +104,21 @@ export function registerInspect(program: Command, result: CommandResult): void {
       }
       result.code = hasErrors(compiled.diagnostics) ? 1 : 0;
     });
+}
+
+/** Whether two paths name the same file (through links, either spelling); false when either is missing. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const sa = fs.statSync(a);
+    const sb = fs.statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}
+
+function suggestedOutput(notebook: string): string {
+  return `${notebook.replace(/\.ipynb$/i, '')}.yaml`;
 }
 
 function emitOptions(flags: CompileFlags): EmitOptions {
