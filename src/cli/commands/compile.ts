@@ -10,6 +10,7 @@ import { toYaml } from '../../converter/yaml';
 import { emitWorkflow } from '../../converter/emit';
 import { BUILDER_CHOICES, type BuilderChoice } from '../../images/builderChoices';
 import { writeFileAtomic } from '../../common/atomicFile';
+import * as valid from '../../converter/validate';
 import type { CommandResult } from '../main';
 import { describePipeline, pipelineJson } from '../pipelineText';
 
@@ -42,6 +43,12 @@ export function registerCompile(program: Command, result: CommandResult): void {
     .action(async (notebook: string, flags: CompileFlags) => {
       if (flags.output !== undefined && sameFile(flags.output, notebook)) {
         process.stderr.write(`flowbook compile: -o ${flags.output} is the notebook itself; give another file, e.g. ${suggestedOutput(notebook)}\n`);
+        result.code = 2;
+        return;
+      }
+      const flagProblem = checkFlags(flags);
+      if (flagProblem) {
+        process.stderr.write(`flowbook compile: ${flagProblem}\n`);
         result.code = 2;
         return;
       }
@@ -119,6 +126,16 @@ function sameFile(a: string, b: string): boolean {
 
 function suggestedOutput(notebook: string): string {
   return `${notebook.replace(/\.ipynb$/i, '')}.yaml`;
+}
+
+/** The first flag whose value Kubernetes would refuse, as one line; the same rules as notebook settings. */
+function checkFlags(flags: CompileFlags): string | undefined {
+  const checks: [string, string | undefined, valid.Check][] = [['--namespace', flags.namespace, valid.namespaceName], ['--image', flags.image, valid.imageReference]];
+  for (const [flag, value, check] of checks) {
+    const problem = value === undefined ? undefined : check(value);
+    if (problem) return `${flag} ${JSON.stringify(value)}: ${problem}`;
+  }
+  return undefined;
 }
 
 function emitOptions(flags: CompileFlags): EmitOptions {

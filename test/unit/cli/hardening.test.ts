@@ -90,6 +90,15 @@ describe('flowbook CLI on bad paths', () => {
     assertOneLine(r.stderr, /cannot create the folder .*ro\/runs: permission denied/);
   });
 
+  it('compile --namespace and --image are checked like the notebook settings (exit 2, one line)', () => {
+    let r = flowbook(['compile', BASIC, '-n', 'My_Team']);
+    assert.equal(r.code, 2, r.stderr);
+    assertOneLine(r.stderr, /--namespace "My_Team": a namespace is/);
+    r = flowbook(['compile', BASIC, '--image', 'python 3']);
+    assert.equal(r.code, 2, r.stderr);
+    assertOneLine(r.stderr, /--image "python 3": an image reference has no spaces/);
+  });
+
   it('compile -o onto the notebook itself is refused, and the notebook is unchanged', () => {
     const copy = path.join(tmp, 'x.ipynb');
     fs.copyFileSync(BASIC, copy);
