@@ -51,9 +51,11 @@ export class Compiler {
     return pipeline;
   }
 
-  /** Notebook text → pipeline and, when it has no errors, the Workflow. Throws `InputError` for unusable input. */
+  /** Notebook text → pipeline and, when it has no errors, the Workflow. Throws `InputError` for unusable input, a notebook without cells among it. */
   compileText(text: string, path: string, options: EmitOptions = {}): CompileResult {
     const { notebook, diagnostics } = parseNotebook(text, path);
+    // The editor shows an empty notebook as it is; compiling one is a mistake (a wrong or truncated file).
+    if (notebook.cells.length === 0) throw new InputError(diag('FB003', 'the notebook has no cells: there is nothing to compile. Check that this is the notebook you meant, and that it was saved.'));
     const pipeline = this.analyze(notebook, diagnostics);
     const result: CompileResult = { pipeline, diagnostics: pipeline.diagnostics };
     if (!hasErrors(pipeline.diagnostics)) result.workflow = emitWorkflow(pipeline, options);

@@ -5,7 +5,9 @@ import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import { Option } from 'commander';
 import { compileNotebookFile, CompileResult, Diagnostic, formatDiagnostic, hasErrors, InputError } from '../../converter';
-import type { EmitOptions } from '../../converter';
+import type { EmitOptions, Pipeline, Workflow } from '../../converter';
+import { DEFAULT_IMAGE } from '../../converter/emit/options';
+import { tableDistribution } from '../../images/distributions';
 import { toYaml } from '../../converter/yaml';
 import { emitWorkflow } from '../../converter/emit';
 import { BUILDER_CHOICES, type BuilderChoice } from '../../images/builderChoices';
@@ -38,7 +40,7 @@ export function registerCompile(program: Command, result: CommandResult): void {
     .option('--registry <host/repo>', 'build the steps\' images from the notebook\'s requirements, push them here, and use them')
     .addOption(new Option('--builder <name>', 'with --registry: how to build').choices([...BUILDER_CHOICES]).default('auto'))
     .option('--insecure', 'with --registry: the registry speaks plain HTTP (a local registry)')
-    .option('--python <path>', 'with --registry: the interpreter whose package versions are pinned (default: python3)')
+    .option('--python <path>', 'with --registry: the interpreter whose package versions are pinned (default: $FLOWBOOK_PYTHON, else python3)')
     .option('-v, --verbose', 'also print information diagnostics')
     .action(async (notebook: string, flags: CompileFlags) => {
       if (flags.output !== undefined && sameFile(flags.output, notebook)) {
@@ -65,7 +67,7 @@ export function registerCompile(program: Command, result: CommandResult): void {
         const { stepImagesFor, ImageError } = require('../../images') as typeof import('../../images');
         try {
           const stepImages = await stepImagesFor(compiled.pipeline, {
-            registry: flags.registry, builder: flags.builder, insecure: flags.insecure, image: flags.image, python: flags.python,
+            registry: flags.registry, builder: flags.builder, insecure: flags.insecure, image: flags.image, python: flags.python ?? process.env.FLOWBOOK_PYTHON,
             log: (line) => { if (flags.verbose) process.stderr.write(line + '\n'); },
             progress: (message) => process.stderr.write(`${message}\n`),
           });
@@ -78,6 +80,7 @@ export function registerCompile(program: Command, result: CommandResult): void {
         }
       }
       const yaml = toYaml(workflow);
+      for (const warning of workflowWarnings(compiled.pipeline, workflow, yaml)) process.stderr.write(`${notebook}: warning: ${warning}\n`);
       if (flags.output) {
         writeFileAtomic(flags.output, yaml);
         process.stderr.write(`wrote ${flags.output} (${compiled.pipeline.steps.length} steps)\n`);
@@ -111,6 +114,26 @@ export function registerInspect(program: Command, result: CommandResult): void {
       }
       result.code = hasErrors(compiled.diagnostics) ? 1 : 0;
     });
+}
+
+/** Kubernetes refuses objects over about 1.5 MB (etcd's request limit). */
+export const MAX_OBJECT_BYTES = 1_500_000;
+
+/** Problems the cluster would show only later: a Workflow too big to store, steps without the packages they import. */
+export function workflowWarnings(pipeline: Pipeline, workflow: Workflow, yaml: string): string[] {
+  const warnings: string[] = [];
+  const bytes = Buffer.byteLength(yaml);
+  if (bytes > MAX_OBJECT_BYTES) {
+    warnings.push(`the Workflow is ${(bytes / 1e6).toFixed(1)} MB; Kubernetes refuses objects over about 1.5 MB, so submitting it will fail. Every step carries the imports and functions cells and the runtime: use fewer, larger steps, or move shared code into a module installed in the image.`);
+  }
+  const defaultSteps = new Set(workflow.spec.templates.filter((t) => t.script?.image === DEFAULT_IMAGE).map((t) => t.name));
+  const steps = pipeline.steps.filter((s) => defaultSteps.has(s.templateName));
+  const packages = [...new Set(pipeline.modules.map(tableDistribution).filter((d): d is string => d !== undefined))].sort();
+  if (steps.length > 0 && packages.length > 0) {
+    const names = steps.slice(0, 5).map((s) => s.name).join(', ') + (steps.length > 5 ? ` and ${steps.length - 5} more` : '');
+    warnings.push(`the notebook imports ${packages.join(', ')}, but step${steps.length === 1 ? '' : 's'} ${names} run${steps.length === 1 ? 's' : ''} in ${DEFAULT_IMAGE}, which does not have ${packages.length === 1 ? 'it' : 'them'}. Build images with the packages: \`flowbook compile --registry HOST/REPO\` (or \`flowbook build\`); or name an image that has them with --image, the notebook's image setting, or an image: tag.`);
+  }
+  return warnings;
 }
 
 /** Whether two paths name the same file (through links, either spelling); false when either is missing. */

@@ -154,6 +154,61 @@ describe('flowbook CLI on bad paths', () => {
   });
 });
 
+describe('flowbook CLI: smaller promises', () => {
+  let tmp: string;
+  beforeEach(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowbook-promise-')); });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const ERRORS = path.join(FIXTURES, 'notebooks', 'errors.ipynb');
+
+  it('a notebook with no cells is unusable input (exit 2) for compile, inspect, run and build', () => {
+    const empty = path.join(tmp, 'empty.ipynb');
+    fs.writeFileSync(empty, notebookJson([]));
+    for (const args of [['compile', empty], ['inspect', empty], ['run', empty], ['build', empty, '--print-requirements']]) {
+      const r = flowbook(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assertOneLine(r.stderr, /error FB003 the notebook has no cells/);
+    }
+  });
+
+  it('build --print-requirements exits 1 on a notebook with errors, like compile and inspect', () => {
+    for (const args of [['build', ERRORS, '--print-requirements'], ['compile', ERRORS], ['inspect', ERRORS]]) {
+      const r = flowbook(args);
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /error FB300/);
+    }
+  });
+
+  it('build --print-requirements uses $FLOWBOOK_PYTHON, as run does', () => {
+    const r = flowbook(['build', BASIC, '--print-requirements'], { env: { ...process.env, FLOWBOOK_PYTHON: path.join(tmp, 'no-such-python') } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Cannot run the Python interpreter `[^`]*no-such-python`/);
+  });
+
+  it('compile warns when steps import pandas or scikit-learn but run in the default image, and says how to build images', () => {
+    const nb = path.join(tmp, 'ml.ipynb');
+    fs.writeFileSync(nb, notebookJson([['imports', 'import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n'], ['step:load', 'df = pd.DataFrame({"a": [1]})\n'], ['step:fit', 'm = LogisticRegression()\nprint(df)\n']]));
+    let r = flowbook(['compile', nb]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning: the notebook imports pandas, scikit-learn, but steps load, fit run in python:3\.12-slim.*flowbook compile --registry HOST\/REPO/);
+    r = flowbook(['compile', nb, '--image', 'jupyter/scipy-notebook:2024-01-01']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '', 'no warning once an image is named');
+  });
+
+  it('compile warns when the Workflow is over the Kubernetes object limit', () => {
+    const cells: CellSpec[] = [['imports', `import os\n# ${'x'.repeat(2000)}\n`]];
+    for (let i = 0; i < 200; i++) cells.push([`step:s${i}`, `v${i} = ${i}\n`]);
+    const nb = path.join(tmp, 'huge.ipynb');
+    fs.writeFileSync(nb, notebookJson(cells));
+    const out = path.join(tmp, 'huge.yaml');
+    const r = flowbook(['compile', nb, '-o', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(fs.statSync(out).size > 1_500_000, 'the fixture is over the limit');
+    assert.match(r.stderr, /warning: the Workflow is \d+\.\d MB; Kubernetes refuses objects over about 1\.5 MB/);
+    assert.doesNotMatch(flowbook(['compile', BASIC]).stderr, /MB/);
+  });
+});
+
 describe('writeFileAtomic', () => {
   let tmp: string;
   beforeEach(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowbook-atomic-')); });
