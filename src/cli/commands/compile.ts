@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import { Option } from 'commander';
-import { compileNotebookFile, CompileResult, Diagnostic, formatDiagnostic, hasErrors, InputError } from '../../converter';
+import { analyzeNotebookFile, compileNotebookFile, CompileResult, Diagnostic, formatDiagnostic, hasErrors, InputError } from '../../converter';
 import type { EmitOptions, Pipeline, Workflow } from '../../converter';
 import { DEFAULT_IMAGE } from '../../converter/emit/options';
 import { tableDistribution } from '../../images/distributions';
@@ -99,20 +99,20 @@ export function registerInspect(program: Command, result: CommandResult): void {
     .option('--json', 'print the pipeline as JSON')
     .option('-v, --verbose', 'also print information diagnostics')
     .action(async (notebook: string, flags: { json?: boolean; verbose?: boolean }) => {
-      let compiled: CompileResult;
+      let pipeline: Pipeline;
       try {
-        compiled = await compileNotebookFile(notebook);
+        pipeline = await analyzeNotebookFile(notebook);
       } catch (err) {
         result.code = reportInputError(notebook, err);
         return;
       }
       if (flags.json) {
-        process.stdout.write(JSON.stringify(pipelineJson(compiled.pipeline), null, 2) + '\n');
+        process.stdout.write(JSON.stringify(pipelineJson(pipeline), null, 2) + '\n');
       } else {
-        printDiagnostics(notebook, compiled.diagnostics, flags.verbose ?? false);
-        process.stdout.write(describePipeline(compiled.pipeline));
+        printDiagnostics(notebook, pipeline.diagnostics, flags.verbose ?? false);
+        process.stdout.write(describePipeline(pipeline));
       }
-      result.code = hasErrors(compiled.diagnostics) ? 1 : 0;
+      result.code = hasErrors(pipeline.diagnostics) ? 1 : 0;
     });
 }
 

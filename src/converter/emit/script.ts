@@ -111,9 +111,15 @@ function parameterLine(p: PipelineParameter): string {
   return `${p.name} = _flowbook.param(${py(p.name)}, ${py(p.type)}, ${literal}${close}`;
 }
 
+/** Template names by step name, made once per pipeline: every step's script needs them, so remaking them per step would be quadratic. */
+const templateNameCache = new WeakMap<readonly Step[], Map<string, string>>();
+
 /** Template names by step name (the first step of a name, as a search in order would find). */
 function templateNames(pipeline: Pipeline): Map<string, string> {
+  const cached = templateNameCache.get(pipeline.steps);
+  if (cached) return cached;
   const names = new Map<string, string>();
+  templateNameCache.set(pipeline.steps, names);
   for (const s of pipeline.steps) if (!names.has(s.name)) names.set(s.name, s.templateName);
   return names;
 }
