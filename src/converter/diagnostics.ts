@@ -56,6 +56,9 @@ export const DIAGNOSTICS = {
   FB402: { severity: 'error', summary: 'A pipeline-metrics line is not `print(name)` or `name`.' },
   FB403: { severity: 'error', summary: 'A metric names a variable that no step binds.' },
   FB404: { severity: 'warning', summary: 'A step assigns to a pipeline parameter.' },
+  // Kubeflow Pipelines target (FB5xx)
+  FB500: { severity: 'warning', summary: 'A setting or step option has no Kubeflow Pipelines equivalent and is left out of the compiled pipeline.' },
+  FB501: { severity: 'error', summary: 'A step\'s code contains `{{$`, which Kubeflow Pipelines would replace before the step runs.' },
 } as const satisfies Record<string, { severity: Severity; summary: string }>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTICS;

@@ -8,7 +8,7 @@ import type { Notebook, Pipeline } from './ir';
 import { parseNotebook } from './notebook';
 import { buildPipeline, CellAnalyzer } from './pipeline';
 import { PythonAnalyzer, PYTHON_BUILTINS } from './python';
-import { emitWorkflow } from './emit';
+import { compileKfp, emitWorkflow, type KfpCompiled } from './emit';
 import type { Workflow } from './emit/argo';
 import type { EmitOptions } from './emit/options';
 
@@ -23,6 +23,14 @@ export interface CompileResult {
   /** Present when the notebook compiled without errors. */
   workflow?: Workflow;
   /** Every diagnostic, sorted by cell and line. */
+  diagnostics: Diagnostic[];
+}
+
+export interface KfpCompileResult {
+  pipeline: Pipeline;
+  /** Present when the notebook compiled without errors for Kubeflow Pipelines. */
+  kfp?: KfpCompiled;
+  /** Every diagnostic, the target's included, sorted by cell and line. */
   diagnostics: Diagnostic[];
 }
 
@@ -59,6 +67,16 @@ export class Compiler {
     if (!hasErrors(pipeline.diagnostics)) result.workflow = emitWorkflow(pipeline, options);
     return result;
   }
+
+  /** Notebook text → pipeline and, when neither the notebook nor the target has errors, the Kubeflow Pipelines IR. */
+  compileKfpText(text: string, path: string, options: EmitOptions = {}): KfpCompileResult {
+    const { notebook, diagnostics } = parseNotebook(text, path);
+    const pipeline = this.analyze(notebook, diagnostics);
+    if (hasErrors(pipeline.diagnostics)) return { pipeline, diagnostics: pipeline.diagnostics };
+    const kfp = compileKfp(pipeline, options);
+    const all = sortDiagnostics([...pipeline.diagnostics, ...kfp.diagnostics]);
+    return hasErrors(kfp.diagnostics) ? { pipeline, diagnostics: all } : { pipeline, kfp, diagnostics: all };
+  }
 }
 
 let shared: Promise<Compiler> | undefined;
@@ -71,6 +89,11 @@ export function sharedCompiler(options: CompilerOptions = {}): Promise<Compiler>
 
 export async function compileNotebookText(text: string, path: string, options: EmitOptions = {}): Promise<CompileResult> {
   return (await sharedCompiler()).compileText(text, path, options);
+}
+
+/** Reads a notebook file and compiles it for Kubeflow Pipelines. A file that cannot be read throws `InputError`. */
+export async function compileKfpNotebookFile(path: string, options: EmitOptions = {}): Promise<KfpCompileResult> {
+  return (await sharedCompiler()).compileKfpText(readNotebookText(path), path, options);
 }
 
 /** Reads and compiles a notebook file. A file that cannot be read throws `InputError`. */

@@ -11,3 +11,6 @@ export { scriptLocation } from './sourceMap';
 export type { ScriptLocation } from './sourceMap';
 export * from './options';
 export type * from './argo';
+export { compileKfp, kfpYaml, KFP_DATA_ARTIFACT, KFP_METRICS_ARTIFACT } from './kfp';
+export type { KfpCompiled } from './kfp';
+export type { PipelineSpec, PlatformSpec } from './kfpSpec';
