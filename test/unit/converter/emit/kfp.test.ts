@@ -188,6 +188,34 @@ describe('KFP target: what the IR says', () => {
   });
 });
 
+describe('KFP target: flowbook compile --target kfp', function () {
+  this.timeout(60_000);
+  const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'flowbook.js'), 'compile', ...args], { encoding: 'utf8', cwd: REPO_ROOT });
+
+  it('writes the IR the compiler gives, with the platform spec as a second document', () => {
+    const notebook = path.join(NOTEBOOKS, 'kale-legacy.ipynb');
+    const out = path.join(tmp, 'cli-kale.yaml');
+    const r = cli(notebook, '--target', 'kfp', '-o', out);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /wrote .*cli-kale\.yaml \(4 steps, Kubeflow Pipelines\)/);
+    const text = fs.readFileSync(out, 'utf8');
+    assert.equal(text, kfpYaml(compileFile(notebook).kfp, notebook, toYaml));
+    assert.equal(text.split('\n---\n').length, 2);
+  });
+
+  it('refuses Argo-only options and reports notebook errors without writing anything', () => {
+    const notebook = path.join(NOTEBOOKS, 'basic.ipynb');
+    const data = cli(notebook, '--target', 'kfp', '--data', 'volume');
+    assert.equal(data.status, 2);
+    assert.match(data.stderr, /--data applies to the Argo target: Kubeflow Pipelines always passes values between steps as artifacts/);
+    const out = path.join(tmp, 'cli-errors.yaml');
+    const errors = cli(path.join(NOTEBOOKS, 'errors.ipynb'), '--target', 'kfp', '-o', out);
+    assert.equal(errors.status, 1);
+    assert.match(errors.stderr, /errors?; nothing was compiled/);
+    assert.equal(fs.existsSync(out), false);
+  });
+});
+
 describe('KFP target: golden files (test/fixtures/golden-kfp)', function () {
   this.timeout(60_000);
   // The step scripts are the Argo goldens' business (and change with the runtime): here each
