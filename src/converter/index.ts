@@ -9,11 +9,11 @@ import { parseNotebook } from './notebook';
 import { buildPipeline, CellAnalyzer } from './pipeline';
 import { PythonAnalyzer, PYTHON_BUILTINS } from './python';
 import { compileKfp, emitWorkflow, type KfpCompiled } from './emit';
-import type { Workflow } from './emit/argo';
+import type { Workflow } from '../argo/compiled';
 import type { EmitOptions } from './emit/options';
 
 export type { EmitOptions } from './emit/options';
-export type { Workflow } from './emit/argo';
+export type { Workflow } from '../argo/compiled';
 export * from './diagnostics';
 export type * from './ir';
 export { parseNotebook } from './notebook';
