@@ -58,7 +58,7 @@ export const DIAGNOSTICS = {
   FB404: { severity: 'warning', summary: 'A step assigns to a pipeline parameter.' },
   // Kubeflow Pipelines target (FB5xx)
   FB500: { severity: 'warning', summary: 'A setting or step option has no Kubeflow Pipelines equivalent and is left out of the compiled pipeline.' },
-  FB501: { severity: 'error', summary: 'A step\'s code contains `{{$`, which Kubeflow Pipelines would replace before the step runs.' },
+  FB501: { severity: 'warning', summary: 'A pipeline parameter\'s value holds `{{$`, which Kubeflow Pipelines may replace before the step sees it.' },
 } as const satisfies Record<string, { severity: Severity; summary: string }>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTICS;

@@ -25,9 +25,12 @@
 // - Kale `pvc` volumes: `pvcMount` on every step. KFP has no per-run claim templates, so
 //   `new_pvc` and `pv` volumes, and the notebook's whole-pipeline timeout, are left out
 //   with a warning (FB500).
+// - KFP replaces `{{$...}}` in every command element; a step script never holds `{{`
+//   (script.ts escapes it in user code), nor does the adapter. A parameter value may, and
+//   KFP may replace it there too: a warning (FB501) names the parameter.
 
 import type { Diagnostic } from '../diagnostics';
-import { cellLabel, diag } from '../diagnostics';
+import { diag } from '../diagnostics';
 import type { Pipeline, PipelineParameter, Step } from '../ir';
 import { VERSION } from '../../version';
 import { KFP_ADAPTER_SOURCE } from './kfpAdapter';
@@ -48,7 +51,7 @@ export interface KfpCompiled {
   spec: PipelineSpec;
   /** Present when some step needs Kubernetes settings (secrets, volumes, pod metadata, timeouts). */
   platform?: PlatformSpec;
-  /** Target-specific diagnostics (FB5xx); the front end's are in the pipeline. */
+  /** Target-specific warnings (FB500); the front end's diagnostics are in the pipeline. */
   diagnostics: Diagnostic[];
 }
 
@@ -65,7 +68,7 @@ const PARAMETER_TYPES: Record<PipelineParameter['type'], KfpParameterType> = {
   dict: 'STRUCT',
 };
 
-/** KFP substitutes these in every command element; the text must not occur in a step's code. */
+/** KFP substitutes `{{$...}}` in commands and string parameter values. */
 const PLACEHOLDER_START = '{{$';
 
 /**
@@ -139,6 +142,11 @@ export function compileKfp(pipeline: Pipeline, options: EmitOptions = {}): KfpCo
     };
     root.outputDefinitions = { artifacts: Object.fromEntries(metricOutputs.map((t) => [key(t), METRICS])) };
   }
+  for (const p of pipeline.parameters) {
+    if (JSON.stringify(p.default).includes(PLACEHOLDER_START)) {
+      diagnostics.push(diag('FB501', `pipeline parameter "${p.name}" holds the text "${PLACEHOLDER_START}", which Kubeflow Pipelines may replace with its own data before the step sees the value; build the text in a step instead, for example '{' + '{$'.`, { cell: p.cell, line: p.line }));
+    }
+  }
   if (pipeline.parameters.length > 0) {
     root.inputDefinitions = { parameters: Object.fromEntries(pipeline.parameters.map((p) => [p.name, rootParameter(p)])) };
   }
@@ -181,12 +189,6 @@ export function kfpYaml(compiled: KfpCompiled, notebookPath: string, toYaml: (va
 
 function container(pipeline: Pipeline, step: Step, options: EmitOptions, parameters: Map<string, PipelineParameter>, diagnostics: Diagnostic[]): ContainerSpec {
   const script = stepScript(pipeline, step, options);
-  if (script.includes(PLACEHOLDER_START)) {
-    const cell = step.cells.find((c) => (pipeline.stepCode[step.name] ?? []).some((chunk) => chunk.cell === c && chunk.code.includes(PLACEHOLDER_START)));
-    const shared = [...pipeline.imports, ...pipeline.functions].find((chunk) => chunk.code.includes(PLACEHOLDER_START));
-    const at = cell ?? shared?.cell;
-    diagnostics.push(diag('FB501', `step "${step.name}" contains the text "${PLACEHOLDER_START}"${at === undefined ? '' : ` (${cellLabel(at)})`}, which Kubeflow Pipelines replaces in a step's command before it runs; split it, for example '{' + '{$'.`, at === undefined ? {} : { cell: at }));
-  }
   const integers = step.parameters.filter((p) => parameterNamed(parameters, p, step).type === 'int');
   const args = ['--executor-input', '{{$}}', '--task', step.templateName];
   if (integers.length > 0) args.push('--integers', integers.join(','));

@@ -13,8 +13,8 @@
 // A runtime that does not read the first two yet finds the same folders through
 // FLOWBOOK_DATA_DIR: a private folder whose entries link to them by template name.
 //
-// KFP replaces `{{$` patterns in every command element, so neither this source nor a
-// step script may contain that text (the emitter reports a step that does).
+// KFP replaces `{{$...}}` in every command element, so this source holds no `{{` (nor does
+// a step script: script.ts escapes it in user code).
 
 /** Executor arguments: `--executor-input {{$}} --task T [--integers a,b] --script SOURCE`. */
 export const KFP_ADAPTER_SOURCE = `# Flowbook's adapter for the Kubeflow Pipelines launcher: ExecutorInput in, ExecutorOutput out.

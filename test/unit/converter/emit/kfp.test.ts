@@ -12,10 +12,11 @@ import * as path from 'node:path';
 import { Compiler } from '../../../../src/converter';
 import { compileKfp, kfpYaml, stepScript, type EmitOptions, type KfpCompiled } from '../../../../src/converter/emit';
 import { KFP_ADAPTER_SOURCE } from '../../../../src/converter/emit/kfpAdapter';
+import { SUMMARY_FILE, VALUES_FILE } from '../../../../src/converter/emit/runtime';
 import type { Pipeline } from '../../../../src/converter/ir';
 import { toYaml } from '../../../../src/converter/yaml';
 import { checkKfpFiles, requireKfpVenv, runMetrics, runWithLauncher } from '../../../support/kfp';
-import { FIXTURES, REPO_ROOT, SHARED } from '../../../support/notebooks';
+import { FIXTURES, notebookJson, REPO_ROOT, SHARED } from '../../../support/notebooks';
 import { PYTHON } from '../../runner/fakeWorkflow';
 import { straightThrough } from '../../runner/straightThrough';
 import { mlPipeline, optionsPipeline } from './samples';
@@ -145,25 +146,20 @@ describe('KFP target: what the IR says', () => {
     assert.match(diagnostics[1]?.message ?? '', /the limit ephemeral-storage=1Gi is left out/);
   });
 
-  it('refuses a step whose code holds KFP placeholder text, naming the cell', () => {
-    const pipeline = mlPipeline();
-    pipeline.stepCode.train = [{ cell: 5, code: "template = '{{$}}'\n" }];
-    const { diagnostics } = compileKfp(pipeline);
-    assert.deepEqual(diagnostics.map((d) => [d.code, d.severity, d.cell]), [['FB501', 'error', 5]]);
-    assert.match(diagnostics[0]?.message ?? '', /step "train" contains the text "\{\{\$" \(cell 6\)/);
+  it('compileKfpText adds the target\'s warnings to the notebook\'s diagnostics, in cell order', () => {
+    const text = notebookJson([['step:a', 'x = 1'], ['step:b', 'y = x + 1']], { flowbook: { timeout: 600 } });
+    const result = compiler.compileKfpText(text, 'timeout.ipynb');
+    assert.ok(result.kfp);
+    assert.deepEqual(result.diagnostics.map((d) => [d.code, d.severity]), [['FB500', 'warning']]);
+    assert.deepEqual(result.kfp.diagnostics, result.diagnostics);
   });
 
-  it('compileKfpText gives no IR when the target has errors, and merges the diagnostics in cell order', () => {
-    const text = JSON.stringify({
-      nbformat: 4, nbformat_minor: 5, metadata: {},
-      cells: [
-        { cell_type: 'code', metadata: { tags: ['step:a'] }, source: 'x = 1', outputs: [], execution_count: null },
-        { cell_type: 'code', metadata: { tags: ['step:b'] }, source: "y = '{{$.inputs}}' + str(x)", outputs: [], execution_count: null },
-      ],
-    });
-    const result = compiler.compileKfpText(text, 'placeholder.ipynb');
-    assert.equal(result.kfp, undefined);
-    assert.deepEqual(result.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.cell]), [['FB501', 1]]);
+  it('warns that KFP may replace placeholder text in a parameter\'s value, naming the cell and line', () => {
+    const text = notebookJson([['pipeline-parameters', "n = 1\nfmt = 'a{{$}}'"], ['step:a', 'x = fmt * n']]);
+    const result = compiler.compileKfpText(text, 'fmt.ipynb');
+    assert.ok(result.kfp);
+    assert.deepEqual(result.diagnostics.map((d) => [d.code, d.severity, d.cell, d.line]), [['FB501', 'warning', 0, 2]]);
+    assert.match(result.diagnostics[0]?.message ?? '', /pipeline parameter "fmt" holds the text "\{\{\$"/);
   });
 
   it('is deterministic: the same notebook gives the same bytes', () => {
@@ -348,6 +344,19 @@ describe('KFP target: whole pipelines through a stand-in for the KFP launcher', 
     });
   }
 
+  it('text that looks like a KFP placeholder in a cell reaches the step unchanged', () => {
+    const notebook = path.join(tmp, 'placeholders.ipynb');
+    fs.writeFileSync(notebook, notebookJson([
+      ['pipeline-parameters', "fmt = 'x'"],
+      ['step:make', "text = fmt + \"{{$}}{{$.inputs.parameters['x']}}{{$.outputs.output_file}}\"\nsize = len(text)"],
+      ['step:use', 'doubled = size * 2'],
+      ['pipeline-metrics', 'print(size)\nprint(doubled)'],
+    ]));
+    const { report } = run(notebook);
+    assert.deepEqual(runMetrics(report), { size: 59, doubled: 118 });
+    assert.deepEqual(runMetrics(report), straightThrough(notebook, PYTHON));
+  });
+
   it('runtime parameter values reach the steps with their types', () => {
     const notebook = path.join(FIXTURES, 'runner', 'values.ipynb');
     // KFP sends numbers as protobuf doubles: n arrives as 80.0 and must be an int again.
@@ -359,8 +368,7 @@ describe('KFP target: whole pipelines through a stand-in for the KFP launcher', 
     const notebook = path.join(NOTEBOOKS, 'kale-legacy.ipynb');
     const { report } = run(notebook, { secrets: { creds: { token: 's3cret' } } });
     assert.deepEqual(report.order, ['prepare', 'left', 'right', 'join']);
-    assert.deepEqual(report.tasks.prepare?.outputs?.data?.files, ['items.pkl']);
-    assert.deepEqual(report.tasks.left?.outputs?.data?.files, ['left.pkl']);
+    for (const task of ['prepare', 'left', 'right']) assert.deepEqual(report.tasks[task]?.outputs?.data?.files, [SUMMARY_FILE, VALUES_FILE].sort(), task);
     assert.deepEqual(runMetrics(report), straightThrough(notebook, PYTHON));
   });
 });
