@@ -113,6 +113,7 @@ const BUILTIN: CrdInfo[] = [
   { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, statusSubresource: true },
   { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true, statusSubresource: false },
   { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true, statusSubresource: false },
+  { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true, statusSubresource: false },
   { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false, statusSubresource: true },
 ];
 
@@ -179,6 +180,8 @@ export class SimulatedCluster {
   readonly argo?: ArgoController;
   readonly kserve?: KServeController;
   readonly kaniko?: SimulatedKaniko;
+  /** Tokens handed out by TokenRequest, for assertions. */
+  readonly issuedTokens: { namespace: string; serviceAccount: string; audiences: string[]; token: string }[] = [];
   url = '';
   adminToken = 'sim-admin-token-7f3e9c2a1b';
 
@@ -552,6 +555,7 @@ export class SimulatedCluster {
     const storeKey = `${group}/${info.plural}`;
     try {
       if (info.plural === 'pods' && record.subresource === 'log') return this.serveLog(req, res, record.namespace ?? '', record.name ?? '', url.searchParams);
+      if (info.plural === 'serviceaccounts' && record.subresource === 'token' && method === 'POST') return this.serveTokenRequest(req, res, record.namespace ?? '', record.name ?? '');
       if (record.resource === 'namespaces' && segments[0] === 'api' && record.name !== undefined && rest[0] === undefined) {
         const ns = this.store.get('/namespaces', undefined, record.name);
         if (!ns) return this.fail(res, 404, `namespaces "${record.name}" not found`, { name: record.name, kind: 'namespaces' });
@@ -563,6 +567,25 @@ export class SimulatedCluster {
       if (err instanceof SelectorError || err instanceof PatchError || err instanceof SyntaxError) return this.fail(res, 400, err.message);
       throw err;
     }
+  }
+
+  /** TokenRequest (`serviceaccounts/NAME/token`): a token for an existing service account, valid as that account here too. */
+  private async serveTokenRequest(req: http.IncomingMessage, res: http.ServerResponse, namespace: string, name: string): Promise<void> {
+    if (!this.store.get('/serviceaccounts', namespace, name)) {
+      return this.fail(res, 404, `serviceaccounts "${name}" not found`, { name, kind: 'serviceaccounts' });
+    }
+    const body = JSON.parse(await this.readBody(req)) as { spec?: { audiences?: string[]; expirationSeconds?: number } };
+    const seconds = body.spec?.expirationSeconds ?? 3600;
+    const token = `sim-sa-token-${namespace}-${name}-${this.issuedTokens.length + 1}`;
+    this.issuedTokens.push({ namespace, serviceAccount: name, audiences: body.spec?.audiences ?? [], token });
+    this.tokens.set(token, `system:serviceaccount:${namespace}:${name}`);
+    return this.send(res, 201, {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      metadata: { name, namespace },
+      spec: body.spec ?? {},
+      status: { token, expirationTimestamp: new Date(Date.now() + seconds * 1000).toISOString() },
+    });
   }
 
   private apiGroups(): unknown {
