@@ -19,3 +19,4 @@ export * from './runStatus';
 export * from './submit';
 export type * from './types';
 export * from './watcher';
+export * from './schedules';

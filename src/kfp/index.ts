@@ -3,7 +3,7 @@
 // client unless a token is requested through the kubeconfig (`kubeToken.ts`, loaded lazily).
 
 export * from './client';
-export * from './cron';
+export * from '../common/cron';
 export * from './endpoint';
 export * from './errors';
 export * from './gitSource';

@@ -9,7 +9,7 @@ import * as crypto from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
 import { VERSION } from '../version';
 import type { KfpClient } from './client';
-import { checkMaxConcurrency, kfpCron } from './cron';
+import { checkMaxConcurrency, kfpCron } from '../common/cron';
 import { recurringRunUrl, runUrl } from './endpoint';
 import { KfpError } from './errors';
 import type { Experiment, ParameterValue, Pipeline, PipelineVersion, RecurringRun, Run } from './types';

@@ -123,6 +123,10 @@ export function workflowCrd(): KubeObject {
   return crdObject({ group: 'argoproj.io', version: 'v1alpha1', plural: 'workflows', kind: 'Workflow', namespaced: true, statusSubresource: false });
 }
 
+export function cronWorkflowCrd(): KubeObject {
+  return crdObject({ group: 'argoproj.io', version: 'v1alpha1', plural: 'cronworkflows', kind: 'CronWorkflow', namespaced: true, statusSubresource: false });
+}
+
 export function inferenceServiceCrd(group = 'serving.kserve.io'): KubeObject {
   return crdObject({ group, version: 'v1beta1', plural: 'inferenceservices', kind: 'InferenceService', namespaced: true, statusSubresource: true });
 }
@@ -197,7 +201,10 @@ export class SimulatedCluster {
     this.certUsers.set('flowbook-cert-user', 'cert-user');
     this.rules.set('cert-user', 'all');
     for (const ns of options.namespaces ?? ['default']) this.createNamespace(ns);
-    if (options.argo ?? true) this.store.create(CRD_RESOURCE, workflowCrd());
+    if (options.argo ?? true) {
+      this.store.create(CRD_RESOURCE, workflowCrd());
+      this.store.create(CRD_RESOURCE, cronWorkflowCrd());
+    }
     if (options.kserve ?? true) this.store.create(CRD_RESOURCE, inferenceServiceCrd());
     if (options.legacyKserve) this.store.create(CRD_RESOURCE, inferenceServiceCrd('serving.kubeflow.org'));
     if (options.argoController ?? true) {
@@ -859,9 +866,27 @@ function validate(info: CrdInfo, obj: KubeObject): { field: string; message: str
       }
     }
   }
+  if (info.kind === 'CronWorkflow') problems.push(...validateCronWorkflow(obj));
   if (info.kind === 'InferenceService' && !(obj.spec as { predictor?: unknown } | undefined)?.predictor) problems.push({ field: 'spec.predictor', message: 'Required value' });
   if (info.kind === 'ConfigMap') problems.push(...validateConfigMap(obj));
   if (info.kind === 'Pod') problems.push(...validatePod(obj));
+  return problems;
+}
+
+/** Argo v4's CronWorkflow checks: a `schedules` list of 5-field crontabs (v4 removed `schedule`), a policy it knows, a workflowSpec. */
+function validateCronWorkflow(obj: KubeObject): { field: string; message: string }[] {
+  const problems: { field: string; message: string }[] = [];
+  const spec = obj.spec as { schedule?: unknown; schedules?: unknown; concurrencyPolicy?: unknown; workflowSpec?: { entrypoint?: unknown; templates?: unknown[] } } | undefined;
+  if (!spec || typeof spec !== 'object') return [{ field: 'spec', message: 'Required value' }];
+  if (spec.schedule !== undefined) problems.push({ field: 'spec.schedule', message: 'Forbidden: removed in Argo v4, use spec.schedules (a list)' });
+  if (!Array.isArray(spec.schedules) || spec.schedules.length === 0) problems.push({ field: 'spec.schedules', message: 'Required value' });
+  else {
+    for (const [i, c] of spec.schedules.entries()) {
+      if (typeof c !== 'string' || (c.trim().split(/\s+/).length !== 5 && !c.startsWith('@'))) problems.push({ field: `spec.schedules[${i}]`, message: `Invalid value: ${JSON.stringify(c)}: expected a 5-field cron expression` });
+    }
+  }
+  if (spec.concurrencyPolicy !== undefined && !['Allow', 'Forbid', 'Replace'].includes(String(spec.concurrencyPolicy))) problems.push({ field: 'spec.concurrencyPolicy', message: `Unsupported value: ${JSON.stringify(spec.concurrencyPolicy)}` });
+  if (!spec.workflowSpec || typeof spec.workflowSpec.entrypoint !== 'string' || !Array.isArray(spec.workflowSpec.templates)) problems.push({ field: 'spec.workflowSpec', message: 'Required value: entrypoint and templates' });
   return problems;
 }
 

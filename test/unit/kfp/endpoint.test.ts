@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { argoCron, kfpCron, parseCrontab } from '../../../src/kfp/cron';
+import { argoCron, kfpCron, parseCrontab } from '../../../src/common/cron';
 import { IN_CLUSTER_API, IN_CLUSTER_TOKEN_PATH, resolveEndpoint, runUrl } from '../../../src/kfp/endpoint';
 import { codeSourceUrl, webUrlOfRemote } from '../../../src/kfp/gitSource';
 

@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { KfpError } from '../../../src/kfp/errors';
 import { KfpInputError, submitToKfp, typedParameters, versionName } from '../../../src/kfp/submit';
-import { ScheduleError } from '../../../src/kfp/cron';
+import { ScheduleError } from '../../../src/common/cron';
 import { churn, KfpHarness, startKfp } from './support';
 
 describe('KFP submit (simulated KFP server)', () => {
