@@ -20,3 +20,4 @@ export * from './submit';
 export type * from './types';
 export * from './watcher';
 export * from './schedules';
+export * from './dataPassing';

@@ -6,6 +6,7 @@
 
 import { argoCron, checkMaxConcurrency } from '../common/cron';
 import type { ClusterClient } from './client';
+import { usesReadWriteOnceVolume } from './dataPassing';
 import { ClusterError } from './errors';
 import { FLOWBOOK_RUNS_SELECTOR, ResourceType } from './resources';
 import { prepareRun } from './submit';
@@ -61,6 +62,8 @@ export function cronWorkflowFor(workflow: Workflow, options: ScheduleOptions, fa
     workflow,
     {
       requestId: `schedule ${cron} ${maxConcurrency} ${options.catchup ? 'catchup' : ''} ${options.timezone ?? ''}`,
+      // Each scheduled run gets its own name, unknown here, so same-node affinity cannot name it.
+      sameNode: false,
       ...(options.namespace ? { namespace: options.namespace } : {}),
       ...(options.parameters ? { parameters: options.parameters } : {}),
       ...(options.notebookPath ? { notebookPath: options.notebookPath } : {}),
@@ -70,6 +73,9 @@ export function cronWorkflowFor(workflow: Workflow, options: ScheduleOptions, fa
   );
   const wf = prepared.workflow;
   const notes: string[] = [];
+  if (usesReadWriteOnceVolume(wf)) {
+    notes.push('Scheduled runs pass values through a ReadWriteOnce volume and are not kept on one node: on a multi-node cluster, use artifacts (compile with --data artifacts where the cluster has an Argo artifact repository).');
+  }
   if (maxConcurrency > 1) notes.push(`Argo cannot cap overlapping runs at ${maxConcurrency}: runs of this schedule may overlap without limit (concurrencyPolicy Allow).`);
   const labels = { ...(wf.metadata.labels ?? {}) };
   const spec: CronWorkflow['spec'] = {

@@ -11,6 +11,8 @@ import { parseAllDocuments } from 'yaml';
 import type * as Cluster from '../../cluster';
 import type { CommandResult } from '../main';
 import { addClusterOptions, addRecordsOption, cluster, ClusterFlags, collect, connect, out, records, reportError, say } from './clusterCommon';
+import type { Pipeline } from '../../converter';
+import { emitWorkflow } from '../../converter/emit';
 import { compileOrReport } from './compile';
 import { addKfpOptions, kfpSubmitCommand, KfpSubmitFlags } from './kfp';
 
@@ -78,6 +80,7 @@ async function submitCommand(input: string, flags: SubmitFlags): Promise<number>
   let workflow: Cluster.Workflow;
   let notebookPath: string | undefined;
   let pipelineName: string | undefined;
+  let compiledPipeline: Pipeline | undefined;
   try {
     if (input.endsWith('.ipynb')) {
       const compiled = await compileOrReport(input, flags.namespace ? { namespace: flags.namespace } : {}, false);
@@ -86,6 +89,7 @@ async function submitCommand(input: string, flags: SubmitFlags): Promise<number>
         return compiled;
       }
       workflow = compiled.workflow as unknown as Cluster.Workflow;
+      compiledPipeline = compiled.pipeline;
       notebookPath = path.resolve(input);
       pipelineName = compiled.pipeline.name;
     } else {
@@ -94,6 +98,13 @@ async function submitCommand(input: string, flags: SubmitFlags): Promise<number>
     const c = cluster();
     const parameters = c.parseParameterArgs(flags.param);
     const client = connect(flags);
+    if (compiledPipeline && compiledPipeline.settings.dataPassing === undefined) {
+      // No setting in the notebook: artifacts where the cluster has a repository, else a volume kept on one node.
+      const probe = await c.detectArtifactRepository(client, flags.namespace ?? workflow.metadata.namespace ?? client.namespace);
+      const plan = c.planDataPassing(probe, undefined);
+      if (plan.mode === 'artifacts') workflow = emitWorkflow(compiledPipeline, { ...(flags.namespace ? { namespace: flags.namespace } : {}), dataPassing: 'artifacts' }) as unknown as Cluster.Workflow;
+      say(plan.message);
+    }
     say(`Submitting to ${client.connection.describe()} (${client.connection.server})…`);
     if (flags.schedule !== undefined) return await scheduleOnArgo(client, workflow, flags, { parameters, notebookPath, pipelineName });
     const options: Cluster.SubmitOptions = { parameters, preflight: flags.preflight };
