@@ -9,3 +9,4 @@ export * from './errors';
 export * from './gitSource';
 export * from './submit';
 export type * from './types';
+export * from './runsModel';
