@@ -26,6 +26,7 @@ const COMMAND_MODULES: { names: string[]; load: () => Register[] }[] = [
   { names: ['runs', 'contexts'], load: () => [load<typeof import('./commands/runs')>('./commands/runs').registerRuns] },
   { names: ['logs'], load: () => [load<typeof import('./commands/logs')>('./commands/logs').registerLogs] },
   { names: ['stop', 'retry', 'delete', 'resubmit'], load: () => [load<typeof import('./commands/runActions')>('./commands/runActions').registerRunActions] },
+  { names: ['schedules'], load: () => [load<typeof import('./commands/schedules')>('./commands/schedules').registerSchedules] },
   { names: ['isvc'], load: () => [load<typeof import('./commands/isvc')>('./commands/isvc').registerIsvc] },
 ];
 
