@@ -67,6 +67,8 @@ export interface RunOptions {
   modules?: readonly string[];
   /** After the run, keep only this many runs of the notebook (see `pruneRuns`); default: keep all. */
   keep?: number;
+  /** How people choose another interpreter, for messages: default `--python PATH`. */
+  chooseInterpreter?: string;
 }
 
 export type RunEvent =
@@ -210,6 +212,7 @@ export function startRun(options: RunOptions): RunHandle {
     preload: options.preload ?? true,
     modules: options.modules ?? importedModules(plans.map((p) => p.source)),
     keep: options.keep,
+    chooseInterpreter: options.chooseInterpreter ?? '--python PATH',
     emit: (e) => events.emit('event', e),
   });
   // Start on the next turn so listeners attached right after startRun() see every event.
@@ -240,7 +243,7 @@ function runFolder<T>(write: () => T, where: string): T {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (typeof e.code !== 'string') throw err;
-    throw new RunOptionsError(`cannot write the run folder ${where}: ${fileProblem(e)}; choose another folder with --runs-dir (in VS Code: flowbook.runsDirectory)`);
+    throw new RunOptionsError(`cannot write the run folder ${where}: ${fileProblem(e)}; choose another folder with --runs-dir (in VS Code: the flowbook.runsFolder setting)`);
   }
 }
 
@@ -271,6 +274,7 @@ interface RunContext {
   preload: boolean;
   modules: readonly string[];
   keep: number | undefined;
+  chooseInterpreter: string;
   emit: (event: RunEvent) => void;
 }
 
@@ -352,7 +356,7 @@ class Run {
     this.environment = await probeEnvironment(this.python, this.ctx.modules, { cwd: this.ctx.cwd, env: this.baseEnv(), signal: this.ctx.signal });
     if (this.environment.missing) {
       this.record.missingModules = this.environment.missing;
-      throw new PythonNotFoundError(missingModulesMessage(this.environment.missing));
+      throw new PythonNotFoundError(missingModulesMessage(this.environment.missing, this.ctx.chooseInterpreter));
     }
     for (const p of this.plans) {
       for (const v of p.secretEnv) {
