@@ -3,13 +3,16 @@
 // the kubeconfig contexts, to pick one for --context.
 
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import type * as Cluster from '../../cluster';
 import type { CommandResult } from '../main';
+import { addKfpOptions, kfpRunsCommand, KfpFlags } from './kfp';
 import { addClusterOptions, age, cluster, ClusterFlags, connect, out, reportError, table } from './clusterCommon';
 
-interface RunsFlags extends ClusterFlags {
+interface RunsFlags extends ClusterFlags, KfpFlags {
   all?: boolean;
   json?: boolean;
+  target: 'argo' | 'kfp';
 }
 
 export function registerRuns(program: Command, result: CommandResult): void {
@@ -18,8 +21,13 @@ export function registerRuns(program: Command, result: CommandResult): void {
     .description('List the runs on the cluster, or show the steps of one run')
     .argument('[run]', 'a run name: show its steps')
     .option('--all', 'all workflows of the namespace, not only Flowbook runs')
-    .option('--json', 'print JSON');
-  addClusterOptions(cmd).action(async (run: string | undefined, flags: RunsFlags) => {
+    .option('--json', 'print JSON')
+    .addOption(new Option('--target <target>', 'argo: Workflows on the cluster; kfp: Kubeflow Pipelines runs per experiment').choices(['argo', 'kfp']).default('argo'));
+  addKfpOptions(addClusterOptions(cmd)).action(async (run: string | undefined, flags: RunsFlags) => {
+    if (flags.target === 'kfp') {
+      result.code = await kfpRunsCommand(run, flags);
+      return;
+    }
     try {
       result.code = run === undefined ? await listRuns(flags) : await showRun(run, flags);
     } catch (err) {

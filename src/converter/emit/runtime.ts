@@ -26,6 +26,7 @@ export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
     metrics_path = os.path.abspath(environ.get('FLOWBOOK_METRICS_PATH', '/tmp/mlpipeline-metrics.json'))
     output_dir = os.path.abspath(environ.get('FLOWBOOK_OUTPUT_DIR') or os.path.join(data_dir, own))
     values_file, summary_file = ${JSON.stringify(VALUES_FILE)}, ${JSON.stringify(SUMMARY_FILE)}
+    cells_key = '<cells>'  # no variable can have this name
     future_flags = 0
     for feature in __future__.all_feature_names:
         future_flags |= getattr(__future__, feature).compiler_flag
@@ -183,10 +184,9 @@ export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
                     ', '.join("'%s'" % n for n in names), producer, path, producer))
             try:
                 with open(path, 'rb') as f:
-                    bundle = unpickler(cloudpickle, f).load()
-                values = bundle['values']
+                    values = unpickler(cloudpickle, f).load()
                 # The cells the saving step knew: tracebacks and inspect show their lines here too.
-                for filename, lines in bundle.get('cells', {}).items():
+                for filename, lines in values.get(cells_key, {}).items():
                     linecache.cache.setdefault(filename, (sum(len(l) for l in lines), None, lines, filename))
             except Exception as error:
                 fail("cannot load the values saved by step '%s' (%s) from %s: %s: %s" % (
@@ -224,7 +224,8 @@ export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
             values[name] = value
         try:
             cells = dict((k, v[2]) for k, v in list(linecache.cache.items()) if k.startswith('<flowbook cell=') and len(v) == 4)
-            bundle = {'format': 1, 'values': values, 'cells': cells}
+            bundle = dict(values)
+            bundle[cells_key] = cells
             write(os.path.join(output_dir, values_file), lambda f: cloudpickle.CloudPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(bundle))
         except Exception as error:
             # Name the value at fault: the first that cannot be saved on its own.
