@@ -8,6 +8,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { SUMMARY_FILE, VALUES_FILE } from '../converter/emit/runtime';
 import type { PythonInfo } from './python';
 import type { OutputFile, StepRecord } from './record';
 import type { StepPlan } from './workflow';
@@ -104,9 +105,16 @@ export function linkFile(from: string, to: string): void {
   }
 }
 
-/** True when `dir` holds a saved value named `variable` (`<variable>.<format>`). */
+/** True when `dir` holds a saved value named `variable`: in the step's bundle (`_values.pkl`, listed in `_summary.json`), or as `<variable>.<format>`. */
 export function hasOutput(dir: string, variable: string): boolean {
   try {
+    if (fs.existsSync(path.join(dir, VALUES_FILE))) {
+      // The step's bundle: its summary names what is in it (no summary: trust the bundle).
+      const summary = path.join(dir, SUMMARY_FILE);
+      if (!fs.existsSync(summary)) return true;
+      const values = (JSON.parse(fs.readFileSync(summary, 'utf8')) as { values?: Record<string, unknown> }).values ?? {};
+      return Object.hasOwn(values, variable);
+    }
     return fs.readdirSync(dir).some((f) => f.startsWith(`${variable}.`) && !f.endsWith('.tmp'));
   } catch {
     return false;

@@ -237,6 +237,7 @@ export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
             fail("cannot save the variables %s for step '%s': %s" % (', '.join(names), step, reason(error)))
         exports(values)
         try:
+            # Every saved name is listed (the runner checks outputs against this list).
             summaries = {'values': dict((name, summary(values[name])) for name in names)}
             write(os.path.join(output_dir, summary_file), lambda f: f.write(json.dumps(summaries, indent=1, sort_keys=True).encode('utf-8')))
         except Exception as error:
@@ -259,7 +260,10 @@ export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
 
     def summary(value):
         # What the results views show without loading the value; never fails the step.
-        out = {'type': type_name(value)}
+        try:
+            out = {'type': type_name(value)}
+        except Exception:
+            out = {}
         pd, np = sys.modules.get('pandas'), sys.modules.get('numpy')
         frame = pd is not None and isinstance(value, (pd.DataFrame, pd.Series))
         try:
