@@ -267,8 +267,10 @@ export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
         pd, np = sys.modules.get('pandas'), sys.modules.get('numpy')
         frame = pd is not None and isinstance(value, (pd.DataFrame, pd.Series))
         try:
-            # A frame's own repr formats every column (tens of ms): its head says more.
-            text = ('%s %s' % (type(value).__name__, 'x'.join(str(n) for n in value.shape))) if frame else repr(value)
+            # A frame's or a large array's own repr formats its data (tens of ms): the shape
+            # (and a frame's head) say more.
+            large = frame or (np is not None and isinstance(value, np.ndarray) and value.size > 20)
+            text = ('%s %s' % (type(value).__name__, 'x'.join(str(n) for n in value.shape))) if large else repr(value)
             out['repr'] = text if len(text) <= 200 else text[:199] + '\\u2026'
         except Exception as error:
             out['repr'] = '<repr failed: %s>' % type(error).__name__
