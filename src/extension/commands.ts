@@ -11,6 +11,7 @@ import type { LocalRuns } from './localRuns';
 import type { GraphPanels } from '../views/graphPanel';
 import type { StepLogs } from './logs';
 import type { RunsModel } from '../views/runsModel';
+import type { ResultsPanels } from '../views/resultsPanel';
 
 export interface Services {
   tags: TagCommands;
@@ -19,6 +20,7 @@ export interface Services {
   runsModel: RunsModel;
   graphs: GraphPanels;
   logs: StepLogs;
+  results: ResultsPanels;
 }
 
 type Handler = (...args: unknown[]) => unknown;
@@ -54,6 +56,8 @@ export function commandTable(ctx: Ctx, s: Services): Record<string, Handler> {
     },
     showGraph: (target) => s.graphs.showForNotebook(target),
     openRunGraph: (node) => s.graphs.showForRun(node),
+    showRunDetails: (node) => s.results.showDetails(node),
+    compareRuns: (node, selected) => s.results.showComparison(node, selected),
     showStepLogs: (node, step) => s.logs.show(node, step as string | undefined),
     rerun: (node) => s.runs.rerun(node),
     rerunFromStep: (node, step) => s.runs.rerunFromStep(node, step as string | undefined),

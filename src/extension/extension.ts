@@ -17,6 +17,8 @@ import { PipelineTree, type PipelineNode } from '../views/pipelineTree';
 import { LocalRunSource, RunsModel } from '../views/runsModel';
 import { RunsTree } from '../views/runsTree';
 import { GraphPanels, type RenderReport } from '../views/graphPanel';
+import { ResultsPanels } from '../views/resultsPanel';
+import { revealCells } from './cells';
 import { registerCluster, type ClusterApi } from './cluster/index';
 
 /** Context key: a cluster is configured (set by the cluster support, issue 5). */
@@ -42,10 +44,12 @@ export interface FlowbookApi {
   chips(cell: vscode.NotebookCell): vscode.NotebookCellStatusBarItem[];
   readonly onDidUpdateChips: vscode.Event<ChipsUpdate>;
   readonly onDidRenderGraph: vscode.Event<RenderReport>;
+  /** Fires when the run details or comparison page has drawn (with how many charts). */
+  readonly onDidRenderResults: ResultsPanels['onDidRender'];
   /** The notebook the Pipeline view shows, its top-level items' labels, and the whole tree. */
   pipelineView(): { notebook?: string; items: string[]; tree: ItemSummary[] };
   /** The Runs view's top-level items' labels and descriptions. */
-  runsView(): { label: string; description: string }[];
+  runsView(): { label: string; description: string; tooltip: string }[];
   /** The runs folder used for a notebook. */
   runsDirFor(notebook: vscode.Uri): string;
   /** The cluster and KServe side (issue 5). */
@@ -78,6 +82,15 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
     graphs.openLogs = async (run, step) => {
       await logs.show(run, step);
     };
+    const results = own(new ResultsPanels(c, runsModel, {
+      openLogs: async (run, step) => vscode.commands.executeCommand('flowbook.showStepLogs', { kind: 'step', ...run, step }),
+      openGraph: (run) => graphs.showForRun(run),
+      revealStep: async (run, step) => {
+        if (!run.notebook) return;
+        const doc = await vscode.workspace.openNotebookDocument(vscode.Uri.file(run.notebook));
+        await revealCells(doc, run.steps.find((s) => s.name === step)?.cells ?? []);
+      },
+    }));
     const workflows = own(new WorkflowDocuments(c, models));
     const runs = own(new LocalRuns(c, models, runsModel, local, graphs));
     const tags = new TagCommands(c, models);
@@ -87,7 +100,7 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
     }));
 
     const cluster = registerCluster(c, { models, runsModel, runsTree, graphs }, own);
-    const commands = registerCommands(c, cluster.commands(commandTable(c, { tags, workflows, runs, runsModel, graphs, logs })), own);
+    const commands = registerCommands(c, cluster.commands(commandTable(c, { tags, workflows, runs, runsModel, graphs, logs, results })), own);
     const activationMs = performance.now() - started;
     c.log.info(`Flowbook activated in ${activationMs.toFixed(1)} ms`);
 
@@ -102,6 +115,7 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
       },
       onDidUpdateChips: chips.onDidUpdate,
       onDidRenderGraph: graphs.onDidRender,
+      onDidRenderResults: results.onDidRender,
       pipelineView: () => {
         const summarize = (n: PipelineNode): ItemSummary => {
           const item = pipelineTree.getTreeItem(n);
@@ -117,7 +131,7 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
       },
       runsView: () => runsTree.getChildren().map((n) => {
         const item = runsTree.getTreeItem(n);
-        return { label: labelOf(item), description: typeof item.description === 'string' ? item.description : '' };
+        return { label: labelOf(item), description: typeof item.description === 'string' ? item.description : '', tooltip: typeof item.tooltip === 'string' ? item.tooltip : (item.tooltip?.value ?? '') };
       }),
       runsDirFor: (uri) => runs.runsDirFor(uri),
       cluster: cluster.api,

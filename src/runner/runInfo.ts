@@ -58,7 +58,11 @@ export function valueLine(v: ValueSummary): string {
   if (v.dtype) parts.push(v.dtype);
   let text = parts.join(' ');
   if (v.columns && v.columns.length > 0) text += ` (${v.columns.slice(0, 4).join(', ')}${v.columns.length > 4 ? ', …' : ''})`;
-  else if (v.repr && !v.shape) text += ` ${v.repr.length > 60 ? `${v.repr.slice(0, 59)}…` : v.repr}`;
+  else if (v.repr && !v.shape) {
+    // A model's repr starts with its type: show the repr alone rather than the name twice.
+    const repr = v.repr.length > 60 ? `${v.repr.slice(0, 59)}…` : v.repr;
+    text = repr.startsWith(v.type) ? repr : `${text} ${repr}`;
+  }
   return `${text} · ${formatBytes(v.bytes)}`;
 }
 

@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { changedParameters } from '../common/runCompare';
 import { listRuns, readRun, type RunRecord, type StepStatus } from '../runner/record';
+import { readValueSummaries, valueLine } from '../runner/runInfo';
 import { Disposable } from '../extension/lifecycle';
 import type { Ctx } from '../extension/context';
 
@@ -23,6 +25,10 @@ export interface RunStepView {
   hasLogs: boolean;
   /** One line: the error of a failed step, or why it was skipped or cached. */
   note?: string;
+  /** For a cached step: the run (of the same source) whose outputs and logs it reused. */
+  cachedFrom?: string;
+  /** Metrics the step wrote. */
+  metrics?: Record<string, number>;
 }
 
 /** A run as the views show it, whatever its source. */
@@ -43,6 +49,12 @@ export interface RunView {
   error?: string;
   /** Local runs: the run folder. */
   dir?: string;
+  /** Pipeline parameter → the value this run used (JSON values; cluster runs: strings). */
+  parameters?: Record<string, unknown>;
+  /** Parameters whose values differ from the previous run of the same notebook. */
+  changed?: string[];
+  /** Metric name → value. */
+  metrics?: Record<string, number>;
 }
 
 /** A place runs come from. The local runner is one; a cluster is another (issue 5). */
@@ -55,6 +67,16 @@ export interface RunSource extends vscode.Disposable {
   refresh(): void;
   /** Lines shown above the source's runs: "Loading…", a connection error (optional; cluster sources use it). */
   notes?(): readonly RunSourceNote[];
+  /** Step name → the values it passed on, summarised; only sources that keep summaries have it. */
+  stepValues?(run: RunView): Record<string, StepValue[]>;
+}
+
+/** A value a step passed on, as the run details show it. */
+export interface StepValue {
+  name: string;
+  /** `DataFrame 569×31 (mean radius, …) · 48 kB`. */
+  line: string;
+  head?: string;
 }
 
 /** A message line in a source's section of the Runs view (a failed fetch is a node, not a toast). */
@@ -136,11 +158,16 @@ export function runViewOf(record: RunRecord, dir: string, runnerAlive: (pid: num
     if (s.startedAt !== undefined) step.startedAt = s.startedAt;
     const note = s.error?.message ?? s.reason;
     if (note !== undefined) step.note = note;
+    if (s.status === 'cached' && s.cachedFrom !== undefined) {
+      step.cachedFrom = s.cachedFrom;
+      step.hasLogs = true;
+    }
+    if (Object.keys(s.metrics).length > 0) step.metrics = s.metrics;
     return step;
   });
   const view: RunView = {
     source: 'local', id: record.id, title: path.basename(record.notebook), notebook: record.notebook,
-    status, startedAt: record.startedAt, steps, dir,
+    status, startedAt: record.startedAt, steps, dir, parameters: record.parameters, metrics: record.metrics,
     progress: { done: steps.filter((s) => isDone(s.status)).length, total: steps.length },
   };
   if (record.finishedAt !== undefined) view.finishedAt = record.finishedAt;
@@ -175,9 +202,12 @@ export class LocalRunSource extends Disposable implements RunSource {
   private readonly watchers = new Map<string, vscode.Disposable>();
   private pending = new Set<string>();
   private timer?: ReturnType<typeof setTimeout>;
+  /** `runs()`, until the next change (subscribed first, so it is cleared before anyone reads). */
+  private sorted?: RunView[];
 
   constructor(private readonly ctx: Ctx) {
     super();
+    this._register(this.onDidChange(() => (this.sorted = undefined)));
     // Runs anywhere in the workspace (CLI runs included) appear without configuration.
     const watcher = this._register(vscode.workspace.createFileSystemWatcher('**/.flowbook/runs/*/run.json'));
     const onFile = (uri: vscode.Uri) => this.fileChanged(uri.fsPath);
@@ -260,13 +290,33 @@ export class LocalRunSource extends Disposable implements RunSource {
 
 
   runs(): RunView[] {
+    if (this.sorted) return this.sorted;
     const all = [...this.folders.values()].flatMap((m) => [...m.values()]);
-    return all.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id));
+    all.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id));
+    // What each run changed since the previous run of its notebook (the next older one).
+    all.forEach((run, i) => {
+      const previous = all.slice(i + 1).find((r) => r.notebook === run.notebook);
+      run.changed = changedParameters(run.parameters ?? {}, previous?.parameters);
+    });
+    this.sorted = all;
+    return all;
   }
 
   refresh(): void {
     for (const dir of this.folders.keys()) this.readFolder(dir);
     void this.discover();
+  }
+
+  /** Reads the `_summary.json` each step wrote next to its outputs. */
+  stepValues(run: RunView): Record<string, StepValue[]> {
+    if (!run.dir) return {};
+    const record = readRun(path.dirname(run.dir), run.id);
+    const out: Record<string, StepValue[]> = {};
+    for (const s of record?.steps ?? []) {
+      out[s.name] = Object.entries(readValueSummaries(run.dir, s.template)).sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, v]) => ({ name, line: valueLine(v), ...(v.head !== undefined ? { head: v.head } : {}) }));
+    }
+    return out;
   }
 
   /** Forgets a deleted run at once, without waiting for the watcher. */

@@ -36,7 +36,7 @@ export function writeFakeRun(runsDir: string, run: FakeRun): RunRecord {
   const steps: StepRecord[] = run.steps.map((s, i) => {
     const template = s.name.replace(/[^a-z0-9-]/gi, '-').toLowerCase();
     fs.mkdirSync(path.join(dir, 'steps', template), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'steps', template, 'stdout.log'), s.log ?? `${s.name} says hello\n`);
+    fs.writeFileSync(path.join(dir, 'steps', template, 'stdout.log'), s.log ?? `${s.name} says hello from run ${run.id}\n`);
     fs.writeFileSync(path.join(dir, 'steps', template, 'stderr.log'), s.error ? `Traceback (most recent call last):\n${s.error}\n` : '');
     if (s.values) {
       fs.mkdirSync(path.join(dir, 'data', template), { recursive: true });

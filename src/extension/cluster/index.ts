@@ -106,6 +106,7 @@ export function registerCluster(ctx: Ctx, deps: ClusterDeps, own: <T extends vsc
       rerunFromStep: either('rerunFromStep', (node, step) => runs.rerunFromStep(node, step as string | undefined)),
       stopRun: either('stopRun', (node, options) => runs.stop(node, options as { strategy?: 'Stop' | 'Terminate' } | undefined)),
       deleteRun: either('deleteRun', (node, options) => runs.delete(node, options as { confirmed?: boolean } | undefined)),
+      selectKubeconfig: (file) => session.selectKubeconfig(file instanceof vscode.Uri ? file : undefined),
       switchClusterContext: (choice) => session.switchContext(choice as { context?: string; namespace?: string } | undefined),
       toggleClusterRunScope: () => runs.toggleScope(),
       retryFailedSteps: (node) => runs.retryFailedSteps(node),

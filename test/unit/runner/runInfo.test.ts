@@ -38,8 +38,10 @@ describe('runner: run info (local runs as data)', () => {
     assert.equal(load?.cachedFrom, '20261203-090000-aaaa');
     assert.deepEqual(load?.values.data?.shape, [569, 31]);
     assert.equal(valueLine(load!.values.data!), 'DataFrame 569×31 (mean radius, mean texture, mean perimeter, mean area, …) · 48 kB');
-    assert.equal(valueLine(details.steps[1]!.values.model!), 'LogisticRegression LogisticRegression(C=0.1, max_iter=500) · 1.9 kB');
+    assert.equal(valueLine(details.steps[1]!.values.model!), 'LogisticRegression(C=0.1, max_iter=500) · 1.9 kB');
     assert.deepEqual(details.steps[2]?.values, {});
+    assert.equal(valueLine({ type: 'int', bytes: 28, repr: '5' }), 'int 5 · 28 B');
+    assert.equal(valueLine({ type: 'ndarray', bytes: 4_000_128, shape: [1000, 500], dtype: 'float64' }), 'ndarray 1000×500 float64 · 4.0 MB');
   });
 
   it('treats a missing or malformed _summary.json as no summary', () => {
