@@ -12,6 +12,7 @@ import type { GraphPanels } from '../views/graphPanel';
 import type { StepLogs } from './logs';
 import type { RunsModel } from '../views/runsModel';
 import type { ResultsPanels } from '../views/resultsPanel';
+import type { NotebookSettingsEditor } from './notebookSettings';
 
 export interface Services {
   tags: TagCommands;
@@ -21,6 +22,7 @@ export interface Services {
   graphs: GraphPanels;
   logs: StepLogs;
   results: ResultsPanels;
+  notebookSettings: NotebookSettingsEditor;
 }
 
 type Handler = (...args: unknown[]) => unknown;
@@ -43,6 +45,9 @@ export function commandTable(ctx: Ctx, s: Services): Record<string, Handler> {
     showCellProblems: (target) => s.tags.showCellProblems(target),
     revealStep: (target, step) => s.tags.revealStep(target, step as string | undefined),
     revealCell: (target, line) => s.graphs.revealCell(target, line as number | undefined),
+    enablePipeline: (target) => s.notebookSettings.enable(target),
+    disablePipeline: (target) => s.notebookSettings.disable(target),
+    editNotebookSettings: (target, values) => s.notebookSettings.edit(target, values as Record<string, string | undefined> | undefined),
     compile: (target) => s.workflows.compile(target),
     saveWorkflowAs: (target, destination) => s.workflows.saveAs(target, destination instanceof vscode.Uri ? destination : undefined),
     runLocally: (target) => s.runs.runLocally(target),

@@ -18,6 +18,8 @@ import { LocalRunSource, RunsModel } from '../views/runsModel';
 import { RunsTree } from '../views/runsTree';
 import { GraphPanels, type RenderReport } from '../views/graphPanel';
 import { ResultsPanels } from '../views/resultsPanel';
+import { NotebookSettingsEditor } from './notebookSettings';
+import { StepColours } from './stepColours';
 import { revealCells } from './cells';
 import { registerCluster, type ClusterApi } from './cluster/index';
 
@@ -94,13 +96,15 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
     const workflows = own(new WorkflowDocuments(c, models));
     const runs = own(new LocalRuns(c, models, runsModel, local, graphs));
     const tags = new TagCommands(c, models);
+    const notebookSettings = own(new NotebookSettingsEditor(models));
+    own(new StepColours(models));
     // Runs of notebooks opened in this window show up even before the first run here.
     own(models.onDidAnalyze((a) => {
       if (a.document.uri.scheme === 'file') local.addFolder(runs.runsDirFor(a.document.uri));
     }));
 
     const cluster = registerCluster(c, { models, runsModel, runsTree, graphs }, own);
-    const commands = registerCommands(c, cluster.commands(commandTable(c, { tags, workflows, runs, runsModel, graphs, logs, results })), own);
+    const commands = registerCommands(c, cluster.commands(commandTable(c, { tags, workflows, runs, runsModel, graphs, logs, results, notebookSettings })), own);
     const activationMs = performance.now() - started;
     c.log.info(`Flowbook activated in ${activationMs.toFixed(1)} ms`);
 

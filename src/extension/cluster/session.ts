@@ -5,6 +5,8 @@
 // whether "Run on Cluster" is offered and what the status bar says. Switching context or
 // namespace writes the settings, and every model is rebuilt from the new connection.
 
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type * as Cluster from '../../cluster/index';
@@ -270,11 +272,10 @@ export class ClusterSession extends Disposable {
   async selectKubeconfig(file?: vscode.Uri): Promise<string | undefined> {
     let picked = file;
     if (!picked) {
-      const home = process.env.HOME ?? '';
-      const kube = vscode.Uri.file(path.join(home, '.kube'));
+      const kube = path.join(os.homedir(), '.kube');
       const uris = await vscode.window.showOpenDialog({
         title: 'Select Kubeconfig File', openLabel: 'Use This Kubeconfig', canSelectMany: false, canSelectFolders: false,
-        ...(home ? { defaultUri: kube } : {}),
+        ...(fs.existsSync(kube) ? { defaultUri: vscode.Uri.file(kube) } : {}),
       });
       picked = uris?.[0];
     }
