@@ -13,6 +13,8 @@ import type { StepLogs } from './logs';
 import type { RunsModel } from '../views/runsModel';
 import type { ResultsPanels } from '../views/resultsPanel';
 import type { NotebookSettingsEditor } from './notebookSettings';
+import { selectInterpreter } from './python';
+import { targetNotebook } from './cells';
 
 export interface Services {
   tags: TagCommands;
@@ -51,6 +53,7 @@ export function commandTable(ctx: Ctx, s: Services): Record<string, Handler> {
     compile: (target) => s.workflows.compile(target),
     saveWorkflowAs: (target, destination) => s.workflows.saveAs(target, destination instanceof vscode.Uri ? destination : undefined),
     runLocally: (target) => s.runs.runLocally(target),
+    selectPythonInterpreter: (target, file) => selectInterpreter(ctx, targetNotebook(target)?.uri, file instanceof vscode.Uri ? file : undefined),
     // Issue 5 (the cluster client) replaces this handler; until a cluster is configured the
     // command is disabled in menus (`enablement`), and from elsewhere it explains why.
     runOnCluster: async () => {

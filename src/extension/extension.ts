@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { Ctx, errorMessage } from './context';
 import { commandTable, registerCommands } from './commands';
 import { NotebookModels, type NotebookAnalysis } from './notebookModel';
-import { CellChips, chipsFor, type ChipsUpdate } from './chips';
+import { CellChips, type ChipsUpdate } from './chips';
 import { DiagnosticsPublisher } from './diagnostics';
 import { TagCommands } from './tagCommands';
 import { WorkflowDocuments } from './workflowDocument';
@@ -112,11 +112,7 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
       activationMs,
       commands,
       analysis: (doc) => models.current(doc),
-      chips: (cell) => {
-        const a = models.get(cell.notebook.uri);
-        const info = a?.byCellUri.get(cell.document.uri.toString());
-        return a && info && info.kind === 'code' ? chipsFor(cell, info, a) : [];
-      },
+      chips: (cell) => chips.provideCellStatusBarItems(cell),
       onDidUpdateChips: chips.onDidUpdate,
       onDidRenderGraph: graphs.onDidRender,
       onDidRenderResults: results.onDidRender,

@@ -10,6 +10,7 @@ import { changedParameters } from '../common/runCompare';
 import { listRuns, readRun, type RunRecord, type StepStatus } from '../runner/record';
 import { readValueSummaries, valueLine } from '../runner/runInfo';
 import { Disposable } from '../extension/lifecycle';
+import { missingPackagesOf, type MissingPackages } from '../extension/python';
 import type { Ctx } from '../extension/context';
 
 export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -55,6 +56,8 @@ export interface RunView {
   changed?: string[];
   /** Metric name → value. */
   metrics?: Record<string, number>;
+  /** Packages the interpreter lacked, found before any step ran (local runs). */
+  missingPackages?: MissingPackages;
 }
 
 /** A place runs come from. The local runner is one; a cluster is another (issue 5). */
@@ -173,6 +176,8 @@ export function runViewOf(record: RunRecord, dir: string, runnerAlive: (pid: num
   if (record.finishedAt !== undefined) view.finishedAt = record.finishedAt;
   if (record.durationMs !== undefined) view.durationMs = record.durationMs;
   if (error !== undefined) view.error = error;
+  const missing = missingPackagesOf(record);
+  if (missing) view.missingPackages = missing;
   return view;
 }
 
