@@ -14,6 +14,7 @@ import type { RunsModel } from '../views/runsModel';
 import type { ResultsPanels } from '../views/resultsPanel';
 import type { NotebookSettingsEditor } from './notebookSettings';
 import { selectInterpreter } from './python';
+import { fixCellTags } from './quickFixes';
 import { targetNotebook } from './cells';
 
 export interface Services {
@@ -43,6 +44,7 @@ export function commandTable(ctx: Ctx, s: Services): Record<string, Handler> {
     setResources: (target, resources) => s.tags.setResources(target, resources as Parameters<TagCommands['setResources']>[1]),
     setImage: (target, image) => s.tags.setImage(target, image as string | undefined),
     clearTags: (target) => s.tags.clearTags(target),
+    fixCellTags: (notebook, index, remove, add) => fixCellTags(notebook, index, remove, add),
     showCellInputs: (target) => s.tags.showCellInputs(target),
     showCellProblems: (target) => s.tags.showCellProblems(target),
     revealStep: (target, step) => s.tags.revealStep(target, step as string | undefined),

@@ -20,6 +20,7 @@ import { GraphPanels, type RenderReport } from '../views/graphPanel';
 import { ResultsPanels } from '../views/resultsPanel';
 import { NotebookSettingsEditor } from './notebookSettings';
 import { StepColours } from './stepColours';
+import { QuickFixes } from './quickFixes';
 import { revealCells } from './cells';
 import { registerCluster, type ClusterApi } from './cluster/index';
 
@@ -98,6 +99,7 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
     const tags = new TagCommands(c, models);
     const notebookSettings = own(new NotebookSettingsEditor(models));
     own(new StepColours(models));
+    own(vscode.languages.registerCodeActionsProvider({ scheme: 'vscode-notebook-cell', language: 'python' }, new QuickFixes(models), { providedCodeActionKinds: QuickFixes.kinds }));
     // Runs of notebooks opened in this window show up even before the first run here.
     own(models.onDidAnalyze((a) => {
       if (a.document.uri.scheme === 'file') local.addFolder(runs.runsDirFor(a.document.uri));

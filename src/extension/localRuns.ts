@@ -17,6 +17,7 @@ import { emitOptions } from './workflowDocument';
 import type { LocalRunSource, RunsModel, RunView } from '../views/runsModel';
 import type { GraphPanels } from '../views/graphPanel';
 import { formatDuration } from '../views/runsTree';
+import { metricText } from '../common/runCompare';
 import { missingPackagesMessage, pythonInterpreter, selectInterpreter, type MissingPackages } from './python';
 
 const INSTALL_IN_TERMINAL = 'Install in Terminal';
@@ -125,9 +126,17 @@ export class LocalRuns extends Disposable {
     const run = this.runsModel.find('local', id);
     if (!run) return;
     const time = run.durationMs !== undefined ? ` in ${formatDuration(run.durationMs)}` : '';
+    const graphShown = run.notebook !== undefined && this.graphs.isVisible(run.notebook);
     if (run.status === 'succeeded') {
-      void vscode.window.showInformationMessage(`Run of ${run.title} succeeded${time}.`, 'Open Graph')
-        .then((c) => c && this.graphs.showForRun({ source: 'local', id }));
+      const metrics = Object.entries(run.metrics ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([n, v]) => `${n} ${metricText(v)}`);
+      const previous = this.local.runs().find((r) => r.notebook === run.notebook && r.id !== id && r.startedAt < run.startedAt);
+      const actions = ['Show Details', ...(previous ? ['Compare with Previous'] : []), ...(graphShown ? [] : ['Open Graph'])];
+      void vscode.window.showInformationMessage(`Run of ${run.title} succeeded${time}.${metrics.length > 0 ? ` ${metrics.join(', ')}.` : ''}`, ...actions).then((c) => {
+        const ref = { kind: 'run', source: 'local', id };
+        if (c === 'Show Details') void vscode.commands.executeCommand('flowbook.showRunDetails', ref);
+        if (c === 'Compare with Previous' && previous) void vscode.commands.executeCommand('flowbook.compareRuns', ref, [{ kind: 'run', source: 'local', id: previous.id }, ref]);
+        if (c === 'Open Graph') void this.graphs.showForRun({ source: 'local', id });
+      });
       return;
     }
     if (run.status === 'cancelled') return;
@@ -137,7 +146,7 @@ export class LocalRuns extends Disposable {
     }
     const failed = run.steps.find((s) => s.status === 'failed');
     const why = failed?.note ?? run.error ?? 'see the logs';
-    void vscode.window.showErrorMessage(`Run of ${run.title} failed: ${why}`, ...(failed ? ['Show Logs'] : []), 'Open Graph').then((c) => {
+    void vscode.window.showErrorMessage(`Run of ${run.title} failed: ${why}`, ...(failed ? ['Show Logs'] : []), ...(graphShown ? [] : ['Open Graph'])).then((c) => {
       if (c === 'Show Logs' && failed) void vscode.commands.executeCommand('flowbook.showStepLogs', { source: 'local', id, step: failed.name });
       if (c === 'Open Graph') void this.graphs.showForRun({ source: 'local', id });
     });

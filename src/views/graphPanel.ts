@@ -83,6 +83,11 @@ export class GraphPanels extends Disposable {
     this.open(vscode.Uri.file(run.notebook), { source: ref.source, id: ref.id });
   }
 
+  /** True when the graph panel of `notebook` is visible (then "Open Graph" is not worth offering). */
+  isVisible(notebook: string): boolean {
+    return this.panels.get(vscode.Uri.file(notebook).toString())?.panel.visible === true;
+  }
+
   /** Reveals a cell of a notebook: `({ notebook, cell }, line?)`. */
   async revealCell(target: unknown, line?: number): Promise<void> {
     const t = target as { notebook?: string; cell?: number } | undefined;

@@ -170,6 +170,7 @@ export class PipelineTree extends Disposable implements vscode.TreeDataProvider<
         item.iconPath = new vscode.ThemeIcon('symbol-parameter');
         item.tooltip = p ? `Pipeline parameter "${p.name}" (${p.type}), default ${p.literal}, defined in ${cellLabel(p.cell)}.` : undefined;
         item.contextValue = 'parameter';
+        if (p) item.command = { title: 'Reveal Cell', command: 'flowbook.revealCell', arguments: [{ notebook: node.notebook, cell: p.cell }] };
         return item;
       }
       case 'option': {

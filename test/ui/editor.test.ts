@@ -64,14 +64,27 @@ describe('The editor in the browser: step colours, untagged notebooks, no cluste
   });
 
   const chips = () => page.locator('.cell-statusbar-container .cell-status-item');
-  const toolbarAction = (label: string) => page.locator(`.notebook-toolbar-container .action-item a[aria-label="${label}"]`);
+  /** A button of the visible notebook's toolbar (other open notebooks keep theirs in the page, hidden). */
+  const toolbarAction = (label: string) => page.locator(`.notebook-toolbar-container .action-item a[aria-label="${label}"]`).filter({ visible: true });
 
   it('gives each step a colour: the step name on its first cell, a stripe on its graph node', async () => {
     await wb.openFile('pipeline.ipynb');
     await chips().filter({ hasText: exactly('load') }).first().waitFor({ timeout: 90_000 });
-    for (const step of ['load', 'train', 'evaluate']) {
-      await page.locator('.view-line', { hasText: `◆ step ${step}` }).first().waitFor({ timeout: 30_000 });
+    // The step name is drawn after the first line of a step's first cell (CSS generated content).
+    const names = async () => page.locator('.view-line span').evaluateAll((spans) => spans
+      .map((el) => (globalThis as unknown as { getComputedStyle(e: unknown, pseudo: string): { content: string } }).getComputedStyle(el, '::after').content)
+      .filter((c) => c.includes('◆ step')));
+    const drawn = async () => {
+      const found = await names();
+      return ['load', 'train', 'evaluate'].every((s) => found.some((c) => c.includes(`◆ step ${s}`))) ? found : undefined;
+    };
+    const deadline = Date.now() + 30_000;
+    let found = await drawn();
+    while (!found && Date.now() < deadline) {
+      await page.waitForTimeout(250);
+      found = await drawn();
     }
+    assert.ok(found, `each step's first cell shows its name: ${JSON.stringify(await names())}`);
     await wb.shot('e01-step-colours');
     await wb.runCommand('Flowbook: Show Pipeline Graph');
     const graph = await wb.webviewFrame('#canvas .node');
