@@ -10,7 +10,7 @@ import type { WorkflowDocuments } from './workflowDocument';
 import type { LocalRuns } from './localRuns';
 import type { GraphPanels } from '../views/graphPanel';
 import type { StepLogs } from './logs';
-import type { RunsModel } from '../views/runsModel';
+import type { RunActionName, RunsModel } from '../views/runsModel';
 import type { ResultsPanels } from '../views/resultsPanel';
 import type { NotebookSettingsEditor } from './notebookSettings';
 import { selectInterpreter } from './python';
@@ -65,17 +65,26 @@ export function commandTable(ctx: Ctx, s: Services): Record<string, Handler> {
       if (choice === 'Run Locally') await vscode.commands.executeCommand('flowbook.runLocally');
     },
     showGraph: (target) => s.graphs.showForNotebook(target),
-    openRunGraph: (node) => s.graphs.showForRun(node),
+    openRunGraph: (node) => runAction(s.runsModel, 'openGraph', node),
     showRunDetails: (node) => s.results.showDetails(node),
     compareRuns: (node, selected) => s.results.showComparison(node, selected),
-    showStepLogs: (node, step) => s.logs.show(node, step as string | undefined),
-    rerun: (node) => s.runs.rerun(node),
-    rerunFromStep: (node, step) => s.runs.rerunFromStep(node, step as string | undefined),
-    stopRun: (node) => s.runs.stop(node),
-    deleteRun: (node, options) => s.runs.delete(node, options as { confirmed?: boolean } | undefined),
+    showStepLogs: (node, step) => runAction(s.runsModel, 'showLogs', node, step as string | undefined),
+    rerun: (node) => runAction(s.runsModel, 'rerun', node),
+    rerunFromStep: (node, step) => runAction(s.runsModel, 'rerunFromStep', node, step as string | undefined),
+    stopRun: (node, options) => runAction(s.runsModel, 'stop', node, options),
+    deleteRun: (node, options) => runAction(s.runsModel, 'delete', node, options),
     refreshRuns: () => s.runsModel.refresh(),
     showOutput: () => ctx.log.show(true),
   };
+}
+
+/** Runs an action on a run with the actions its source provides; a source without it says so. */
+function runAction(model: RunsModel, name: RunActionName, target: unknown, arg?: unknown): Promise<unknown> {
+  const source = (target as { source?: unknown } | undefined)?.source;
+  if (typeof source !== 'string') throw new UserError('Pick a run in the Runs view.');
+  const action = model.actionsFor(source)[name] as ((target: unknown, arg?: unknown) => Promise<unknown>) | undefined;
+  if (!action) throw new UserError(`This action is not available for ${model.allSources().find((x) => x.id === source)?.label ?? source} runs.`);
+  return action(target, arg);
 }
 
 export const PREFIX = 'flowbook';

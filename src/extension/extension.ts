@@ -82,12 +82,7 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
     const runsTree = own(new RunsTree(runsModel));
     const graphs = own(new GraphPanels(c, models, runsModel, () => pipelineTree.current));
     const logs = own(new StepLogs(c, runsModel));
-    graphs.openLogs = async (run, step) => {
-      await logs.show(run, step);
-    };
     const results = own(new ResultsPanels(c, runsModel, {
-      openLogs: async (run, step) => vscode.commands.executeCommand('flowbook.showStepLogs', { kind: 'step', ...run, step }),
-      openGraph: (run) => graphs.showForRun(run),
       revealStep: async (run, step) => {
         if (!run.notebook) return;
         const doc = await vscode.workspace.openNotebookDocument(vscode.Uri.file(run.notebook));
@@ -96,6 +91,14 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
     }));
     const workflows = own(new WorkflowDocuments(c, models));
     const runs = own(new LocalRuns(c, models, runsModel, local, graphs));
+    own(runsModel.provideActions((source) => source === local.id, {
+      openGraph: (target) => graphs.showForRun(target),
+      showLogs: (target, step) => logs.show(target, step),
+      rerun: (target) => runs.rerun(target),
+      rerunFromStep: (target, step) => runs.rerunFromStep(target, step),
+      stop: (target) => runs.stop(target),
+      delete: (target, options) => runs.delete(target, options as { confirmed?: boolean } | undefined),
+    }));
     const tags = new TagCommands(c, models);
     const notebookSettings = own(new NotebookSettingsEditor(models));
     own(new StepColours(models));

@@ -35,8 +35,6 @@ export class GraphPanels extends Disposable {
   private readonly rendered = this._register(new vscode.EventEmitter<RenderReport>());
   /** Fires when a page has drawn a graph (the integration suite measures with it). */
   readonly onDidRender = this.rendered.event;
-  /** Opens a step's logs; set by the extension once the log provider exists. */
-  openLogs: (run: RunRef, step: string) => Promise<void> = async () => undefined;
 
   constructor(
     readonly ctx: Ctx,
@@ -195,7 +193,8 @@ class GraphPanel extends Disposable {
 
   private async openNode(step: string, action: 'reveal' | 'logs'): Promise<void> {
     if (action === 'logs' && this.run) {
-      await this.host.openLogs(this.run, step);
+      const show = this.host.runs.actionsFor(this.run.source).showLogs;
+      if (show) await show({ kind: 'step', source: this.run.source, id: this.run.id, step }, step);
       return;
     }
     const doc = await vscode.workspace.openNotebookDocument(this.notebook);

@@ -19,10 +19,8 @@ import { webviewHtml } from './webviewHtml';
 
 type Kind = ResultsState['kind'];
 
-/** What the results panels need from the rest of the extension, as commands would do it. */
+/** What the results panels need from the rest of the extension (run actions come from each run's source). */
 export interface ResultsActions {
-  openLogs(run: RunKey, step: string): Promise<unknown>;
-  openGraph(run: RunKey): Promise<unknown>;
   revealStep(run: RunView, step: string): Promise<unknown>;
 }
 
@@ -172,14 +170,14 @@ class ResultsPanel extends Disposable {
         this.update();
         break;
       case 'openLogs':
-        void this.host.actions.openLogs(m.run, m.step).catch(fail(`open the log of step ${m.step}`));
+        void this.runAction(m.run, 'showLogs', m.step).catch(fail(`open the log of step ${m.step}`));
         break;
       case 'openRun':
         if (this.host.runs.find(m.run.source, m.run.id)) this.host.showDetails(m.run);
         else void vscode.window.showWarningMessage(`Run ${m.run.id} is no longer available (deleted, or its folder is not watched).`);
         break;
       case 'openGraph':
-        void this.host.actions.openGraph(m.run).catch(fail('open the run graph'));
+        void this.runAction(m.run, 'openGraph').catch(fail('open the run graph'));
         break;
       case 'revealStep': {
         const run = this.host.runs.find(m.run.source, m.run.id);
@@ -193,6 +191,13 @@ class ResultsPanel extends Disposable {
         this.host.ctx.log.error(`results page: ${m.message}`);
         break;
     }
+  }
+
+  /** An action of the run's own source (local, cluster …). */
+  private async runAction(run: RunKey, name: 'showLogs' | 'openGraph', step?: string): Promise<void> {
+    const target = step === undefined ? { kind: 'run', ...run } : { kind: 'step', ...run, step };
+    const action = this.host.runs.actionsFor(run.source)[name];
+    if (action) await action(target, step);
   }
 
   private update(): void {

@@ -89,8 +89,25 @@ export interface RunSourceNote {
   tooltip?: string;
 }
 
+/**
+ * What can be done with the runs of a source. Each source's owner provides its own, so the
+ * views and the command table never ask what kind of run they hold. `target` is a Runs view
+ * node or `{ source, id }`; an action a source lacks is not offered for its runs.
+ */
+export interface RunActions {
+  openGraph?(target: unknown): Promise<unknown>;
+  showLogs?(target: unknown, step?: string): Promise<unknown>;
+  rerun?(target: unknown): Promise<unknown>;
+  rerunFromStep?(target: unknown, step?: string): Promise<unknown>;
+  stop?(target: unknown, options?: unknown): Promise<unknown>;
+  delete?(target: unknown, options?: unknown): Promise<unknown>;
+}
+
+export type RunActionName = keyof RunActions;
+
 export class RunsModel extends Disposable {
   private readonly sources: RunSource[] = [];
+  private readonly actionProviders: { matches: (source: string) => boolean; actions: RunActions }[] = [];
   private readonly changed = this._register(new vscode.EventEmitter<void>());
   readonly onDidChange = this.changed.event;
   private ticker?: ReturnType<typeof setInterval>;
@@ -124,6 +141,23 @@ export class RunsModel extends Disposable {
       clearInterval(this.ticker);
       this.ticker = undefined;
     }
+  }
+
+  /** Registers the actions for the runs of the sources `matches` accepts (by source id). */
+  provideActions(matches: (source: string) => boolean, actions: RunActions): vscode.Disposable {
+    const entry = { matches, actions };
+    this.actionProviders.push(entry);
+    return this._register({
+      dispose: () => {
+        const i = this.actionProviders.indexOf(entry);
+        if (i >= 0) this.actionProviders.splice(i, 1);
+      },
+    });
+  }
+
+  /** The actions for the runs of a source (empty when nobody provides any). */
+  actionsFor(source: string): RunActions {
+    return this.actionProviders.find((p) => p.matches(source))?.actions ?? {};
   }
 
   allSources(): readonly RunSource[] {
