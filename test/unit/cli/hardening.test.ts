@@ -178,6 +178,21 @@ describe('flowbook CLI: smaller promises', () => {
     }
   });
 
+  it('pip lines of a skipped install cell (pins and -r FILE) decide the image requirements', () => {
+    fs.writeFileSync(path.join(tmp, 'reqs.txt'), 'lightgbm==4.3.0\n');
+    const nb = path.join(tmp, 'kale.ipynb');
+    fs.writeFileSync(nb, notebookJson([
+      ['skip', '!pip install xgboost==2.0.3 --quiet\n%pip install -r reqs.txt\n'],
+      ['imports', 'import xgboost\nimport lightgbm\n'],
+      ['step:train', 'm = xgboost.XGBClassifier()\nn = lightgbm.LGBMClassifier()\n'],
+    ]));
+    const r = flowbook(['build', nb, '--print-requirements'], { env: { ...process.env, FLOWBOOK_PYTHON: '/usr/bin/python3' } });
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.ok(lines.includes('xgboost==2.0.3'), r.stdout);
+    assert.ok(lines.includes('lightgbm==4.3.0'), r.stdout);
+  });
+
   it('build --print-requirements uses $FLOWBOOK_PYTHON, as run does', () => {
     const r = flowbook(['build', BASIC, '--print-requirements'], { env: { ...process.env, FLOWBOOK_PYTHON: path.join(tmp, 'no-such-python') } });
     assert.equal(r.code, 0, r.stderr);
