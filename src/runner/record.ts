@@ -6,6 +6,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../common/atomicFile';
+import { withCellNumbers } from '../converter/cellNumbers';
 import type { JsonValue } from '../converter/ir';
 
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cached' | 'cancelled';
@@ -121,7 +122,8 @@ export function createRunDir(runsDir: string, preferredId: string = newRunId()):
 }
 
 export function writeRunRecord(runDir: string, record: RunRecord): void {
-  writeFileAtomic(path.join(runDir, RUN_FILE), `${JSON.stringify(record, null, 2)}\n`);
+  // Cell indices are 0-based; the 1-based numbers people see go beside them (`cellNumbers`, `cellNumber`).
+  writeFileAtomic(path.join(runDir, RUN_FILE), `${JSON.stringify(withCellNumbers(record), null, 2)}\n`);
 }
 
 /** Reads `<runsDir>/<id>/run.json`; undefined when missing or unreadable. */
