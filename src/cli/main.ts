@@ -19,6 +19,7 @@ export interface CommandResult {
  */
 const COMMAND_MODULES: { names: string[]; load: () => Register[] }[] = [
   { names: ['compile', 'inspect'], load: () => { const m = load<typeof import('./commands/compile')>('./commands/compile'); return [m.registerCompile, m.registerInspect]; } },
+  { names: ['verify'], load: () => [load<typeof import('./commands/verify')>('./commands/verify').registerVerify] },
   { names: ['run'], load: () => [load<typeof import('./commands/run')>('./commands/run').registerRun] },
   { names: ['build'], load: () => [load<typeof import('./commands/build')>('./commands/build').registerBuild] },
   { names: ['submit'], load: () => [load<typeof import('./commands/submit')>('./commands/submit').registerSubmit] },

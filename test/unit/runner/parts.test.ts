@@ -78,14 +78,14 @@ describe('runner: -p parameters', () => {
 });
 
 describe('runner: traceback mapping', () => {
-  const script = ['#@flowbook generated', 'import os', '#@flowbook cell=6', 'items = []', 'first = items[3]', '#@flowbook generated', 'save()'].join('\n');
+  const script = ['#@flowbook generated', 'import os', '#@flowbook cell=6', "_flowbook.cell(6, 1, r'''", 'items = []', 'first = items[3]', "''')", '#@flowbook generated', 'save()'].join('\n');
   const file = '/runs/x/steps/boom/script.py';
 
   it('maps the innermost script frame inside a cell to cell and line', () => {
     const stderr = [
       'some earlier output',
       'Traceback (most recent call last):',
-      `  File "${file}", line 5, in <module>`,
+      `  File "${file}", line 6, in <module>`,
       '    first = items[3]',
       '            ~~~~~^^^',
       'IndexError: list index out of range',
@@ -98,8 +98,8 @@ describe('runner: traceback mapping', () => {
       'Traceback (most recent call last):', `  File "${file}", line 4, in <module>`, 'KeyError: 1', '',
       'During handling of the above exception, another exception occurred:', '',
       'Traceback (most recent call last):',
-      `  File "${file}", line 7, in <module>`,
-      `  File "${file}", line 5, in helper`,
+      `  File "${file}", line 9, in <module>`,
+      `  File "${file}", line 6, in helper`,
       '  File "/usr/lib/python3/dist-packages/pandas/core/frame.py", line 10, in f',
       'pandas.errors.ParserError: bad line',
     ].join('\n');
@@ -109,8 +109,23 @@ describe('runner: traceback mapping', () => {
   it('finds the missing module of a ModuleNotFoundError and reads SyntaxErrors', () => {
     const missing = ['Traceback (most recent call last):', `  File "${file}", line 4, in <module>`, "ModuleNotFoundError: No module named 'sklearn.linear_model'"].join('\n');
     assert.equal(parseTraceback(missing, file, script)?.module, 'sklearn');
-    const syntax = [`  File "${file}", line 5`, '    first = (', '            ^', "SyntaxError: '(' was never closed"].join('\n');
+    const syntax = [`  File "${file}", line 6`, '    first = (', '            ^', "SyntaxError: '(' was never closed"].join('\n');
     assert.deepEqual(parseTraceback(syntax, file, script), { exception: 'SyntaxError', detail: "'(' was never closed", location: { cell: 6, line: 2 } });
+  });
+
+  it('maps a frame of a cell compiled on its own, also one of a function an earlier step defined', () => {
+    const stderr = [
+      'Traceback (most recent call last):',
+      '  File "<flowbook cell=9>", line 3, in <module>',
+      '    total = f(0)',
+      '  File "<flowbook cell=2>", line 4, in f',
+      '    return 1 / y',
+      '  File "/usr/lib/python3/dist-packages/numpy/core/x.py", line 10, in g',
+      'ZeroDivisionError: division by zero',
+    ].join('\n');
+    assert.deepEqual(parseTraceback(stderr, file, script)?.location, { cell: 2, line: 4 });
+    const syntax = ['  File "<flowbook cell=7>", line 2', '    z = (', '        ^', "SyntaxError: '(' was never closed"].join('\n');
+    assert.deepEqual(parseTraceback(syntax, file, script)?.location, { cell: 7, line: 2 });
   });
 
   it("reads the generated runtime's one-line message, and nothing from unrelated output", () => {
