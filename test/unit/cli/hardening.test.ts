@@ -154,6 +154,25 @@ describe('flowbook CLI on bad paths', () => {
   });
 });
 
+describe('flowbook run with a closed stdout', function () {
+  this.timeout(60_000);
+  let tmp: string;
+  beforeEach(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowbook-runpipe-')); });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('run | head -1: the run goes on, exits 0 and records its result', () => {
+    const runs = path.join(tmp, 'runs');
+    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${BIN}" run "${BASIC}" --python /usr/bin/python3 --runs-dir "${runs}" | head -1 >/dev/null`], { encoding: 'utf8' });
+    assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at /, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+    const [id] = fs.readdirSync(runs);
+    assert.ok(id, 'a run folder');
+    const record = JSON.parse(fs.readFileSync(path.join(runs, id, 'run.json'), 'utf8')) as { status: string; steps: { cells: number[]; cellNumbers: number[] }[] };
+    assert.equal(record.status, 'succeeded');
+    for (const s of record.steps) assert.deepEqual(s.cellNumbers, s.cells.map((c) => c + 1), 'run.json puts the 1-based cell numbers beside the indices');
+  });
+});
+
 describe('flowbook CLI: smaller promises', () => {
   let tmp: string;
   beforeEach(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowbook-promise-')); });
