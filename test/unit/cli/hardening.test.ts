@@ -51,6 +51,10 @@ describe('flowbook CLI on bad paths', () => {
     assert.equal(r.code, 2, r.stderr);
     assertOneLine(r.stderr, new RegExp(`cannot write ${escape(missing)}: the folder ${escape(path.dirname(missing))} does not exist`));
 
+    r = flowbook(['compile', BASIC, '-o', missing, '--debug']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /\n\s+at /, '--debug shows the stack trace');
+
     r = flowbook(['compile', BASIC, '-o', tmp]);
     assert.equal(r.code, 2, r.stderr);
     assertOneLine(r.stderr, new RegExp(`cannot write ${escape(tmp)}: it is a folder`));
