@@ -8,12 +8,12 @@ import type { Notebook, Pipeline } from './ir';
 import { parseNotebook } from './notebook';
 import { buildPipeline, CellAnalyzer } from './pipeline';
 import { PythonAnalyzer, PYTHON_BUILTINS } from './python';
-import { emitWorkflow } from './emit';
-import type { Workflow } from './emit/argo';
+import { compileKfp, emitWorkflow, type KfpCompiled } from './emit';
+import type { Workflow } from '../argo/compiled';
 import type { EmitOptions } from './emit/options';
 
 export type { EmitOptions } from './emit/options';
-export type { Workflow } from './emit/argo';
+export type { Workflow } from '../argo/compiled';
 export * from './diagnostics';
 export type * from './ir';
 export { parseNotebook } from './notebook';
@@ -23,6 +23,14 @@ export interface CompileResult {
   /** Present when the notebook compiled without errors. */
   workflow?: Workflow;
   /** Every diagnostic, sorted by cell and line. */
+  diagnostics: Diagnostic[];
+}
+
+export interface KfpCompileResult {
+  pipeline: Pipeline;
+  /** Present when the notebook compiled without errors for Kubeflow Pipelines. */
+  kfp?: KfpCompiled;
+  /** Every diagnostic, the target's included, sorted by cell and line. */
   diagnostics: Diagnostic[];
 }
 
@@ -66,6 +74,15 @@ export class Compiler {
     if (notebook.cells.length === 0) throw new InputError(diag('FB003', 'the notebook has no cells: there is nothing to compile. Check that this is the notebook you meant, and that it was saved.'));
     return this.analyze(notebook, diagnostics);
   }
+
+  /** Notebook text → pipeline and, when neither the notebook nor the target has errors, the Kubeflow Pipelines IR. */
+  compileKfpText(text: string, path: string, options: EmitOptions = {}): KfpCompileResult {
+    const pipeline = this.analyzeText(text, path);
+    if (hasErrors(pipeline.diagnostics)) return { pipeline, diagnostics: pipeline.diagnostics };
+    const kfp = compileKfp(pipeline, options);
+    const all = sortDiagnostics([...pipeline.diagnostics, ...kfp.diagnostics]);
+    return hasErrors(kfp.diagnostics) ? { pipeline, diagnostics: all } : { pipeline, kfp, diagnostics: all };
+  }
 }
 
 let shared: Promise<Compiler> | undefined;
@@ -83,6 +100,11 @@ export async function compileNotebookText(text: string, path: string, options: E
 /** Reads and analyses a notebook file without emitting anything. A file that cannot be read throws `InputError`. */
 export async function analyzeNotebookFile(path: string): Promise<Pipeline> {
   return (await sharedCompiler()).analyzeText(readNotebookText(path), path);
+}
+
+/** Reads a notebook file and compiles it for Kubeflow Pipelines. A file that cannot be read throws `InputError`. */
+export async function compileKfpNotebookFile(path: string, options: EmitOptions = {}): Promise<KfpCompileResult> {
+  return (await sharedCompiler()).compileKfpText(readNotebookText(path), path, options);
 }
 
 /** Reads and compiles a notebook file. A file that cannot be read throws `InputError`. */

@@ -94,11 +94,14 @@ const YAML11_NON_STRING = new RegExp(`^(?:${[
 export function writeYaml(obj: unknown): string | undefined {
   if (!isPlainObject(obj) || !hasEntries(obj)) return undefined;
   const out: string[] = [];
+  blocks = new Map();
   try {
     writeMap(obj, '', out, 0);
   } catch (err) {
     if (err instanceof Unsupported) return undefined;
     throw err;
+  } finally {
+    blocks = undefined;
   }
   out.push('\n');
   return out.join('');
@@ -205,8 +208,22 @@ function oneLineText(s: string): string {
   return JSON.stringify(s);
 }
 
+/**
+ * Literal blocks already written in this document, by string and indentation: a document
+ * may repeat one long string (the KFP adapter is in every executor's command).
+ */
+let blocks: Map<string, { indent: string; text: string }> | undefined;
+
 /** A multi-line string as a literal block: `|` (one final newline kept) or `|-` (none). */
 function blockText(s: string, indent: string): string {
+  const seen = blocks?.get(s);
+  if (seen?.indent === indent) return seen.text;
+  const text = blockTextOf(s, indent);
+  blocks?.set(s, { indent, text });
+  return text;
+}
+
+function blockTextOf(s: string, indent: string): string {
   if (NEEDS_ESCAPES.test(s)) throw new Unsupported();
   // Leading spaces or blank lines need an indentation indicator, and a tail of blank or
   // whitespace-only lines a keep indicator or quotes: left to the library. What remains

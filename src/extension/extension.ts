@@ -18,8 +18,8 @@ import { LocalRunSource, RunsModel } from '../views/runsModel';
 import { RunsTree } from '../views/runsTree';
 import { GraphPanels, type RenderReport } from '../views/graphPanel';
 import { registerCluster, type ClusterApi } from './cluster/index';
-import { registerKfp } from './kfp/index';
 import { VerifyCommand } from './verifyCommand';
+import { registerKfp } from './kfp/index';
 
 /** Context key: a cluster is configured (set by the cluster support, issue 5). */
 export const CLUSTER_CONFIGURED = 'flowbook:clusterConfigured';

@@ -4,12 +4,12 @@
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import { Option } from 'commander';
-import { analyzeNotebookFile, compileNotebookFile, CompileResult, Diagnostic, formatDiagnostic, hasErrors, InputError } from '../../converter';
+import { analyzeNotebookFile, compileKfpNotebookFile, compileNotebookFile, CompileResult, Diagnostic, formatDiagnostic, hasErrors, InputError } from '../../converter';
 import type { EmitOptions, Pipeline, Workflow } from '../../converter';
 import { DEFAULT_IMAGE } from '../../converter/emit/options';
 import { tableDistribution } from '../../images/distributions';
 import { toYaml } from '../../converter/yaml';
-import { emitWorkflow } from '../../converter/emit';
+import { compileKfp, emitWorkflow, kfpYaml } from '../../converter/emit';
 import { BUILDER_CHOICES, type BuilderChoice } from '../../images/builderChoices';
 import { writeFileAtomic } from '../../common/atomicFile';
 import * as valid from '../../converter/validate';
@@ -17,6 +17,7 @@ import type { CommandResult } from '../main';
 import { describePipeline, pipelineJson } from '../pipelineText';
 
 interface CompileFlags {
+  target: 'argo' | 'kfp';
   output?: string;
   namespace?: string;
   image?: string;
@@ -31,8 +32,9 @@ interface CompileFlags {
 export function registerCompile(program: Command, result: CommandResult): void {
   program
     .command('compile')
-    .description('Compile a tagged notebook to an Argo Workflow (YAML)')
+    .description('Compile a tagged notebook to an Argo Workflow or a Kubeflow Pipelines v2 pipeline (YAML)')
     .argument('<notebook>', 'the .ipynb file')
+    .addOption(new Option('-t, --target <target>', 'argo: an Argo Workflow; kfp: Kubeflow Pipelines v2 IR (upload it in the KFP UI)').choices(['argo', 'kfp']).default('argo'))
     .option('-o, --output <file>', 'write the YAML to this file instead of stdout')
     .option('-n, --namespace <ns>', 'Kubernetes namespace of the Workflow')
     .option('--image <image>', 'image for steps without an image: tag (default: the notebook setting, else python:3.12-slim)')
@@ -55,40 +57,90 @@ export function registerCompile(program: Command, result: CommandResult): void {
         return;
       }
       const options = emitOptions(flags);
+      if (flags.target === 'kfp') {
+        result.code = await compileForKfp(notebook, flags, options);
+        return;
+      }
       const compiled = await compileOrReport(notebook, options, flags.verbose ?? false);
       if (typeof compiled === 'number') {
         result.code = compiled;
         return;
       }
-      let workflow = compiled.workflow;
-      if (flags.registry) {
-        // The image builder loads only when it is needed.
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { stepImagesFor, ImageError } = require('../../images') as typeof import('../../images');
-        try {
-          const stepImages = await stepImagesFor(compiled.pipeline, {
-            registry: flags.registry, builder: flags.builder, insecure: flags.insecure, image: flags.image, python: flags.python ?? process.env.FLOWBOOK_PYTHON,
-            log: (line) => { if (flags.verbose) process.stderr.write(line + '\n'); },
-            progress: (message) => process.stderr.write(`${message}\n`),
-          });
-          workflow = emitWorkflow(compiled.pipeline, { ...options, stepImages });
-        } catch (err) {
-          if (!(err instanceof ImageError)) throw err;
-          process.stderr.write(`${notebook}: ${err.message}\n`);
-          result.code = 1;
-          return;
-        }
+      const stepImages = await builtImages(notebook, compiled.pipeline, flags);
+      if (typeof stepImages === 'number') {
+        result.code = stepImages;
+        return;
       }
+      const workflow = stepImages ? emitWorkflow(compiled.pipeline, { ...options, stepImages }) : compiled.workflow;
       const yaml = toYaml(workflow);
       for (const warning of workflowWarnings(compiled.pipeline, workflow, yaml)) process.stderr.write(`${notebook}: warning: ${warning}\n`);
-      if (flags.output) {
-        writeFileAtomic(flags.output, yaml);
-        process.stderr.write(`wrote ${flags.output} (${compiled.pipeline.steps.length} steps)\n`);
-      } else {
-        process.stdout.write(yaml);
-      }
+      writeOutput(flags.output, yaml, `${compiled.pipeline.steps.length} steps`);
       result.code = 0;
     });
+}
+
+/**
+ * `compile --target kfp`: the KFP IR (and platform spec) of the notebook. Values always pass
+ * between steps as KFP artifacts, and KFP pipelines have no namespace, so `--data` and
+ * `--namespace` are refused rather than silently ignored.
+ */
+async function compileForKfp(notebook: string, flags: CompileFlags, options: EmitOptions): Promise<number> {
+  if (flags.data) {
+    process.stderr.write(`--data applies to the Argo target: Kubeflow Pipelines always passes values between steps as artifacts. Leave out --data ${flags.data}.\n`);
+    return 2;
+  }
+  if (flags.namespace) {
+    process.stderr.write('--namespace applies to the Argo target: a Kubeflow Pipelines pipeline has no namespace (its runs take the experiment\'s). Leave out --namespace.\n');
+    return 2;
+  }
+  let compiled;
+  try {
+    compiled = await compileKfpNotebookFile(notebook, options);
+  } catch (err) {
+    return reportInputError(notebook, err);
+  }
+  printDiagnostics(notebook, compiled.diagnostics, flags.verbose ?? false);
+  if (!compiled.kfp) {
+    const errors = compiled.diagnostics.filter((d) => d.severity === 'error').length;
+    process.stderr.write(`${notebook}: ${errors} error${errors === 1 ? '' : 's'}; nothing was compiled.\n`);
+    return 1;
+  }
+  const stepImages = await builtImages(notebook, compiled.pipeline, flags);
+  if (typeof stepImages === 'number') return stepImages;
+  const kfp = stepImages ? compileKfp(compiled.pipeline, { ...options, stepImages }) : compiled.kfp;
+  writeOutput(flags.output, kfpYaml(kfp, notebook, toYaml), `${compiled.pipeline.steps.length} steps, Kubeflow Pipelines`);
+  return 0;
+}
+
+/**
+ * With `--registry`: builds the steps' images and returns them by step name (undefined
+ * without it). A build error is printed and its exit code returned.
+ */
+async function builtImages(notebook: string, pipeline: CompileResult['pipeline'], flags: CompileFlags): Promise<Record<string, string> | undefined | number> {
+  if (!flags.registry) return undefined;
+  // The image builder loads only when it is needed.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { stepImagesFor, ImageError } = require('../../images') as typeof import('../../images');
+  try {
+    return await stepImagesFor(pipeline, {
+      registry: flags.registry, builder: flags.builder, insecure: flags.insecure, image: flags.image, python: flags.python ?? process.env.FLOWBOOK_PYTHON,
+      log: (line) => { if (flags.verbose) process.stderr.write(line + '\n'); },
+      progress: (message) => process.stderr.write(`${message}\n`),
+    });
+  } catch (err) {
+    if (!(err instanceof ImageError)) throw err;
+    process.stderr.write(`${notebook}: ${err.message}\n`);
+    return 1;
+  }
+}
+
+function writeOutput(output: string | undefined, yaml: string, summary: string): void {
+  if (output) {
+    writeFileAtomic(output, yaml);
+    process.stderr.write(`wrote ${output} (${summary})\n`);
+  } else {
+    process.stdout.write(yaml);
+  }
 }
 
 export function registerInspect(program: Command, result: CommandResult): void {

@@ -88,7 +88,7 @@ async function submitCommand(input: string, flags: SubmitFlags): Promise<number>
         if (compiled === 1) say('flowbook submit: fix the errors above; nothing was submitted.');
         return compiled;
       }
-      workflow = compiled.workflow as unknown as Cluster.Workflow;
+      workflow = compiled.workflow;
       compiledPipeline = compiled.pipeline;
       notebookPath = path.resolve(input);
       pipelineName = compiled.pipeline.name;

@@ -31,7 +31,7 @@ import type { Pipeline, Step, VolumeSetting } from '../ir';
 import { VERSION } from '../../version';
 import type {
   Artifact, DagTask, EnvVar, Parameter, PersistentVolumeClaimTemplate, PodMetadata, Template, Volume, VolumeMount, Workflow,
-} from './argo';
+} from '../../argo/compiled';
 import {
   DATA_MOUNT_PATH, DATA_VOLUME_NAME, DEFAULT_IMAGE, DEFAULT_VOLUME_SIZE, EmitOptions, METRICS_PATH, PARAM_ENV_PREFIX, STEP_ENV,
 } from './options';
