@@ -254,6 +254,24 @@ export async function kfpRunsCommand(runId: string | undefined, flags: KfpFlags)
   }
 }
 
+/** `flowbook stop|retry RUN_ID --target kfp`: terminate or retry a KFP run. */
+export async function kfpRunActionCommand(action: 'terminate' | 'retry', runId: string, flags: KfpFlags): Promise<number> {
+  let closeClient: (() => void) | undefined;
+  const command = action === 'terminate' ? 'stop' : 'retry';
+  try {
+    const { client, close } = await openKfpClient(flags);
+    closeClient = close;
+    if (action === 'terminate') await client.terminateRun(runId);
+    else await client.retryRun(runId);
+    say(`Run ${runId}: ${action === 'terminate' ? 'terminating' : 'retrying its failed tasks'}.`);
+    return 0;
+  } catch (err) {
+    return reportKfpError(command, err);
+  } finally {
+    closeClient?.();
+  }
+}
+
 /** `flowbook schedules list|enable|disable|delete [ID] --target kfp`. */
 export async function kfpSchedulesCommand(action: string, id: string | undefined, flags: KfpFlags): Promise<number> {
   let closeClient: (() => void) | undefined;

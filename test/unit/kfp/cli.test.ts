@@ -43,6 +43,12 @@ describe('flowbook --target kfp (simulated KFP server)', function () {
     const list = await flowbook(env, 'runs', '--target', 'kfp');
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, new RegExp(`^weekly\\s+churn [0-9a-f]{10}\\s+\\S+\\s+\\d+/\\d+\\s+.*${runId}$`, 'm'));
+    const stop = await flowbook(env, 'stop', runId, '--target', 'kfp');
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal(h.sim.count({ operation: 'RunService_TerminateRun' }), 1);
+    h.sim.finish(runId);
+    const retry = await flowbook(env, 'retry', runId, '--target', 'kfp');
+    assert.equal(retry.code, 0, retry.stderr);
     h.sim.finish(runId);
     const show = await flowbook(env, 'runs', runId, '--target', 'kfp');
     assert.equal(show.code, 0, show.stderr);
