@@ -25,6 +25,7 @@ const COMMAND_MODULES: { names: string[]; load: () => Register[] }[] = [
   { names: ['build'], load: () => [load<typeof import('./commands/build')>('./commands/build').registerBuild] },
   { names: ['submit'], load: () => [load<typeof import('./commands/submit')>('./commands/submit').registerSubmit] },
   { names: ['runs', 'contexts'], load: () => [load<typeof import('./commands/runs')>('./commands/runs').registerRuns] },
+  { names: ['show', 'compare'], load: () => [load<typeof import('./commands/localRuns')>('./commands/localRuns').registerLocalRuns] },
   { names: ['logs'], load: () => [load<typeof import('./commands/logs')>('./commands/logs').registerLogs] },
   { names: ['stop', 'retry', 'delete', 'resubmit'], load: () => [load<typeof import('./commands/runActions')>('./commands/runActions').registerRunActions] },
   { names: ['schedules'], load: () => [load<typeof import('./commands/schedules')>('./commands/schedules').registerSchedules] },
