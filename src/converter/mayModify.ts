@@ -25,12 +25,22 @@ export interface NotebookEffects {
   methods: Map<string, Effect>;
   /** Names bound by an import statement anywhere: modules are never data, so changing them is not a change. */
   importNames: Set<string>;
-  /** Names that may share objects, as groups (union-find roots). */
-  aliasGroup: (name: string) => string[];
+  /**
+   * The names that may share the object `name` holds at `cell` (itself included), each as it
+   * stands at that cell: an alias made before a name was rebound no longer counts for it.
+   */
+  aliasGroup: (name: string, cell: number) => string[];
 }
 
-/** Builds the notebook-wide facts from every analysed code cell (prelude and steps). */
-export function notebookEffects(analyses: readonly CellAnalysis[]): NotebookEffects {
+/** Functions of modules (`np.random.shuffle(x)`) that change their arguments; any other module function is taken to only read them. */
+const MODULE_MUTATORS = new Set([
+  'shuffle', 'fill_diagonal', 'copyto', 'put', 'place', 'putmask', 'heappush', 'heappop', 'heapify', 'heapreplace', 'heappushpop',
+  'insort', 'insort_left', 'insort_right', 'update', 'setattr', 'delattr', 'seed',
+]);
+
+/** Builds the notebook-wide facts from every analysed code cell (prelude and steps), given in notebook order with their cell indices. */
+export function notebookEffects(cells: readonly { cell: number; a: CellAnalysis }[]): NotebookEffects {
+  const analyses = cells.map((c) => c.a);
   const summaries = new Map<string, FunctionSummary[]>();
   const importNames = new Set<string>();
   const classes = new Set<string>();
@@ -51,7 +61,34 @@ export function notebookEffects(analyses: readonly CellAnalysis[]): NotebookEffe
     const rb = find(b);
     if (ra !== rb) parent.set(ra, rb);
   };
-  for (const a of analyses) {
+  // Aliases are between versions of names (`x@7`: x as bound by cell 7), so rebinding a name
+  // starts a new object that shares nothing with what the old one was aliased to.
+  const aliased = new Set<string>();
+  for (const a of analyses) for (const al of a.effects.aliases) { aliased.add(al.name); for (const o of al.of) aliased.add(o); }
+  /** For each aliased name, the cells binding it, in order. */
+  const bindings = new Map<string, number[]>();
+  for (const { cell, a } of cells) {
+    for (const n of a.binds) {
+      if (!aliased.has(n)) continue;
+      const list = bindings.get(n);
+      if (list) list.push(cell);
+      else bindings.set(n, [cell]);
+    }
+  }
+  const versionAt = (name: string, cell: number): number => {
+    const list = bindings.get(name);
+    if (!list) return -1;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((list[mid] as number) <= cell) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? -1 : (list[lo - 1] as number);
+  };
+  const key = (name: string, cell: number) => `${name}@${versionAt(name, cell)}`;
+  for (const { cell, a } of cells) {
     for (const f of a.effects.functions) {
       const list = summaries.get(f.name);
       if (list) list.push(f);
@@ -60,20 +97,25 @@ export function notebookEffects(analyses: readonly CellAnalysis[]): NotebookEffe
     for (const d of a.definitions) if (d.kind === 'class') classes.add(d.name);
     for (const i of a.effects.importStatements) for (const n of i.names) importNames.add(n);
     for (const al of a.effects.aliases) {
-      if (!parent.has(al.name)) parent.set(al.name, al.name);
+      const k = key(al.name, cell);
+      if (!parent.has(k)) parent.set(k, k);
       for (const o of al.of) {
-        if (!parent.has(o)) parent.set(o, o);
-        union(al.name, o);
+        const ko = key(o, cell);
+        if (!parent.has(ko)) parent.set(ko, ko);
+        union(k, ko);
       }
     }
   }
-  const groups = new Map<string, string[]>();
-  for (const name of parent.keys()) {
+  const groups = new Map<string, { name: string; version: number }[]>();
+  for (const k of parent.keys()) {
+    const at = k.lastIndexOf('@');
+    const name = k.slice(0, at);
     if (importNames.has(name)) continue;
-    const r = find(name);
+    const r = find(k);
     const g = groups.get(r);
-    if (g) g.push(name);
-    else groups.set(r, [name]);
+    const member = { name, version: Number(k.slice(at + 1)) };
+    if (g) g.push(member);
+    else groups.set(r, [member]);
   }
 
   const functions = solve(summaries, importNames);
@@ -97,7 +139,11 @@ export function notebookEffects(analyses: readonly CellAnalysis[]): NotebookEffe
     functions,
     methods,
     importNames,
-    aliasGroup: (name) => (parent.has(name) ? groups.get(find(name)) ?? [] : []),
+    aliasGroup: (name, cell) => {
+      const k = key(name, cell);
+      if (!parent.has(k)) return [];
+      return (groups.get(find(k)) ?? []).filter((m) => versionAt(m.name, cell) === m.version).map((m) => m.name);
+    },
   };
 }
 
@@ -125,7 +171,7 @@ function solve(summaries: Map<string, FunctionSummary[]>, importNames: Set<strin
           const callee = calleeOf(site);
           if (callee) for (const r of callee.reads) e.reads.add(r);
           if (callee) for (const g of callee.changedGlobals) e.changedGlobals.add(g);
-          for (const { root } of changedArguments(site, callee)) {
+          for (const { root } of changedArguments(site, callee, importNames)) {
             if (root.param) e.mutatedParams.add(root.name);
             else if (!importNames.has(root.name)) e.changedGlobals.add(root.name);
           }
@@ -147,9 +193,13 @@ function classInit(effects: Map<string, Effect>, name: string): Effect | undefin
  * changes; for a method call, none here (the receiver and arguments are counted where the
  * call is); for anything else, all of them.
  */
-export function changedArguments(site: CallSite, callee: Effect | undefined): { root: NonNullable<CallSite['args'][number]>; param?: string }[] {
-  if (site.method) return [];
+export function changedArguments(site: CallSite, callee: Effect | undefined, importNames: ReadonlySet<string>): { root: NonNullable<CallSite['args'][number]>; param?: string }[] {
   const out: { root: NonNullable<CallSite['args'][number]>; param?: string }[] = [];
+  if (site.method) {
+    // `cv2.imread(path)`, `np.mean(x)`: functions of modules read their arguments, but for a known few.
+    if (site.receiver && !site.receiver.param && importNames.has(site.receiver.name) && !MODULE_MUTATORS.has(site.callee)) return out;
+    callee = undefined;
+  }
   if (!callee) {
     for (const r of [...site.args, ...Object.values(site.keywords), ...site.splat]) if (r) out.push({ root: r });
     return out;
@@ -202,7 +252,8 @@ export function stepTouches(
     for (const site of e.calls) {
       const callee = site.method ? nb.methods.get(site.callee) : nb.functions.get(site.callee);
       const call = site.method ? `.${site.callee}(...)` : `${site.callee}(...)`;
-      for (const { root } of changedArguments(site, callee)) change(root.name, at, site.line, `when passed to \`${site.callee}\``);
+      const name = site.method ? `${site.receiver ? `${site.receiver.name}.` : '.'}${site.callee}` : site.callee;
+      for (const { root } of changedArguments(site, site.method ? undefined : callee, nb.importNames)) change(root.name, at, site.line, `when passed to \`${name}\``);
       if (!callee) continue;
       for (const g of callee.changedGlobals) {
         change(g, at, site.line, `by calling \`${call}\``);
@@ -227,7 +278,7 @@ export function stepTouches(
   // Changing an object changes it under every name that may share it.
   for (const [name, t] of changes) {
     if (!t.change) continue;
-    for (const other of nb.aliasGroup(name)) {
+    for (const other of nb.aliasGroup(name, t.change.cell)) {
       if (other === name || touched.has(other)) continue;
       const how = t.change.how.includes(`\`${name}`) ? t.change.how : `${t.change.how} (on \`${name}\`, which may be the same object)`;
       touched.set(other, { at: t.at, change: { ...t.change, name: other, how } });

@@ -118,10 +118,10 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
       for (const p of tags.prev) if (!step.prev.some((q) => q.name === p)) step.prev.push({ name: p, cell: cell.index, first: step.cells.length === 1 });
     }
   };
-  const preludeAnalyses: CellAnalysis[] = [];
+  const preludeAnalyses: { cell: number; a: CellAnalysis }[] = [];
   const addToPrelude = (role: 'imports' | 'functions', cell: NotebookCell) => {
     const a = analyse(cell);
-    preludeAnalyses.push(a);
+    preludeAnalyses.push({ cell: cell.index, a });
     (role === 'imports' ? imports : functions).push({ cell: cell.index, code: a.code });
     for (const n of a.binds) preludeNames.add(n);
     for (const r of a.reads) preludeReads.add(r.name);
@@ -232,7 +232,10 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
   }
 
   summariseSteps(order, analyzer);
-  const nb = notebookEffects([...preludeAnalyses, ...order.flatMap((d) => d.analyses)]);
+  const nb = notebookEffects([
+    ...preludeAnalyses,
+    ...order.flatMap((d) => d.analyses.map((a, i) => ({ cell: d.cells[i]?.index ?? 0, a }))),
+  ].sort((x, y) => x.cell - y.cell));
   for (const d of order) touchesOf(d, nb);
   const templateNames = assignTemplateNames(order, diagnostics);
   const parameterNames = new Set(parameters.map((p) => p.name));
@@ -241,8 +244,8 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
     preludeParameters: [...preludeReads].filter((n) => parameterNames.has(n)),
   });
   checkReopenedSteps(order, diagnostics);
-  checkRandomState(order, preludeAnalyses, functions, diagnostics);
-  const metrics = attributeMetrics(metricRefs, order, parameterNames, diagnostics);
+  checkRandomState(order, preludeAnalyses, diagnostics);
+  const metrics = attributeMetrics(metricRefs, order, parameterNames, result.steps, diagnostics);
   const stepByName = new Map(result.steps.map((s) => [s.name, s]));
   for (const m of metrics) {
     const step = stepByName.get(m.step);
@@ -665,7 +668,7 @@ function checkReopenedSteps(order: StepDraft[], diagnostics: Diagnostic[]): void
  * step starts fresh. Seeding in one step and drawing in another (or seeding in the prelude,
  * which every step runs, and drawing in several) gives other numbers than the notebook.
  */
-function checkRandomState(order: StepDraft[], prelude: CellAnalysis[], preludeChunks: CodeChunk[], diagnostics: Diagnostic[]): void {
+function checkRandomState(order: StepDraft[], prelude: { cell: number; a: CellAnalysis }[], diagnostics: Diagnostic[]): void {
   const draws = new Map<string, { step: StepDraft; cell: number; line: number; call: string }[]>();
   for (const s of order) {
     s.analyses.forEach((a, i) => {
@@ -690,13 +693,13 @@ function checkRandomState(order: StepDraft[], prelude: CellAnalysis[], preludeCh
       }
     });
   }
-  prelude.forEach((a, i) => {
+  prelude.forEach(({ cell, a }) => {
     for (const r of a.effects.random) {
       if (r.kind !== 'seed') continue;
       const list = draws.get(r.state) ?? [];
       const steps = new Set(list.map((d) => d.step));
       const second = list.find((d) => d !== list[0] && d.step !== list[0]?.step);
-      if (steps.size > 1 && second) warn(preludeChunks[i]?.cell ?? prelude.indexOf(a), r.line, r.call, r.state, second, 'in a cell every step runs again');
+      if (steps.size > 1 && second) warn(cell, r.line, r.call, r.state, second, 'in a cell every step runs again');
     }
   });
 }
@@ -721,11 +724,13 @@ function reportMissing(need: Need, draft: StepDraft, order: StepDraft[], index: 
   }
 }
 
-function attributeMetrics(refs: { ref: NameRef; cell: number }[], order: StepDraft[], parameterNames: Set<string>, diagnostics: Diagnostic[]): Metric[] {
+function attributeMetrics(refs: { ref: NameRef; cell: number }[], order: StepDraft[], parameterNames: Set<string>, steps: Step[], diagnostics: Diagnostic[]): Metric[] {
   const metrics: Metric[] = [];
   for (const { ref, cell } of refs) {
     if (metrics.some((m) => m.name === ref.name)) continue;
-    const candidates = order.filter((d) => touches(d, ref.name));
+    let candidates = order.filter((d) => touches(d, ref.name));
+    // A parameter no step changes: reported by the last step that has it (Kale reports it too).
+    if (candidates.length === 0 && parameterNames.has(ref.name)) candidates = order.filter((d, i) => steps[i]?.parameters.includes(ref.name));
     const before = candidates.filter((d) => (d.cells[0]?.index ?? 0) < cell);
     const step = before[before.length - 1] ?? candidates[candidates.length - 1];
     if (!step) {

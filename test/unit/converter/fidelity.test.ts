@@ -172,6 +172,15 @@ describe('fidelity: parameters and prelude names become data once changed (class
     assert.deepEqual(inputs(step(p, 'b')), ['registry<a']);
   });
 
+  it('a parameter passed to a module function is not changed; as a metric, the step that has it reports it', () => {
+    const p = analyze([
+      ['imports', 'import numpy as np'], ['pipeline-parameters', 'd1 = 5'],
+      ['step:make', 'm = np.random.rand(d1)'], ['step:sum', 's = m.sum()'], ['pipeline-metrics', 'print(d1)\nprint(s)'],
+    ]);
+    assert.deepEqual(errors(p), []);
+    assert.deepEqual(p.metrics.map((m) => `${m.name}<${m.step}`), ['d1<make', 's<sum']);
+  });
+
   it('a prelude name no step changes stays prelude', () => {
     const p = analyze([['functions', 'registry = []'], ['step:a', 'print(registry)'], ['step:b', 'print(registry)']]);
     assert.deepEqual(inputs(step(p, 'b')), []);
