@@ -7,7 +7,7 @@ export {
   EXPERIMENT_ANNOTATION, DESCRIPTION_ANNOTATION, DATA_ARTIFACT, METRICS_ARTIFACT,
 } from './workflow';
 export { stepScript, CELL_MARKER, GENERATED_MARKER } from './script';
-export { scriptLocation } from './sourceMap';
+export { cellFrame, scriptLocation } from './sourceMap';
 export type { ScriptLocation } from './sourceMap';
 export * from './options';
 export type * from './argo';
