@@ -40,10 +40,51 @@ const MODULE_MUTATORS = new Set([
 
 /** Builds the notebook-wide facts from every analysed code cell (prelude and steps), given in notebook order with their cell indices. */
 export function notebookEffects(cells: readonly { cell: number; a: CellAnalysis }[]): NotebookEffects {
-  const analyses = cells.map((c) => c.a);
   const summaries = new Map<string, FunctionSummary[]>();
   const importNames = new Set<string>();
   const classes = new Set<string>();
+  for (const { a } of cells) {
+    for (const f of a.effects.functions) {
+      const list = summaries.get(f.name);
+      if (list) list.push(f);
+      else summaries.set(f.name, [f]);
+    }
+    for (const d of a.definitions) if (d.kind === 'class') classes.add(d.name);
+    for (const i of a.effects.importStatements) for (const n of i.names) importNames.add(n);
+  }
+
+  let aliases: NotebookEffects['aliasGroup'] | undefined;
+  const functions = solve(summaries, importNames);
+  for (const c of classes) {
+    const init = functions.get(`${c}.__init__`);
+    if (init) functions.set(c, { ...init, params: init.params.slice(1) });
+  }
+  const methods = new Map<string, Effect>();
+  for (const [name, e] of functions) {
+    const dot = name.indexOf('.');
+    if (dot < 0) continue;
+    const m = name.slice(dot + 1);
+    const acc = methods.get(m);
+    if (!acc) methods.set(m, { params: e.params.slice(1), mutatedParams: new Set(), changedGlobals: new Set(e.changedGlobals), reads: new Set(e.reads), generator: e.generator });
+    else {
+      for (const g of e.changedGlobals) acc.changedGlobals.add(g);
+      for (const r of e.reads) acc.reads.add(r);
+    }
+  }
+  return {
+    functions,
+    methods,
+    importNames,
+    aliasGroup: (name, cell) => {
+      // Built on first use: most edits change no object in place, and then no alias matters.
+      aliases ??= aliasGroups(cells, importNames);
+      return aliases(name, cell);
+    },
+  };
+}
+
+/** Groups of names that may share objects, between versions of names (see `NotebookEffects.aliasGroup`). */
+function aliasGroups(cells: readonly { cell: number; a: CellAnalysis }[], importNames: ReadonlySet<string>): NotebookEffects['aliasGroup'] {
   const parent = new Map<string, string>();
   const find = (x: string): string => {
     let r = x;
@@ -64,7 +105,12 @@ export function notebookEffects(cells: readonly { cell: number; a: CellAnalysis 
   // Aliases are between versions of names (`x@7`: x as bound by cell 7), so rebinding a name
   // starts a new object that shares nothing with what the old one was aliased to.
   const aliased = new Set<string>();
-  for (const a of analyses) for (const al of a.effects.aliases) { aliased.add(al.name); for (const o of al.of) aliased.add(o); }
+  for (const { a } of cells) {
+    for (const al of a.effects.aliases) {
+      aliased.add(al.name);
+      for (const o of al.of) aliased.add(o);
+    }
+  }
   /** For each aliased name, the cells binding it, in order. */
   const bindings = new Map<string, number[]>();
   for (const { cell, a } of cells) {
@@ -89,13 +135,6 @@ export function notebookEffects(cells: readonly { cell: number; a: CellAnalysis 
   };
   const key = (name: string, cell: number) => `${name}@${versionAt(name, cell)}`;
   for (const { cell, a } of cells) {
-    for (const f of a.effects.functions) {
-      const list = summaries.get(f.name);
-      if (list) list.push(f);
-      else summaries.set(f.name, [f]);
-    }
-    for (const d of a.definitions) if (d.kind === 'class') classes.add(d.name);
-    for (const i of a.effects.importStatements) for (const n of i.names) importNames.add(n);
     for (const al of a.effects.aliases) {
       const k = key(al.name, cell);
       if (!parent.has(k)) parent.set(k, k);
@@ -118,32 +157,10 @@ export function notebookEffects(cells: readonly { cell: number; a: CellAnalysis 
     else groups.set(r, [member]);
   }
 
-  const functions = solve(summaries, importNames);
-  for (const c of classes) {
-    const init = functions.get(`${c}.__init__`);
-    if (init) functions.set(c, { ...init, params: init.params.slice(1) });
-  }
-  const methods = new Map<string, Effect>();
-  for (const [name, e] of functions) {
-    const dot = name.indexOf('.');
-    if (dot < 0) continue;
-    const m = name.slice(dot + 1);
-    const acc = methods.get(m);
-    if (!acc) methods.set(m, { params: e.params.slice(1), mutatedParams: new Set(), changedGlobals: new Set(e.changedGlobals), reads: new Set(e.reads), generator: e.generator });
-    else {
-      for (const g of e.changedGlobals) acc.changedGlobals.add(g);
-      for (const r of e.reads) acc.reads.add(r);
-    }
-  }
-  return {
-    functions,
-    methods,
-    importNames,
-    aliasGroup: (name, cell) => {
-      const k = key(name, cell);
-      if (!parent.has(k)) return [];
-      return (groups.get(find(k)) ?? []).filter((m) => versionAt(m.name, cell) === m.version).map((m) => m.name);
-    },
+  return (name, cell) => {
+    const k = key(name, cell);
+    if (!parent.has(k)) return [];
+    return (groups.get(find(k)) ?? []).filter((m) => versionAt(m.name, cell) === m.version).map((m) => m.name);
   };
 }
 
@@ -238,6 +255,12 @@ export function stepTouches(
   /** Every change in place, even of a name the step binds too (a loop variable): it reaches the name's aliases. */
   const changes = new Map<string, Touch>();
   const extraNeeds: { name: string; cell: number; line: number }[] = [];
+  const needed = new Set<string>();
+  const need = (name: string, cell: number, line: number) => {
+    if (needed.has(name)) return;
+    needed.add(name);
+    extraNeeds.push({ name, cell, line });
+  };
   const change = (name: string, at: number, line: number, how: string) => {
     if (nb.importNames.has(name)) return;
     const t: Touch = { at, change: { name, cell: cells[at] ?? 0, line, how } };
@@ -257,9 +280,9 @@ export function stepTouches(
       if (!callee) continue;
       for (const g of callee.changedGlobals) {
         change(g, at, site.line, `by calling \`${call}\``);
-        extraNeeds.push({ name: g, cell, line: site.line });
+        need(g, cell, site.line);
       }
-      for (const r of callee.reads) extraNeeds.push({ name: r, cell, line: site.line });
+      for (const r of callee.reads) need(r, cell, site.line);
     }
     for (const n of a.binds) {
       touched.delete(n);
@@ -273,7 +296,7 @@ export function stepTouches(
   for (const name of reads) {
     const f = nb.functions.get(name);
     if (!f) continue;
-    for (const r of f.reads) extraNeeds.push({ name: r, cell: cells[0] ?? 0, line: 1 });
+    for (const r of f.reads) need(r, cells[0] ?? 0, 1);
   }
   // Changing an object changes it under every name that may share it.
   for (const [name, t] of changes) {
@@ -282,7 +305,7 @@ export function stepTouches(
       if (other === name || touched.has(other)) continue;
       const how = t.change.how.includes(`\`${name}`) ? t.change.how : `${t.change.how} (on \`${name}\`, which may be the same object)`;
       touched.set(other, { at: t.at, change: { ...t.change, name: other, how } });
-      extraNeeds.push({ name: other, cell: t.change.cell, line: t.change.line });
+      need(other, t.change.cell, t.change.line);
     }
   }
   return { touched, extraNeeds };

@@ -648,7 +648,7 @@ class ScopeWalker {
       const callee = this.text(fn);
       if (callee === 'open') this.specialValues.push({ name, line: target.line, kind: 'file' });
       else if (ITERATOR_CALLS.has(callee)) this.specialValues.push({ name, line: target.line, kind: 'iterator' });
-      else this.specialValues.push({ name, line: target.line, kind: 'generator', callee });
+      else if (!isReadOnlyFunction(callee, false)) this.specialValues.push({ name, line: target.line, kind: 'generator', callee });
     }
   }
 
