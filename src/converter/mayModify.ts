@@ -25,6 +25,8 @@ export interface NotebookEffects {
   methods: Map<string, Effect>;
   /** Names bound by an import statement anywhere: modules are never data, so changing them is not a change. */
   importNames: Set<string>;
+  /** Equal for two notebooks whose functions, methods and imports have the same effects: what `stepTouches` depends on. */
+  signature: string;
   /**
    * The names that may share the object `name` holds at `cell` (itself included), each as it
    * stands at that cell: an alias made before a name was rebound no longer counts for it.
@@ -71,10 +73,17 @@ export function notebookEffects(cells: readonly { cell: number; a: CellAnalysis 
       for (const r of e.reads) acc.reads.add(r);
     }
   }
+  const part = (name: string, e: Effect) => `${name}(${[...e.mutatedParams].join()}|${[...e.changedGlobals].join()}|${[...e.reads].join()}|${e.params.join()}|${e.generator ? 1 : 0})`;
+  const signature = [
+    [...functions].map(([n, e]) => part(n, e)).join(';'),
+    [...methods].map(([n, e]) => part(n, e)).join(';'),
+    [...importNames].join(),
+  ].join('\n');
   return {
     functions,
     methods,
     importNames,
+    signature,
     aliasGroup: (name, cell) => {
       // Built on first use: most edits change no object in place, and then no alias matters.
       aliases ??= aliasGroups(cells, importNames);
@@ -248,9 +257,14 @@ export interface Touch {
  * `extraNeeds` are the names the step must load so that it can save them changed: names it
  * changes through an alias or a call, and the names the notebook functions it uses read.
  */
-export function stepTouches(
-  analyses: readonly CellAnalysis[], cells: readonly number[], reads: ReadonlySet<string>, nb: NotebookEffects,
-): { touched: Map<string, Touch>; extraNeeds: { name: string; cell: number; line: number }[] } {
+export interface StepTouches {
+  touched: ReadonlyMap<string, Touch>;
+  extraNeeds: readonly { name: string; cell: number; line: number }[];
+  /** Changes in place before aliases are followed (see `withAliases`). */
+  changes: ReadonlyMap<string, Touch>;
+}
+
+export function stepTouches(analyses: readonly CellAnalysis[], cells: readonly number[], reads: ReadonlySet<string>, nb: NotebookEffects): StepTouches {
   const touched = new Map<string, Touch>();
   /** Every change in place, even of a name the step binds too (a loop variable): it reaches the name's aliases. */
   const changes = new Map<string, Touch>();
@@ -298,15 +312,29 @@ export function stepTouches(
     if (!f) continue;
     for (const r of f.reads) need(r, cells[0] ?? 0, 1);
   }
-  // Changing an object changes it under every name that may share it.
-  for (const [name, t] of changes) {
+  return { touched, extraNeeds, changes };
+}
+
+/**
+ * Follows aliases: changing an object changes it under every name that may share it. Returns
+ * `base` itself when the step changes nothing in place (the common case, kept cheap).
+ */
+export function withAliases(base: StepTouches, nb: NotebookEffects): StepTouches {
+  if (base.changes.size === 0) return base;
+  const touched = new Map(base.touched);
+  const extraNeeds = base.extraNeeds.slice();
+  const needed = new Set(extraNeeds.map((n) => n.name));
+  for (const [name, t] of base.changes) {
     if (!t.change) continue;
     for (const other of nb.aliasGroup(name, t.change.cell)) {
       if (other === name || touched.has(other)) continue;
       const how = t.change.how.includes(`\`${name}`) ? t.change.how : `${t.change.how} (on \`${name}\`, which may be the same object)`;
       touched.set(other, { at: t.at, change: { ...t.change, name: other, how } });
-      need(other, t.change.cell, t.change.line);
+      if (!needed.has(other)) {
+        needed.add(other);
+        extraNeeds.push({ name: other, cell: t.change.cell, line: t.change.line });
+      }
     }
   }
-  return { touched, extraNeeds };
+  return { touched, extraNeeds, changes: base.changes };
 }

@@ -13,7 +13,7 @@ import type {
   CellAnalysis, CellTags, CodeChunk, Definition, Edge, EdgeReason, ImportReplay, Metric, NameRef,
   Notebook, NotebookCell, Pipeline, PipelineParameter, PipRequirement, Step, StepOptions,
 } from './ir';
-import { notebookEffects, stepTouches, type NotebookEffects, type Touch } from './mayModify';
+import { notebookEffects, stepTouches, withAliases, type NotebookEffects, type StepTouches, type Touch } from './mayModify';
 import { closest } from './notebook';
 import { emptyOptions, mergeOptions, parseCellTags, templateNameOf } from './tags';
 
@@ -41,9 +41,11 @@ interface StepDraft extends StepFacts {
   /** `prev:` tags; `first` when on the step's first cell (Kale reads them only there). */
   prev: { name: string; cell: number; first: boolean }[];
   /** What the step touches by name, this build (see `stepTouches`). */
-  touched: Map<string, Touch>;
+  touched: ReadonlyMap<string, Touch>;
   /** Names the step must load to change or to run notebook functions with, this build. */
-  extraNeeds: { name: string; cell: number; line: number }[];
+  extraNeeds: readonly { name: string; cell: number; line: number }[];
+  /** What the step's facts were made from (compared by identity between builds). */
+  sources: unknown[];
 }
 
 /** What a step's cells add up to. Derived from their analyses alone; read-only once made. */
@@ -103,7 +105,7 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
   const stepNamed = (name: string, cell: NotebookCell): StepDraft => {
     let step = steps.get(name);
     if (!step) {
-      step = { name, order: order.length, cells: [], analyses: [], ownOptions: emptyOptions(), prev: [], touched: new Map(), extraNeeds: [], ...NO_FACTS };
+      step = { name, order: order.length, cells: [], analyses: [], ownOptions: emptyOptions(), prev: [], touched: new Map(), extraNeeds: [], sources: [], ...NO_FACTS };
       steps.set(name, step);
       order.push(step);
     }
@@ -236,7 +238,12 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
     ...preludeAnalyses,
     ...order.flatMap((d) => d.analyses.map((a, i) => ({ cell: d.cells[i]?.index ?? 0, a }))),
   ].sort((x, y) => x.cell - y.cell));
-  for (const d of order) touchesOf(d, nb);
+  const touchCache = cacheOf(touchesCache, analyzer);
+  for (const d of order) touchesOf(d, nb, touchCache);
+  if (touchCache.size > order.length) {
+    const names = new Set(order.map((s) => s.name));
+    for (const name of touchCache.keys()) if (!names.has(name)) touchCache.delete(name);
+  }
   const templateNames = assignTemplateNames(order, diagnostics);
   const parameterNames = new Set(parameters.map((p) => p.name));
   const result = resolveSteps(order, {
@@ -556,6 +563,7 @@ function summariseSteps(order: StepDraft[], analyzer: CellAnalyzer): void {
     const facts = last && last.from.length === from.length && last.from.every((x, i) => x === from[i]) ? last.facts : stepFacts(step);
     cache.set(step.name, { from, facts });
     Object.assign(step, facts);
+    step.sources = from;
   }
   if (cache.size > order.length) {
     const names = new Set(order.map((s) => s.name));
@@ -595,10 +603,33 @@ function touches(step: StepDraft, name: string): boolean {
   return step.touched.has(name) || step.deletes.has(name);
 }
 
+/**
+ * Per analyzer, what each step touched at the last call, with what it was made from: the
+ * step's cells and analyses (by identity) and the notebook's function effects (by signature).
+ * An edit elsewhere leaves both unchanged; then only aliases are followed again.
+ */
+const touchesCache = new WeakMap<CellAnalyzer, Map<string, { from: unknown[]; signature: string; base: StepTouches }>>();
+
+function cacheOf<T>(caches: WeakMap<CellAnalyzer, Map<string, T>>, analyzer: CellAnalyzer): Map<string, T> {
+  let cache = caches.get(analyzer);
+  if (!cache) {
+    cache = new Map();
+    caches.set(analyzer, cache);
+  }
+  return cache;
+}
+
 /** Sets what the step touches and must load beyond its own reads, for this build. */
-function touchesOf(step: StepDraft, nb: NotebookEffects): void {
-  const reads = new Set(step.needs.map((n) => n.name));
-  const { touched, extraNeeds } = stepTouches(step.analyses, step.cells.map((c) => c.index), reads, nb);
+function touchesOf(step: StepDraft, nb: NotebookEffects, cache: Map<string, { from: unknown[]; signature: string; base: StepTouches }>): void {
+  const last = cache.get(step.name);
+  let base: StepTouches;
+  if (last && last.signature === nb.signature && last.from.length === step.sources.length && last.from.every((x, i) => x === step.sources[i])) {
+    base = last.base;
+  } else {
+    base = stepTouches(step.analyses, step.cells.map((c) => c.index), new Set(step.needs.map((n) => n.name)), nb);
+    cache.set(step.name, { from: step.sources, signature: nb.signature, base });
+  }
+  const { touched, extraNeeds } = withAliases(base, nb);
   step.touched = touched;
   step.extraNeeds = extraNeeds;
 }
@@ -610,8 +641,9 @@ function touchesOf(step: StepDraft, nb: NotebookEffects): void {
  */
 function checkSpecialValue(provider: StepDraft, at: number, name: string, ctx: ResolveContext, reported: Set<string>): void {
   const a = provider.analyses[at];
+  if (!a || a.effects.specialValues.length === 0) return;
   const cell = provider.cells[at]?.index ?? 0;
-  const values = a?.effects.specialValues.filter((v) => v.name === name) ?? [];
+  const values = a.effects.specialValues.filter((v) => v.name === name);
   const v = values[values.length - 1];
   if (!v) return;
   let kind = v.kind;

@@ -124,6 +124,21 @@ describe('fidelity: functions and classes are values', () => {
   });
 });
 
+describe('fidelity: re-analysis after an edit', () => {
+  it('an edit of a function body elsewhere changes which step provides a name (no stale cache)', () => {
+    const cells = (body: string): CellSpec[] => [['functions', `def f(v):\n    ${body}`], ['step:a', 'xs = [1]'], ['step:b', 'f(xs)'], ['step:c', 'print(xs)']];
+    assert.deepEqual(inputs(step(analyze(cells('return len(v)')), 'c')), ['xs<a']);
+    assert.deepEqual(inputs(step(analyze(cells('v.append(1)')), 'c')), ['xs<b']);
+    assert.deepEqual(inputs(step(analyze(cells('return len(v)')), 'c')), ['xs<a']);
+  });
+
+  it('an alias added in one step makes a change in an unchanged later step reach the other name', () => {
+    const cells = (alias: string): CellSpec[] => [['step:a', `xs = [1]\n${alias}`], ['step:b', 'ys.append(2)'], ['step:c', 'print(xs)']];
+    assert.deepEqual(inputs(step(analyze(cells('ys = [2]')), 'c')), ['xs<a']);
+    assert.deepEqual(inputs(step(analyze(cells('ys = xs')), 'c')), ['xs<b']);
+  });
+});
+
 describe('fidelity: aliases and loop variables (classes 3 and 4)', () => {
   it('models changed through the loop variable reach evaluate from train, with the reason', () => {
     const p = analyze([
