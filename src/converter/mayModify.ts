@@ -4,6 +4,7 @@
 // Conservative: a call of anything the notebook does not define may change its arguments.
 // Works on the per-cell `CellEffects`; nothing here runs notebook code.
 
+import { cellLabel } from './diagnostics';
 import type { CallSite, CellAnalysis, EdgeChange, FunctionSummary } from './ir';
 
 /** What calling (or reading) a notebook function may do, its own calls included. */
@@ -337,4 +338,9 @@ export function withAliases(base: StepTouches, nb: NotebookEffects): StepTouches
     }
   }
   return { touched, extraNeeds, changes: base.changes };
+}
+
+/** Why the upstream step provides a name it did not bind, e.g. "models changed through `m.fit` in the loop at cell 7 line 2". */
+export function describeChange(c: EdgeChange): string {
+  return `${c.name} changed ${c.how} at ${cellLabel(c.cell)} line ${c.line}`;
 }
