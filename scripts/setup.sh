@@ -15,6 +15,11 @@ apt_packages=(
 # busybox for the tests' tiny base image, openssl for the token-auth test, curl for the bench.
 apt_packages+=(docker-registry buildah skopeo apache2-utils busybox-static openssl curl)
 
+# Compiled YAML read back by other readers (test/unit/converter/emit/yamlReaders.test.ts):
+# PyYAML, and Go's reader in kubectl (Debian's kubernetes-client, unless a kubectl is there).
+apt_packages+=(python3-yaml)
+command -v kubectl >/dev/null 2>&1 || apt_packages+=(kubernetes-client)
+
 # VS Code extension tests (test/extension, test/ui): Debian's Chromium as the browser that
 # drives code-server; code-server's native modules build against Kerberos headers (libkrb5-dev,
 # pkg-config), and Debian's ripgrep stands in for the one its postinstall would download.

@@ -59,19 +59,25 @@ export class Compiler {
     return pipeline;
   }
 
-  /** Notebook text → pipeline and, when it has no errors, the Workflow. Throws `InputError` for unusable input. */
+  /** Notebook text → pipeline and, when it has no errors, the Workflow. Throws `InputError` for unusable input, a notebook without cells among it. */
   compileText(text: string, path: string, options: EmitOptions = {}): CompileResult {
-    const { notebook, diagnostics } = parseNotebook(text, path);
-    const pipeline = this.analyze(notebook, diagnostics);
+    const pipeline = this.analyzeText(text, path);
     const result: CompileResult = { pipeline, diagnostics: pipeline.diagnostics };
     if (!hasErrors(pipeline.diagnostics)) result.workflow = emitWorkflow(pipeline, options);
     return result;
   }
 
+  /** Notebook text → pipeline with diagnostics, nothing emitted (`flowbook inspect`). Throws `InputError` as `compileText` does. */
+  analyzeText(text: string, path: string): Pipeline {
+    const { notebook, diagnostics } = parseNotebook(text, path);
+    // The editor shows an empty notebook as it is; compiling one is a mistake (a wrong or truncated file).
+    if (notebook.cells.length === 0) throw new InputError(diag('FB003', 'the notebook has no cells: there is nothing to compile. Check that this is the notebook you meant, and that it was saved.'));
+    return this.analyze(notebook, diagnostics);
+  }
+
   /** Notebook text → pipeline and, when neither the notebook nor the target has errors, the Kubeflow Pipelines IR. */
   compileKfpText(text: string, path: string, options: EmitOptions = {}): KfpCompileResult {
-    const { notebook, diagnostics } = parseNotebook(text, path);
-    const pipeline = this.analyze(notebook, diagnostics);
+    const pipeline = this.analyzeText(text, path);
     if (hasErrors(pipeline.diagnostics)) return { pipeline, diagnostics: pipeline.diagnostics };
     const kfp = compileKfp(pipeline, options);
     const all = sortDiagnostics([...pipeline.diagnostics, ...kfp.diagnostics]);
@@ -89,6 +95,11 @@ export function sharedCompiler(options: CompilerOptions = {}): Promise<Compiler>
 
 export async function compileNotebookText(text: string, path: string, options: EmitOptions = {}): Promise<CompileResult> {
   return (await sharedCompiler()).compileText(text, path, options);
+}
+
+/** Reads and analyses a notebook file without emitting anything. A file that cannot be read throws `InputError`. */
+export async function analyzeNotebookFile(path: string): Promise<Pipeline> {
+  return (await sharedCompiler()).analyzeText(readNotebookText(path), path);
 }
 
 /** Reads a notebook file and compiles it for Kubeflow Pipelines. A file that cannot be read throws `InputError`. */

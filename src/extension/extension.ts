@@ -18,6 +18,7 @@ import { LocalRunSource, RunsModel } from '../views/runsModel';
 import { RunsTree } from '../views/runsTree';
 import { GraphPanels, type RenderReport } from '../views/graphPanel';
 import { registerCluster, type ClusterApi } from './cluster/index';
+import { VerifyCommand } from './verifyCommand';
 
 /** Context key: a cluster is configured (set by the cluster support, issue 5). */
 export const CLUSTER_CONFIGURED = 'flowbook:clusterConfigured';
@@ -87,7 +88,8 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
     }));
 
     const cluster = registerCluster(c, { models, runsModel, runsTree, graphs }, own);
-    const commands = registerCommands(c, cluster.commands(commandTable(c, { tags, workflows, runs, runsModel, graphs, logs })), own);
+    const verify = own(new VerifyCommand(c, runs, local));
+    const commands = registerCommands(c, verify.commands(cluster.commands(commandTable(c, { tags, workflows, runs, runsModel, graphs, logs }))), own);
     const activationMs = performance.now() - started;
     c.log.info(`Flowbook activated in ${activationMs.toFixed(1)} ms`);
 

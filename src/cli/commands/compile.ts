@@ -2,13 +2,17 @@
 // to stderr as `NOTEBOOK:cell N:LINE: severity CODE message`; output goes to stdout or -o.
 
 import type { Command } from 'commander';
+import * as fs from 'node:fs';
 import { Option } from 'commander';
-import { compileKfpNotebookFile, compileNotebookFile, CompileResult, Diagnostic, formatDiagnostic, hasErrors, InputError } from '../../converter';
-import type { EmitOptions } from '../../converter';
+import { analyzeNotebookFile, compileKfpNotebookFile, compileNotebookFile, CompileResult, Diagnostic, formatDiagnostic, hasErrors, InputError } from '../../converter';
+import type { EmitOptions, Pipeline, Workflow } from '../../converter';
+import { DEFAULT_IMAGE } from '../../converter/emit/options';
+import { tableDistribution } from '../../images/distributions';
 import { toYaml } from '../../converter/yaml';
 import { compileKfp, emitWorkflow, kfpYaml } from '../../converter/emit';
 import { BUILDER_CHOICES, type BuilderChoice } from '../../images/builderChoices';
 import { writeFileAtomic } from '../../common/atomicFile';
+import * as valid from '../../converter/validate';
 import type { CommandResult } from '../main';
 import { describePipeline, pipelineJson } from '../pipelineText';
 
@@ -38,9 +42,20 @@ export function registerCompile(program: Command, result: CommandResult): void {
     .option('--registry <host/repo>', 'build the steps\' images from the notebook\'s requirements, push them here, and use them')
     .addOption(new Option('--builder <name>', 'with --registry: how to build').choices([...BUILDER_CHOICES]).default('auto'))
     .option('--insecure', 'with --registry: the registry speaks plain HTTP (a local registry)')
-    .option('--python <path>', 'with --registry: the interpreter whose package versions are pinned (default: python3)')
+    .option('--python <path>', 'with --registry: the interpreter whose package versions are pinned (default: $FLOWBOOK_PYTHON, else python3)')
     .option('-v, --verbose', 'also print information diagnostics')
     .action(async (notebook: string, flags: CompileFlags) => {
+      if (flags.output !== undefined && sameFile(flags.output, notebook)) {
+        process.stderr.write(`flowbook compile: -o ${flags.output} is the notebook itself; give another file, e.g. ${suggestedOutput(notebook)}\n`);
+        result.code = 2;
+        return;
+      }
+      const flagProblem = checkFlags(flags);
+      if (flagProblem) {
+        process.stderr.write(`flowbook compile: ${flagProblem}\n`);
+        result.code = 2;
+        return;
+      }
       const options = emitOptions(flags);
       if (flags.target === 'kfp') {
         result.code = await compileForKfp(notebook, flags, options);
@@ -57,7 +72,9 @@ export function registerCompile(program: Command, result: CommandResult): void {
         return;
       }
       const workflow = stepImages ? emitWorkflow(compiled.pipeline, { ...options, stepImages }) : compiled.workflow;
-      writeOutput(flags.output, toYaml(workflow), `${compiled.pipeline.steps.length} steps`);
+      const yaml = toYaml(workflow);
+      for (const warning of workflowWarnings(compiled.pipeline, workflow, yaml)) process.stderr.write(`${notebook}: warning: ${warning}\n`);
+      writeOutput(flags.output, yaml, `${compiled.pipeline.steps.length} steps`);
       result.code = 0;
     });
 }
@@ -106,7 +123,7 @@ async function builtImages(notebook: string, pipeline: CompileResult['pipeline']
   const { stepImagesFor, ImageError } = require('../../images') as typeof import('../../images');
   try {
     return await stepImagesFor(pipeline, {
-      registry: flags.registry, builder: flags.builder, insecure: flags.insecure, image: flags.image, python: flags.python,
+      registry: flags.registry, builder: flags.builder, insecure: flags.insecure, image: flags.image, python: flags.python ?? process.env.FLOWBOOK_PYTHON,
       log: (line) => { if (flags.verbose) process.stderr.write(line + '\n'); },
       progress: (message) => process.stderr.write(`${message}\n`),
     });
@@ -134,21 +151,66 @@ export function registerInspect(program: Command, result: CommandResult): void {
     .option('--json', 'print the pipeline as JSON')
     .option('-v, --verbose', 'also print information diagnostics')
     .action(async (notebook: string, flags: { json?: boolean; verbose?: boolean }) => {
-      let compiled: CompileResult;
+      let pipeline: Pipeline;
       try {
-        compiled = await compileNotebookFile(notebook);
+        pipeline = await analyzeNotebookFile(notebook);
       } catch (err) {
         result.code = reportInputError(notebook, err);
         return;
       }
       if (flags.json) {
-        process.stdout.write(JSON.stringify(pipelineJson(compiled.pipeline), null, 2) + '\n');
+        process.stdout.write(JSON.stringify(pipelineJson(pipeline), null, 2) + '\n');
       } else {
-        printDiagnostics(notebook, compiled.diagnostics, flags.verbose ?? false);
-        process.stdout.write(describePipeline(compiled.pipeline));
+        printDiagnostics(notebook, pipeline.diagnostics, flags.verbose ?? false);
+        process.stdout.write(describePipeline(pipeline));
       }
-      result.code = hasErrors(compiled.diagnostics) ? 1 : 0;
+      result.code = hasErrors(pipeline.diagnostics) ? 1 : 0;
     });
+}
+
+/** Kubernetes refuses objects over about 1.5 MB (etcd's request limit). */
+export const MAX_OBJECT_BYTES = 1_500_000;
+
+/** Problems the cluster would show only later: a Workflow too big to store, steps without the packages they import. */
+export function workflowWarnings(pipeline: Pipeline, workflow: Workflow, yaml: string): string[] {
+  const warnings: string[] = [];
+  const bytes = Buffer.byteLength(yaml);
+  if (bytes > MAX_OBJECT_BYTES) {
+    warnings.push(`the Workflow is ${(bytes / 1e6).toFixed(1)} MB; Kubernetes refuses objects over about 1.5 MB, so submitting it will fail. Every step carries the imports and functions cells and the runtime: use fewer, larger steps, or move shared code into a module installed in the image.`);
+  }
+  const defaultSteps = new Set(workflow.spec.templates.filter((t) => t.script?.image === DEFAULT_IMAGE).map((t) => t.name));
+  const steps = pipeline.steps.filter((s) => defaultSteps.has(s.templateName));
+  const packages = [...new Set(pipeline.modules.map(tableDistribution).filter((d): d is string => d !== undefined))].sort();
+  if (steps.length > 0 && packages.length > 0) {
+    const names = steps.slice(0, 5).map((s) => s.name).join(', ') + (steps.length > 5 ? ` and ${steps.length - 5} more` : '');
+    warnings.push(`the notebook imports ${packages.join(', ')}, but step${steps.length === 1 ? '' : 's'} ${names} run${steps.length === 1 ? 's' : ''} in ${DEFAULT_IMAGE}, which does not have ${packages.length === 1 ? 'it' : 'them'}. Build images with the packages: \`flowbook compile --registry HOST/REPO\` (or \`flowbook build\`); or name an image that has them with --image, the notebook's image setting, or an image: tag.`);
+  }
+  return warnings;
+}
+
+/** Whether two paths name the same file (through links, either spelling); false when either is missing. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const sa = fs.statSync(a);
+    const sb = fs.statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}
+
+function suggestedOutput(notebook: string): string {
+  return `${notebook.replace(/\.ipynb$/i, '')}.yaml`;
+}
+
+/** The first flag whose value Kubernetes would refuse, as one line; the same rules as notebook settings. */
+function checkFlags(flags: CompileFlags): string | undefined {
+  const checks: [string, string | undefined, valid.Check][] = [['--namespace', flags.namespace, valid.namespaceName], ['--image', flags.image, valid.imageReference]];
+  for (const [flag, value, check] of checks) {
+    const problem = value === undefined ? undefined : check(value);
+    if (problem) return `${flag} ${JSON.stringify(value)}: ${problem}`;
+  }
+  return undefined;
 }
 
 function emitOptions(flags: CompileFlags): EmitOptions {

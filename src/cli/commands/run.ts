@@ -63,7 +63,7 @@ async function runCommand(notebook: string, flags: RunFlags): Promise<number> {
     return compiled;
   }
   const { pipeline, workflow } = compiled;
-  const parsed = parseParameterArgs(flags.param, pipeline.parameters);
+  const parsed = await parseParameterArgs(flags.param, pipeline.parameters);
   if (parsed.problems.length > 0) {
     for (const p of parsed.problems) say(`flowbook run: ${p.message}`);
     return 2;

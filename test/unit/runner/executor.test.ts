@@ -113,7 +113,7 @@ for (const preload of [true, false]) describe(`runner: executor (${preload ? 'st
     assert.deepEqual(second.metrics, first.metrics);
     assert.equal(second.steps[0]?.cachedFrom, first.id);
     const dir = path.join(root, '.flowbook', 'runs', second.id);
-    assert.ok(fs.existsSync(path.join(dir, 'data', 'load', 'data.pkl')), 'cached outputs are linked into the new run');
+    assert.ok(fs.existsSync(path.join(dir, 'data', 'load', '_values.pkl')), 'cached outputs are linked into the new run');
 
     const third = await run(PIPELINE, { parameters: { factor: 5 } }).done;
     assert.deepEqual(statuses(third), { load: 'cached', total: 'succeeded', count: 'cached', report: 'succeeded' });
