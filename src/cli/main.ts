@@ -21,11 +21,14 @@ const COMMAND_MODULES: { names: string[]; load: () => Register[] }[] = [
   { names: ['compile', 'inspect'], load: () => { const m = load<typeof import('./commands/compile')>('./commands/compile'); return [m.registerCompile, m.registerInspect]; } },
   { names: ['verify'], load: () => [load<typeof import('./commands/verify')>('./commands/verify').registerVerify] },
   { names: ['run'], load: () => [load<typeof import('./commands/run')>('./commands/run').registerRun] },
+  { names: ['clean'], load: () => [load<typeof import('./commands/clean')>('./commands/clean').registerClean] },
   { names: ['build'], load: () => [load<typeof import('./commands/build')>('./commands/build').registerBuild] },
   { names: ['submit'], load: () => [load<typeof import('./commands/submit')>('./commands/submit').registerSubmit] },
   { names: ['runs', 'contexts'], load: () => [load<typeof import('./commands/runs')>('./commands/runs').registerRuns] },
+  { names: ['show', 'compare'], load: () => [load<typeof import('./commands/localRuns')>('./commands/localRuns').registerLocalRuns] },
   { names: ['logs'], load: () => [load<typeof import('./commands/logs')>('./commands/logs').registerLogs] },
   { names: ['stop', 'retry', 'delete', 'resubmit'], load: () => [load<typeof import('./commands/runActions')>('./commands/runActions').registerRunActions] },
+  { names: ['schedules'], load: () => [load<typeof import('./commands/schedules')>('./commands/schedules').registerSchedules] },
   { names: ['isvc'], load: () => [load<typeof import('./commands/isvc')>('./commands/isvc').registerIsvc] },
 ];
 

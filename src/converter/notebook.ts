@@ -97,7 +97,7 @@ function readSource(source: unknown, index: number, kind: CellKind, diagnostics:
 // ---------------------------------------------------------------------------
 // Settings: Kale's `metadata.kubeflow_notebook`, then our own `metadata.flowbook` on top.
 
-const FLOWBOOK_KEYS = ['pipelineName', 'experimentName', 'description', 'image', 'volumes', 'stepDefaults', 'enableCaching', 'timeout', 'dataPassing', 'volumeSize', 'storageClass', 'namespace'] as const;
+const FLOWBOOK_KEYS = ['pipelineName', 'experimentName', 'description', 'image', 'volumes', 'stepDefaults', 'enableCaching', 'timeout', 'dataPassing', 'volumeSize', 'storageClass', 'namespace', 'enabled'] as const;
 
 /** Notebook settings from notebook-level metadata (Kale's `kubeflow_notebook`, then `flowbook`). */
 export function readNotebookSettings(metadata: Record<string, unknown>, diagnostics: Diagnostic[]): NotebookSettings {

@@ -6,7 +6,8 @@
 
 import { taskDependencies } from '../argo/dag';
 import type { WorkflowLike } from '../argo/view';
-import { CACHE_ANNOTATION, CELLS_ANNOTATION, STEP_ANNOTATION } from '../converter/emit';
+import { CACHE_ANNOTATION, CELLS_ANNOTATION, OUTPUTS_ANNOTATION, STEP_ANNOTATION } from '../converter/emit';
+import { PARAM_ENV_PREFIX } from '../converter/emit/options';
 
 export type { DagTaskLike, EnvVarLike, TemplateLike, WorkflowLike, WorkflowParameterLike } from '../argo/view';
 
@@ -27,6 +28,10 @@ export interface StepPlan {
   env: Record<string, string>;
   /** Variables the template reads from secrets: locally they come from the user's environment. */
   secretEnv: string[];
+  /** The variables the step saves (`flowbook.dev/outputs`); empty when the workflow does not say. */
+  outputs: string[];
+  /** Pipeline parameters the step reads, name → value as JSON text (from its `FLOWBOOK_PARAM_*` variables). */
+  parameters: Record<string, string>;
   timeoutSeconds?: number;
   retries: number;
   /** False when the step's `cache:disabled` tag (or the notebook's setting) turns reuse off. */
@@ -120,6 +125,8 @@ export function planWorkflow(
       source: substitute(template.script.source, local, null),
       env,
       secretEnv,
+      outputs: (annotations[OUTPUTS_ANNOTATION] ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+      parameters: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith(PARAM_ENV_PREFIX)).map(([k, v]) => [k.slice(PARAM_ENV_PREFIX.length), v])),
       retries: nonNegativeInt(template.retryStrategy?.limit) ?? 0,
     };
     if (annotations[CACHE_ANNOTATION] === 'disabled') plan.cache = false;

@@ -40,6 +40,8 @@ import { baseName, noTemplate, stepScript } from './script';
 export const STEP_ANNOTATION = 'flowbook.dev/step';
 export const CELLS_ANNOTATION = 'flowbook.dev/cells';
 export const CACHE_ANNOTATION = 'flowbook.dev/cache';
+/** The variables a step saves for later steps (comma-separated); a runner checks they were written. */
+export const OUTPUTS_ANNOTATION = 'flowbook.dev/outputs';
 export const PIPELINE_LABEL = 'flowbook.dev/pipeline';
 export const NOTEBOOK_ANNOTATION = 'flowbook.dev/notebook';
 export const VERSION_ANNOTATION = 'flowbook.dev/version';
@@ -155,6 +157,7 @@ function stepTemplate(pipeline: Pipeline, step: Step, options: EmitOptions, ctx:
   metadata.annotations = { ...o.annotations, [STEP_ANNOTATION]: step.name, [CELLS_ANNOTATION]: step.cells.join(',') };
   const cache = o.cache ?? pipeline.settings.enableCaching;
   if (cache !== undefined) metadata.annotations[CACHE_ANNOTATION] = cache ? 'enabled' : 'disabled';
+  if (step.outputs.length > 0) metadata.annotations[OUTPUTS_ANNOTATION] = step.outputs.join(',');
 
   const template: Template = { name: step.templateName, metadata };
   const inputParameters = step.parameters.map((p) => ({ name: p }));
