@@ -1,10 +1,18 @@
-// The compiled KFP pipeline for a notebook's pipeline IR, as the text uploaded to KFP. The
-// KFP emitter (issue 12's compile half, `flowbook compile --target kfp`) produces it.
+// The compiled KFP pipeline for a notebook's pipeline IR, as the text uploaded to KFP: the
+// same file `flowbook compile --target kfp` writes. What KFP cannot express (FB500/FB501
+// warnings) goes to the Flowbook log.
 
+import * as vscode from 'vscode';
 import type { Ctx } from '../context';
 import type { Pipeline } from '../../converter/ir';
-import { UserError } from '../tagCommands';
+import { formatDiagnostic } from '../../converter/diagnostics';
+import { emitOptions } from '../workflowDocument';
 
-export function kfpPackageFor(_ctx: Ctx, pipeline: Pipeline, _notebookPath: string): Promise<string> {
-  return Promise.reject(new UserError(`This build of Flowbook cannot compile ${pipeline.name} for Kubeflow Pipelines yet: run \`flowbook compile NOTEBOOK --target kfp -o pipeline.yaml\` and \`flowbook submit pipeline.yaml --target kfp\`.`));
+export async function kfpPackageFor(ctx: Ctx, pipeline: Pipeline, notebookPath: string): Promise<string> {
+  const core = await ctx.core();
+  // Values always pass as KFP artifacts: the Argo data-passing setting does not apply.
+  const { image } = emitOptions(ctx.settingsFor(vscode.Uri.file(notebookPath)), pipeline);
+  const compiled = core.compileKfp(pipeline, image ? { image } : {});
+  for (const d of compiled.diagnostics) ctx.log.warn(formatDiagnostic(notebookPath, d));
+  return core.kfpYaml(compiled, notebookPath, core.toYaml);
 }
