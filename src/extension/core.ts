@@ -3,7 +3,7 @@
 // YAML, and the local runner. Activation never loads it.
 
 export { Compiler } from '../converter/index';
-export { compileKfp, emitWorkflow, kfpYaml } from '../converter/emit/index';
+export { emitWorkflow } from '../converter/emit/index';
 export { DEFAULT_IMAGE } from '../converter/emit/options';
 export { toYaml } from '../converter/yaml';
 export { startRun, RunOptionsError, probePython, PythonNotFoundError } from '../runner/index';

@@ -11,7 +11,7 @@ import { parseAllDocuments } from 'yaml';
 import type * as Cluster from '../../cluster';
 import type { CommandResult } from '../main';
 import { addClusterOptions, addRecordsOption, cluster, ClusterFlags, collect, connect, out, records, reportError, say } from './clusterCommon';
-import { compileKfpNotebookFile, type KfpCompileResult, type Pipeline } from '../../converter';
+import { compileKfpNotebookFile, type Pipeline } from '../../converter';
 import { emitWorkflow, kfpYaml } from '../../converter/emit';
 import { toYaml } from '../../converter/yaml';
 import { compileOrReport, printDiagnostics, reportInputError } from './compile';
@@ -47,20 +47,17 @@ export function registerSubmit(program: Command, result: CommandResult): void {
   });
 }
 
-/** Compiles a notebook for KFP: the IR file's text (as `compile --target kfp` writes it) and the notebook's experiment setting. */
+/** Compiles a notebook for KFP: the IR file's text and the notebook's experiment setting, or an exit code. */
 async function compileForKfp(notebook: string): Promise<{ text: string; experiment?: string } | number> {
-  let compiled: KfpCompileResult;
+  let compiled;
   try {
     compiled = await compileKfpNotebookFile(notebook);
   } catch (err) {
     return reportInputError(notebook, err);
   }
   printDiagnostics(notebook, compiled.diagnostics, false);
-  if (!compiled.kfp) {
-    say('flowbook submit: fix the errors above; nothing was submitted.');
-    return 1;
-  }
-  const experiment = compiled.pipeline.experiment;
+  if (!compiled.kfp) return 1;
+  const experiment = compiled.pipeline.settings.experimentName ?? compiled.pipeline.experiment;
   return { text: kfpYaml(compiled.kfp, notebook, toYaml), ...(experiment ? { experiment } : {}) };
 }
 
@@ -114,7 +111,7 @@ async function submitCommand(input: string, flags: SubmitFlags): Promise<number>
       // No setting in the notebook: artifacts where the cluster has a repository, else a volume kept on one node.
       const probe = await c.detectArtifactRepository(client, flags.namespace ?? workflow.metadata.namespace ?? client.namespace);
       const plan = c.planDataPassing(probe, undefined);
-      if (plan.mode === 'artifacts') workflow = emitWorkflow(compiledPipeline, { ...(flags.namespace ? { namespace: flags.namespace } : {}), dataPassing: 'artifacts' });
+      if (plan.mode === 'artifacts') workflow = emitWorkflow(compiledPipeline, { ...(flags.namespace ? { namespace: flags.namespace } : {}), dataPassing: 'artifacts' }) as unknown as Cluster.Workflow;
       say(plan.message);
     }
     say(`Submitting to ${client.connection.describe()} (${client.connection.server})…`);

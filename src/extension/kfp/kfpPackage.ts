@@ -1,18 +1,23 @@
 // The compiled KFP pipeline for a notebook's pipeline IR, as the text uploaded to KFP: the
-// same file `flowbook compile --target kfp` writes. What KFP cannot express (FB500/FB501
-// warnings) goes to the Flowbook log.
+// KFP emitter's IR and platform spec, serialised as `flowbook compile --target kfp` writes
+// them. Compile errors become a UserError naming the first one.
 
-import * as vscode from 'vscode';
 import type { Ctx } from '../context';
 import type { Pipeline } from '../../converter/ir';
-import { formatDiagnostic } from '../../converter/diagnostics';
-import { emitOptions } from '../workflowDocument';
+import { hasErrors } from '../../converter/diagnostics';
+import { UserError } from '../tagCommands';
 
-export async function kfpPackageFor(ctx: Ctx, pipeline: Pipeline, notebookPath: string): Promise<string> {
-  const core = await ctx.core();
-  // Values always pass as KFP artifacts: the Argo data-passing setting does not apply.
-  const { image } = emitOptions(ctx.settingsFor(vscode.Uri.file(notebookPath)), pipeline);
-  const compiled = core.compileKfp(pipeline, image ? { image } : {});
-  for (const d of compiled.diagnostics) ctx.log.warn(formatDiagnostic(notebookPath, d));
-  return core.kfpYaml(compiled, notebookPath, core.toYaml);
+export function kfpPackageFor(ctx: Ctx, pipeline: Pipeline, notebookPath: string): Promise<string> {
+  // The emitter loads on first use, not at activation.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { compileKfp, kfpYaml } = require('../../converter/emit') as typeof import('../../converter/emit');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { toYaml } = require('../../converter/yaml') as typeof import('../../converter/yaml');
+  const compiled = compileKfp(pipeline, {});
+  if (hasErrors(compiled.diagnostics)) {
+    const first = compiled.diagnostics.find((d) => d.severity === 'error');
+    throw new UserError(`${pipeline.name} cannot be compiled for Kubeflow Pipelines: ${first?.message ?? 'see the Problems panel'}.`);
+  }
+  for (const d of compiled.diagnostics) ctx.log.info(`KFP compile: ${d.code} ${d.message}`);
+  return Promise.resolve(kfpYaml(compiled, notebookPath, toYaml));
 }
