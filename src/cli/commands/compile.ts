@@ -7,6 +7,7 @@ import { Option } from 'commander';
 import { analyzeNotebookFile, compileKfpNotebookFile, compileNotebookFile, CompileResult, Diagnostic, formatDiagnostic, hasErrors, InputError } from '../../converter';
 import type { EmitOptions, Pipeline, Workflow } from '../../converter';
 import { DEFAULT_IMAGE } from '../../converter/emit/options';
+import { RUNTIME_DISTRIBUTIONS } from '../../converter/emit/runtime';
 import { tableDistribution } from '../../images/distributions';
 import { toYaml } from '../../converter/yaml';
 import { compileKfp, emitWorkflow, kfpYaml } from '../../converter/emit';
@@ -180,7 +181,9 @@ export function workflowWarnings(pipeline: Pipeline, workflow: Workflow, yaml: s
   }
   const defaultSteps = new Set(workflow.spec.templates.filter((t) => t.script?.image === DEFAULT_IMAGE).map((t) => t.name));
   const steps = pipeline.steps.filter((s) => defaultSteps.has(s.templateName));
-  const packages = [...new Set(pipeline.modules.map(tableDistribution).filter((d): d is string => d !== undefined))].sort();
+  // Steps that pass values on need the runtime's pickler too (cloudpickle), which the default image lacks.
+  const passesValues = pipeline.steps.some((s) => s.outputs.length > 0);
+  const packages = [...new Set([...pipeline.modules.map(tableDistribution), ...(passesValues ? RUNTIME_DISTRIBUTIONS : [])].filter((d): d is string => d !== undefined))].sort();
   if (steps.length > 0 && packages.length > 0) {
     const names = steps.slice(0, 5).map((s) => s.name).join(', ') + (steps.length > 5 ? ` and ${steps.length - 5} more` : '');
     warnings.push(`the notebook imports ${packages.join(', ')}, but step${steps.length === 1 ? '' : 's'} ${names} run${steps.length === 1 ? 's' : ''} in ${DEFAULT_IMAGE}, which does not have ${packages.length === 1 ? 'it' : 'them'}. Build images with the packages: \`flowbook compile --registry HOST/REPO\` (or \`flowbook build\`); or name an image that has them with --image, the notebook's image setting, or an image: tag.`);
