@@ -8,6 +8,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { SUMMARY_FILE, VALUES_FILE } from '../converter/emit/runtime';
 import type { PythonInfo } from './python';
 import type { OutputFile, StepRecord } from './record';
 import type { StepPlan } from './workflow';
@@ -29,7 +30,11 @@ export function cacheKey(step: StepPlan, python: PythonInfo, upstreamDigests: Re
  * cells but does not change what it computes.
  */
 function keySource(source: string): string {
-  return source.replace(/^#@flowbook cell=\d+( line=\d+)?$/gm, '#@flowbook cell').replace(/^# Flowbook step .*$/m, '');
+  return source
+    .replace(/^#@flowbook cell=\d+( line=\d+)?$/gm, '#@flowbook cell')
+    .replace(/^(_flowbook\.cell\()\d+, /gm, '$1')
+    .replace(/^(_flowbook\.define\('[^']*'|_flowbook\.define\("[^"]*"), ("[^"]*"|'[^']*'), \d+, /gm, '$1, $2, ')
+    .replace(/^# Flowbook step .*$/m, '');
 }
 
 /** Files below `dir`, as sorted paths relative to it ('/'-separated). */
@@ -101,13 +106,19 @@ export function linkFile(from: string, to: string): void {
   }
 }
 
-/** True when `dir` holds a saved value named `variable` (`<variable>.<format>`). */
+/**
+ * True when the step output folder `dir` holds the value `variable`: the runtime's bundle
+ * exists, and its summary (when there is one) lists the name.
+ */
 export function hasOutput(dir: string, variable: string): boolean {
+  if (!fs.existsSync(path.join(dir, VALUES_FILE))) return false;
+  let summary: { values?: Record<string, unknown> };
   try {
-    return fs.readdirSync(dir).some((f) => f.startsWith(`${variable}.`) && !f.endsWith('.tmp'));
+    summary = JSON.parse(fs.readFileSync(path.join(dir, SUMMARY_FILE), 'utf8')) as typeof summary;
   } catch {
-    return false;
+    return true;
   }
+  return summary.values === undefined || Object.hasOwn(summary.values, variable);
 }
 
 /** The files below `dir` with their sizes and modification times. */

@@ -113,7 +113,7 @@ for (const preload of [true, false]) describe(`runner: executor (${preload ? 'st
     assert.deepEqual(second.metrics, first.metrics);
     assert.equal(second.steps[0]?.cachedFrom, first.id);
     const dir = path.join(root, '.flowbook', 'runs', second.id);
-    assert.ok(fs.existsSync(path.join(dir, 'data', 'load', 'data.pkl')), 'cached outputs are linked into the new run');
+    assert.ok(fs.existsSync(path.join(dir, 'data', 'load', '_values.pkl')), 'cached outputs are linked into the new run');
 
     const third = await run(PIPELINE, { parameters: { factor: 5 } }).done;
     assert.deepEqual(statuses(third), { load: 'cached', total: 'succeeded', count: 'cached', report: 'succeeded' });
@@ -170,7 +170,7 @@ for (const preload of [true, false]) describe(`runner: executor (${preload ? 'st
 
   it('behaves like a fresh interpreter: exit codes, sys.exit messages, syntax errors, unseeded random numbers', async () => {
     const steps: FakeStep[] = [
-      { name: 'three', cells: [[1, 'import sys\nsys.exit(3)']] },
+      { name: 'three', cells: [[1, 'import os\nos._exit(3)']] },
       { name: 'says', cells: [[2, 'import sys\nsys.exit("no data today")']] },
       { name: 'syntax', cells: [[3, 'x = 1\ny = (']] },
       { name: 'r1', cells: [[4, 'import numpy\nv1 = numpy.random.rand()']], metrics: ['v1'] },
@@ -181,7 +181,7 @@ for (const preload of [true, false]) describe(`runner: executor (${preload ? 'st
     assert.equal(step('three')?.exitCode, 3);
     assert.equal(step('three')?.error?.message, 'step three failed: the Python process exited with code 3; see steps/three/stderr.log');
     assert.equal(step('says')?.exitCode, 1);
-    assert.equal(fs.readFileSync(path.join(handleDir(record), step('says')?.stderr ?? ''), 'utf8').trim(), 'no data today');
+    assert.match(fs.readFileSync(path.join(handleDir(record), step('says')?.stderr ?? ''), 'utf8').trim(), /^flowbook: step 'says' stopped in cell 3: the cell raised SystemExit\('no data today'\)/);
     assert.equal(step('syntax')?.error?.message, "step syntax failed: SyntaxError at cell 4, line 2 ('(' was never closed)");
     assert.equal(typeof record.metrics.v1, 'number');
     assert.notEqual(record.metrics.v1, record.metrics.v2, 'each step draws its own random numbers');

@@ -91,7 +91,8 @@ for (const preload of [true, false]) describe(`runner: hardening (${preload ? 'f
   });
 
   it('a step that ends early without saving its outputs fails, naming the step and cell, and is never reused', async () => {
-    const early: FakeStep = { name: 'a', outputs: ['x', 'y'], cells: [[2, 'x = 1'], [3, 'import sys\nsys.exit(0)\ny = 2']] };
+    // os._exit(0) ends the process at once, with success: only the runner can tell.
+    const early: FakeStep = { name: 'a', outputs: ['x', 'y'], cells: [[2, 'x = 1'], [3, 'import os\nos._exit(0)\ny = 2']] };
     const next: FakeStep = { name: 'b', after: ['a'], inputs: [{ name: 'x', from: 'a' }], outputs: ['z'], cells: [[4, 'z = x + 1']] };
     for (const attempt of [1, 2]) {
       const record = await run([early, next]).done;
@@ -102,6 +103,13 @@ for (const preload of [true, false]) describe(`runner: hardening (${preload ? 'f
       assert.equal(error?.cell, 3);
       assert.equal(stepOf(record, 'b')?.reason, 'upstream step a failed');
     }
+    // sys.exit(0): the step's runtime makes the process fail; never reused either.
+    const exits: FakeStep = { ...early, cells: [[2, 'x = 1'], [3, 'import sys\nsys.exit(0)\ny = 2']] };
+    for (const attempt of [1, 2]) {
+      const record = await run([exits, next]).done;
+      assert.deepEqual(statuses(record), { a: 'failed', b: 'skipped' }, `attempt ${attempt}`);
+      assert.match(stepOf(record, 'a')?.error?.message ?? '', /^step a failed: step 'a' stopped in cell 4: the cell raised SystemExit\(0\)/);
+    }
   });
 
   it('a cached step whose data files were deleted or changed runs again', async () => {
@@ -109,7 +117,7 @@ for (const preload of [true, false]) describe(`runner: hardening (${preload ? 'f
     const use: FakeStep = { name: 'use', after: ['make'], inputs: [{ name: 'v', from: 'make' }], metrics: ['s'], cells: [[2, 's = sum(v)']] };
     const first = await run([make, use]).done;
     assert.equal(first.status, 'succeeded');
-    fs.rmSync(path.join(runsDir, first.id, 'data', 'make', 'v.pkl'));
+    fs.rmSync(path.join(runsDir, first.id, 'data', 'make', '_values.pkl'));
     const second = await run([make, use]).done;
     assert.equal(second.status, 'succeeded', JSON.stringify(second.steps.map((s) => s.error)));
     assert.equal(stepOf(second, 'make')?.status, 'succeeded');
@@ -117,7 +125,7 @@ for (const preload of [true, false]) describe(`runner: hardening (${preload ? 'f
     assert.equal(second.metrics.s, 10);
 
     // Overwritten with other bytes of the same size, and a newer time.
-    const file = path.join(runsDir, second.id, 'data', 'make', 'v.pkl');
+    const file = path.join(runsDir, second.id, 'data', 'make', '_values.pkl');
     const bytes = fs.readFileSync(file);
     bytes[bytes.length - 3] = (bytes[bytes.length - 3] ?? 0) ^ 1;
     fs.rmSync(file);
@@ -281,7 +289,7 @@ describe('runner: hardening (disk and retention)', function () {
     const left = listRuns(runsDir).map((r) => r.id).sort();
     assert.deepEqual(left, [a3.id, a4.id, b1.id].sort(), 'a4 kept, a3 reused by a4 kept, b untouched');
     assert.equal(stepOf(a4, 'big')?.cachedFrom, a3.id);
-    assert.ok(fs.existsSync(path.join(runsDir, a4.id, 'data', 'big', 'blob.pkl')));
+    assert.ok(fs.existsSync(path.join(runsDir, a4.id, 'data', 'big', '_values.pkl')));
     assert.throws(() => pruneRuns(runsDir, { keep: 0 }), RangeError);
   });
 });
