@@ -25,25 +25,26 @@ def _flowbook_watch_reads(out_path, ignore):
         pass
     roots += list(ignore)
     roots = tuple(sorted({os.path.join(os.path.realpath(r), '') for r in roots if r}))
-    events = []
+    # (path, cwd) -> how it was first opened: a step opening one file a million times is one entry.
+    events = {}
     getcwd, fsdecode, O_ACCMODE, O_RDONLY = os.getcwd, os.fsdecode, getattr(os, 'O_ACCMODE', 3), os.O_RDONLY
 
     def hook(event, args):
         if event == 'open':
             path, flags = args[0], args[2]
             if isinstance(path, (str, bytes)) and isinstance(flags, int):
-                events.append((fsdecode(path), getcwd(), (flags & O_ACCMODE) == O_RDONLY and not flags & os.O_CREAT))
+                events.setdefault((fsdecode(path), getcwd()), (flags & O_ACCMODE) == O_RDONLY and not flags & os.O_CREAT)
         elif event in ('os.listdir', 'os.scandir'):
             path = args[0]
             if path is None or isinstance(path, (str, bytes)):
-                events.append((fsdecode(path or '.'), getcwd(), 'dir'))
+                events.setdefault((fsdecode(path or '.'), getcwd()), 'dir')
 
     def outside(path):
         return not (path + os.sep).startswith(roots) and '__pycache__' not in path
 
     def save():
         files, dirs, written = {}, {}, set()
-        for path, cwd, how in list(events):
+        for (path, cwd), how in list(events.items()):
             full = os.path.realpath(os.path.join(cwd, path))
             if how == 'dir':
                 if outside(full):
