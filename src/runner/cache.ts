@@ -26,14 +26,13 @@ export function cacheKey(step: StepPlan, python: PythonInfo, upstreamDigests: Re
 
 /**
  * The script without what only says where its code sits in the notebook (cell numbers in
- * the markers and the header comment): adding a markdown cell above a step renumbers its
+ * the markers, the calls that run cells and the header comment): adding a markdown cell above a step renumbers its
  * cells but does not change what it computes.
  */
 function keySource(source: string): string {
   return source
     .replace(/^#@flowbook cell=\d+( line=\d+)?$/gm, '#@flowbook cell')
-    .replace(/^(_flowbook\.cell\()\d+, /gm, '$1')
-    .replace(/^(_flowbook\.define\('[^']*'|_flowbook\.define\("[^"]*"), ("[^"]*"|'[^']*'), \d+, /gm, '$1, $2, ')
+    .replace(/^(_flowbook\.(?:cell|define)\((?:"[^"]*", "[^"]*", )?)\d+, /gm, '$1N, ')
     .replace(/^# Flowbook step .*$/m, '');
 }
 

@@ -4,6 +4,7 @@
 // read, so any Workflow the emitter produces is accepted structurally; unsupported shapes
 // (no DAG entrypoint, a task whose template is not a script) are a `WorkflowError`.
 
+import { taskDependencies } from '../argo/dag';
 import { CACHE_ANNOTATION, CELLS_ANNOTATION, OUTPUTS_ANNOTATION, STEP_ANNOTATION } from '../converter/emit';
 import { PARAM_ENV_PREFIX } from '../converter/emit/options';
 
@@ -174,15 +175,6 @@ export function planWorkflow(
   for (const plan of plans) plan.dependencies = plan.dependencies.map((d) => stepNameOfTask.get(d) ?? d);
   assertAcyclic(plans);
   return plans;
-}
-
-/** Task names this task waits for: `dependencies`, or the task names in an enhanced `depends` expression. */
-function taskDependencies(task: DagTaskLike): string[] {
-  if (task.dependencies) return [...task.dependencies];
-  if (!task.depends) return [];
-  const names = new Set<string>();
-  for (const m of task.depends.matchAll(/([A-Za-z0-9][A-Za-z0-9-]*)(?:\.[A-Za-z]+)?/g)) names.add(m[1] ?? '');
-  return [...names];
 }
 
 const EXPRESSION = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;

@@ -10,6 +10,7 @@ import {
   PRELOAD_PACKAGES, RunEvent, RunHandle, RunOptions, RunOptionsError, RunRecord, STATUS_SYMBOL,
   formatDuration, parseParameterArgs, runSummaryJson, startRun, stepLine, summaryLines,
 } from '../../runner';
+import { nextStepLines } from '../../runner/runInfo';
 import type { ParameterType } from '../../converter';
 import { formatBytes } from '../../common/bytes';
 import type { CommandResult } from '../main';
@@ -63,7 +64,7 @@ async function runCommand(notebook: string, flags: RunFlags): Promise<number> {
     return compiled;
   }
   const { pipeline, workflow } = compiled;
-  const parsed = parseParameterArgs(flags.param, pipeline.parameters);
+  const parsed = await parseParameterArgs(flags.param, pipeline.parameters);
   if (parsed.problems.length > 0) {
     for (const p of parsed.problems) say(`flowbook run: ${p.message}`);
     return 2;
@@ -122,6 +123,7 @@ async function runCommand(notebook: string, flags: RunFlags): Promise<number> {
     view.close();
   }
   for (const line of summaryLines(record, peopleDir(handle.dir))) out.write(`${line}\n`);
+  if (record.status !== 'cancelled') for (const line of nextStepLines(record, peopleDir(handle.dir), peopleDir(path.resolve(notebook)))) out.write(`${line}\n`);
   if (flags.json) process.stdout.write(`${JSON.stringify(runSummaryJson(record))}\n`);
   if (record.missingModules) return 2;
   return record.status === 'succeeded' ? 0 : record.status === 'cancelled' ? 130 : 1;

@@ -10,4 +10,7 @@ export { stepScript, CELL_MARKER, GENERATED_MARKER } from './script';
 export { cellFrame, scriptLocation } from './sourceMap';
 export type { ScriptLocation } from './sourceMap';
 export * from './options';
-export type * from './argo';
+export type * from '../../argo/compiled';
+export { compileKfp, kfpYaml, KFP_DATA_ARTIFACT, KFP_METRICS_ARTIFACT } from './kfp';
+export type { KfpCompiled } from './kfp';
+export type { PipelineSpec, PlatformSpec } from './kfpSpec';

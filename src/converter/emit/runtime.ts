@@ -132,13 +132,15 @@ export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
                     namespace[key] = value
 
         def make_skeleton_class(type_constructor, name, bases, type_kwargs, tracker_id, extra):
+            # (The class's module arrives with its state, after this: only a class of the
+            # notebook is pickled by value, unless a module was registered to be.)
             existing = namespace.get(name)
-            if (isinstance(existing, type) and getattr(existing, '__module__', None) == '__main__'
-                    and existing.__qualname__ == name and type_kwargs.get('__module__', '__main__') == '__main__'):
+            notebook = type_kwargs.get('__module__', '__main__') == '__main__'
+            if notebook and isinstance(existing, type) and getattr(existing, '__module__', None) == '__main__' and existing.__qualname__ == name:
                 cls = track(tracker_id, existing)
             else:
                 cls = original['_make_skeleton_class'](type_constructor, name, bases, type_kwargs, tracker_id, extra)
-            if type_kwargs.get('__module__') == '__main__':
+            if notebook:
                 loaded_classes[name] = cls
             return cls
 

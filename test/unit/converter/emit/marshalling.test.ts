@@ -12,7 +12,7 @@ import { parseTraceback } from '../../../../src/runner/traceback';
 import type { Pipeline } from '../../../../src/converter/ir';
 import { FIXTURES } from '../../../support/notebooks';
 import { makePipeline, param } from '../../../support/pipelineBuilder';
-import { lastLine, pyCompileAll, requireDataPython, runScript, runWorkflow, tempDir, type StepRun } from './python';
+import { lastLine, pythonSuite, pyCompileAll, runScript, runWorkflow, type StepRun } from './python';
 import { mlPipeline, optionsPipeline } from './samples';
 
 /** The notebook as one kernel would run it: prelude, parameters, then every step cell in notebook order. */
@@ -42,16 +42,7 @@ function single(code: string, extra: Partial<Parameters<typeof makePipeline>[0][
 
 describe('step scripts with real Python', function () {
   this.timeout(120_000);
-  const dirs: string[] = [];
-  const work = (prefix: string) => {
-    const d = tempDir(prefix);
-    dirs.push(d);
-    return d;
-  };
-  before(requireDataPython);
-  after(() => {
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-  });
+  const work = pythonSuite();
 
   it('compiles every generated script with py_compile', () => {
     const pipelines = [
