@@ -10,7 +10,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RunEvent, RunOptions, RunRecord, listRuns, pruneRuns, readRun, startRun } from '../../../src/runner';
+import {
+  RunEvent, RunOptions, RunRecord, installCommand, listRuns, missingModulesMessage, pruneRuns, readRun, startRun,
+} from '../../../src/runner';
 import { FakeStep, PYTHON, fakeWorkflow } from './fakeWorkflow';
 
 const statuses = (r: RunRecord) => Object.fromEntries(r.steps.map((s) => [s.name, s.status]));
@@ -303,3 +305,23 @@ function hasModule(name: string): boolean {
   }
 }
 
+
+describe('runner: one install command for every missing package', () => {
+  it('pip for any interpreter, naming PyPI distributions where they differ from the import name', () => {
+    const venv = { command: '/opt/venv/bin/python', executable: '/opt/venv/bin/python', version: '3.12.1' };
+    assert.equal(installCommand(['numpy', 'sklearn', 'yaml', 'flowbook_x'], venv), '/opt/venv/bin/python -m pip install numpy scikit-learn pyyaml flowbook_x');
+    assert.equal(missingModulesMessage({ python: venv.executable, modules: ['numpy'], install: 'X' }), 'a Python package is missing for /opt/venv/bin/python: numpy. Install it with: X (or choose another Python interpreter: --python PATH)');
+  });
+
+  it("apt packages for Debian's own interpreter, and pip for the rest", function () {
+    const system = { command: '/usr/bin/python3', executable: '/usr/bin/python3', version: '3.11.2' };
+    if (!fs.existsSync('/etc/debian_version') || !/^\/usr\/bin\/python3(\.\d+)?$/.test(fs.realpathSync('/usr/bin/python3'))) {
+      // Elsewhere the system interpreter is just another interpreter: pip.
+      assert.match(installCommand(['numpy'], system), /^\/usr\/bin\/python3 -m pip install numpy$/);
+      return;
+    }
+    const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
+    assert.equal(installCommand(['numpy', 'sklearn', 'flowbook_x'], system),
+      `${sudo}apt-get install python3-numpy python3-sklearn && /usr/bin/python3 -m pip install flowbook_x (Debian's Python may need a virtual environment for pip: python3 -m venv)`);
+  });
+});
