@@ -106,18 +106,25 @@ export function linkFile(from: string, to: string): void {
 }
 
 /**
- * True when the step output folder `dir` holds the value `variable`: the runtime's bundle
- * exists, and its summary (when there is one) lists the name.
+ * True when `dir` holds a saved value named `variable`: in the step's bundle (`_values.pkl`,
+ * whose names `_summary.json` lists when it could be written), or as `<variable>.<format>`.
  */
 export function hasOutput(dir: string, variable: string): boolean {
-  if (!fs.existsSync(path.join(dir, VALUES_FILE))) return false;
-  let summary: { values?: Record<string, unknown> };
+  let files: string[];
   try {
-    summary = JSON.parse(fs.readFileSync(path.join(dir, SUMMARY_FILE), 'utf8')) as typeof summary;
+    files = fs.readdirSync(dir);
   } catch {
-    return true;
+    return false;
   }
-  return summary.values === undefined || Object.hasOwn(summary.values, variable);
+  if (files.includes(VALUES_FILE)) {
+    try {
+      const summary = JSON.parse(fs.readFileSync(path.join(dir, SUMMARY_FILE), 'utf8')) as { values?: Record<string, unknown> };
+      return summary.values === undefined || Object.prototype.hasOwnProperty.call(summary.values, variable);
+    } catch {
+      return true; // the summary is best effort; the bundle is the record
+    }
+  }
+  return files.some((f) => f.startsWith(`${variable}.`) && !f.endsWith('.tmp'));
 }
 
 /** The files below `dir` with their sizes and modification times. */

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { RunEvent, RunOptions, RunOptionsError, RunRecord, listRuns, readRun, startRun } from '../../../src/runner';
+import { withCellNumbers } from '../../../src/converter/cellNumbers';
 import { FakeStep, PYTHON, fakeWorkflow } from './fakeWorkflow';
 
 const LOAD: FakeStep = { name: 'load', cells: [[2, 'data = list(range(10))\nscale = 3']], outputs: ['data', 'scale'] };
@@ -53,7 +54,7 @@ for (const preload of [true, false]) describe(`runner: executor (${preload ? 'st
     assert.deepEqual(record.metrics, { total: 270, count: 10, mean: 27 });
     assert.deepEqual(record.parameters, { factor: 2 });
     const onDisk = readRun(path.join(root, '.flowbook', 'runs'), record.id);
-    assert.deepEqual(onDisk, record);
+    assert.deepEqual(onDisk, withCellNumbers(record), 'run.json is the record, with the 1-based cell numbers beside the indices');
     assert.match(record.id, /^\d{8}-\d{6}-[0-9a-f]{4}$/);
     assert.equal(events[0]?.type, 'run-started');
     assert.equal(events.at(-1)?.type, 'run-finished');
