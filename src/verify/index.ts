@@ -153,7 +153,8 @@ export async function verifyNotebook(options: VerifyOptions): Promise<VerifyRepo
   try {
     return await verifyCompiled({ notebookPath, notebook, pipeline, workflow, parameters: parsed.values, python, work, options, progress });
   } finally {
-    fs.rmSync(work, { recursive: true, force: true });
+    // FLOWBOOK_VERIFY_KEEP=1 keeps the plans, snapshots and logs of both programs, to debug verify itself.
+    if (!process.env.FLOWBOOK_VERIFY_KEEP) fs.rmSync(work, { recursive: true, force: true });
   }
 }
 
