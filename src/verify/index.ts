@@ -194,7 +194,7 @@ async function verifyCompiled(c: Compiled): Promise<VerifyReport> {
   c.progress('running the notebook straight through and the pipeline step by step');
   const [reference, record] = await Promise.all([
     runPython(c.python, REFERENCE_SOURCE, plan, path.join(c.work, 'reference-plan.json'), path.dirname(notebookPath), c.options.signal)
-      .then(() => readJson<ReferenceResult>(path.join(refDir, 'reference.json')))
+      .then(() => readResult<ReferenceResult>(path.join(refDir, 'reference.json'), path.join(c.work, 'reference.log'), 'the straight-through run of the notebook'))
       .then((r) => {
         if (r.status !== 'ok') run.cancel();
         return r;
@@ -375,8 +375,7 @@ function locate(pipeline: Pipeline, step: Step | undefined, name: string, which:
 async function runCompare(c: Compiled, ref: string, data: string, checks: CompareCheck[]): Promise<CompareResult> {
   const out = path.join(c.work, 'compare.json');
   await runPython(c.python, COMPARE_SOURCE, { ref, data, checks, out }, path.join(c.work, 'compare-plan.json'), c.work, c.options.signal);
-  if (!fs.existsSync(out)) throw new Error(`the comparison of the values failed; see ${path.join(c.work, 'compare.log')}`);
-  return readJson<CompareResult>(out);
+  return readResult<CompareResult>(out, path.join(c.work, 'compare.log'), 'the comparison of the values');
 }
 
 /** Runs one of the programs above on a JSON plan; output goes to a log beside the plan. */
@@ -407,7 +406,12 @@ function runPython(python: string, source: string, plan: unknown, planFile: stri
   });
 }
 
-function readJson<T>(file: string): T {
+/** The result file of one of the programs; when it is missing the program died, and its log says why. */
+function readResult<T>(file: string, log: string, what: string): T {
+  if (!fs.existsSync(file)) {
+    const tail = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').slice(-12).join('\n') : '';
+    throw new Error(`${what} ended without a result${tail ? `:\n${tail}` : ''}`);
+  }
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 }
 
