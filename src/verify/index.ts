@@ -100,7 +100,9 @@ interface ReferencePlan {
 type ReferenceResult =
   | { status: 'ok'; unpicklable: Record<string, Record<string, string>>; metrics: Record<string, number | string> }
   | { status: 'failed'; cell: number; line: number | null; exception: string; detail: string }
-  | { status: 'missing-module'; module: string };
+  | { status: 'missing-module'; module: string }
+  /** The process ended without writing its result (os._exit, a crash): `detail` has its log's end. */
+  | { status: 'died'; detail: string };
 
 interface CompareCheckItem { name: string; folder?: string; value?: JsonValue; float?: boolean }
 interface CompareCheck { key: string; snapshot: string; names: CompareCheckItem[] }
@@ -195,6 +197,7 @@ async function verifyCompiled(c: Compiled): Promise<VerifyReport> {
   const [reference, record] = await Promise.all([
     runPython(c.python, REFERENCE_SOURCE, plan, path.join(c.work, 'reference-plan.json'), path.dirname(notebookPath), c.options.signal)
       .then(() => readResult<ReferenceResult>(path.join(refDir, 'reference.json'), path.join(c.work, 'reference.log'), 'the straight-through run of the notebook'))
+      .catch((err: unknown): ReferenceResult => ({ status: 'died', detail: err instanceof Error ? err.message : String(err) }))
       .then((r) => {
         if (r.status !== 'ok') run.cancel();
         return r;
@@ -206,6 +209,9 @@ async function verifyCompiled(c: Compiled): Promise<VerifyReport> {
   if (reference.status === 'missing-module') {
     const info = await probePython(c.python);
     return report(notebookPath, 'unusable', `verify needs the Python package '${reference.module}' to snapshot the notebook's values: ${installHint(reference.module, info)}`, runInfo);
+  }
+  if (reference.status === 'died') {
+    return report(notebookPath, 'unusable', `the notebook does not run straight through: ${reference.detail}`, runInfo);
   }
   if (reference.status === 'failed') {
     const line = reference.line !== null ? `, line ${reference.line}` : '';
