@@ -78,6 +78,7 @@ async function generated(dir: string, seeds: number[]): Promise<void> {
     const notebook = path.join(dir, `seed-${seed}.ipynb`);
     fs.writeFileSync(notebook, notebookJson(g.cells));
     const j = await judge(notebook, path.join(dir, 'runs'));
+    process.stderr.write(`\rseed ${seed}: ${LABEL[j.verdict]}`.padEnd(40));
     counts[j.verdict]++;
     for (const f of g.features) (byFeature.get(f) as Record<Verdict, number>)[j.verdict]++;
     const first = j.verdict === 'diagnostic' ? j.diagnostics[0] : undefined;
@@ -85,6 +86,7 @@ async function generated(dir: string, seeds: number[]): Promise<void> {
     if (j.verdict === 'different' || j.verdict === 'crashed') bad.push(`seed ${seed}: ${LABEL[j.verdict]}: ${j.detail.slice(0, 160)}`);
     fs.rmSync(path.join(dir, 'runs'), { recursive: true, force: true });
   }
+  process.stderr.write('\n');
   const n = seeds.length;
   const rate = (k: number) => `${k} (${((100 * k) / n).toFixed(1)}%)`;
   console.log(`\nGenerated notebooks: seeds ${seeds[0]}–${seeds[n - 1]} (${n})`);
