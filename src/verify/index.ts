@@ -235,7 +235,7 @@ async function verifyCompiled(c: Compiled): Promise<VerifyReport> {
       if (p) received.push({ name, value: name in c.parameters ? c.parameters[name] ?? null : p.default, float: p.type === 'float' });
     }
     if (received.length > 0 && rec && rec.status !== 'pending' && rec.status !== 'skipped') checks.push({ key: `${step.name}\0received`, snapshot: snapshotKey(step, 'before'), names: received });
-    if (ok(rec) && step.outputs.length > 0) {
+    if (ok(rec) && step.outputs.length > 0 && contiguous(pipeline, step)) {
       checks.push({ key: `${step.name}\0passed-on`, snapshot: snapshotKey(step, 'after'), names: step.outputs.map((name) => ({ name, folder: step.templateName })) });
     }
   }
@@ -335,6 +335,18 @@ function orderedSteps(pipeline: Pipeline): Step[] {
   return [...pipeline.steps].sort((a, b) => Math.min(...a.cells) - Math.min(...b.cells));
 }
 
+/**
+ * True when no other step's cell lies between the step's first and last cell. A step
+ * reopened later runs all its cells before the steps in between, so the notebook never
+ * holds its values as the pipeline saves them: such a step is judged where its values
+ * arrive (what the next steps receive), not where it saves them.
+ */
+function contiguous(pipeline: Pipeline, step: Step): boolean {
+  const first = Math.min(...step.cells);
+  const last = Math.max(...step.cells);
+  return !pipeline.steps.some((other) => other !== step && other.cells.some((c) => c > first && c < last));
+}
+
 function snapshotKey(step: Step, at: 'before' | 'after'): string {
   return `${step.templateName}.${at === 'before' ? 'in' : 'out'}`;
 }
@@ -353,7 +365,7 @@ function referencePlan(notebook: Notebook, pipeline: Pipeline, steps: Step[], pa
   for (const step of steps) {
     const received = [...step.inputs.map((i) => i.name), ...step.parameters];
     if (received.length > 0) snapshots.push({ at: 'before', cell: Math.min(...step.cells), key: snapshotKey(step, 'before'), names: received });
-    if (step.outputs.length > 0) snapshots.push({ at: 'after', cell: Math.max(...step.cells), key: snapshotKey(step, 'after'), names: step.outputs });
+    if (step.outputs.length > 0 && contiguous(pipeline, step)) snapshots.push({ at: 'after', cell: Math.max(...step.cells), key: snapshotKey(step, 'after'), names: step.outputs });
   }
   const metricCell = pipeline.metrics[0]?.cell;
   const metrics = metricCell === undefined ? null : { cell: metricCell, names: pipeline.metrics.map((m) => m.name) };
