@@ -255,29 +255,7 @@ async function verifyCompiled(c: Compiled): Promise<VerifyReport> {
     }
     const receivedSide = kind === 'received';
     const unpicklable = reference.unpicklable[snapshotKey(step, receivedSide ? 'before' : 'after')]?.[r.name];
-    const input = step.inputs.find((i) => i.name === r.name);
-    const at = locate(pipeline, step, r.name, receivedSide ? 'first' : 'last');
-    const d: Divergence = { kind: receivedSide ? 'received' : 'passed-on', step: step.name, variable: r.name, ...at, message: '' };
-    if (receivedSide && input) d.from = input.from;
-    if (unpicklable !== undefined) {
-      d.kind = 'cannot-pass';
-      d.expected = unpicklable;
-      d.message = `${r.name} cannot be passed ${receivedSide ? `to step ${step.name}` : `on from step ${step.name}`}: the notebook's value cannot be saved (${unpicklable}). Keep the code that makes and uses it in one step, or pass on something that can be saved.`;
-    } else if (r.status === 'missing') {
-      d.got = r.got ?? 'nothing';
-      d.message = receivedSide
-        ? `step ${step.name} reads ${r.name}, but the pipeline has no saved value for it: ${d.got}`
-        : `step ${step.name} should pass on ${r.name}, but the pipeline has no saved value for it: ${d.got}`;
-    } else {
-      if (r.path !== undefined) d.path = r.path;
-      if (r.expected !== undefined) d.expected = r.expected;
-      if (r.got !== undefined) d.got = r.got;
-      const what = r.path && r.path !== r.name ? `${r.path} ` : '';
-      d.message = receivedSide
-        ? `step ${step.name} receives ${r.name}${input ? ` from step ${input.from}` : ' (a pipeline parameter)'}, but ${what}differs from the notebook's value at that point: expected ${d.expected ?? '?'}, got ${d.got ?? '?'}`
-        : `step ${step.name} passes on ${r.name}, but ${what}differs from the notebook's value after the step's cells: expected ${d.expected ?? '?'}, got ${d.got ?? '?'}`;
-    }
-    add(step.name, d);
+    add(step.name, valueDivergence(pipeline, step, receivedSide, r, unpicklable));
   }
   for (const step of steps) {
     const rec = byName.get(step.name);
@@ -323,6 +301,33 @@ async function verifyCompiled(c: Compiled): Promise<VerifyReport> {
   }
   const where = first.cell !== undefined ? ` (${cellLabel(first.cell)}${first.line !== undefined ? `, line ${first.line}` : ''})` : '';
   return report(notebookPath, 'different', `different: ${first.message}${where}`, counts);
+}
+
+/** The divergence of one compared value: different, missing on the pipeline's side, or not passable at all. */
+function valueDivergence(pipeline: Pipeline, step: Step, receivedSide: boolean, r: CompareResult['checks'][number], unpicklable: string | undefined): Divergence {
+  const input = step.inputs.find((i) => i.name === r.name);
+  const at = locate(pipeline, step, r.name, receivedSide ? 'first' : 'last');
+  const d: Divergence = { kind: receivedSide ? 'received' : 'passed-on', step: step.name, variable: r.name, ...at, message: '' };
+  if (receivedSide && input) d.from = input.from;
+  if (unpicklable !== undefined) {
+    d.kind = 'cannot-pass';
+    d.expected = unpicklable;
+    d.message = `${r.name} cannot be passed ${receivedSide ? `to step ${step.name}` : `on from step ${step.name}`}: the notebook's value cannot be saved (${unpicklable}). Keep the code that makes and uses it in one step, or pass on something that can be saved.`;
+  } else if (r.status === 'missing') {
+    d.got = r.got ?? 'nothing';
+    d.message = receivedSide
+      ? `step ${step.name} reads ${r.name}, but the pipeline has no saved value for it: ${d.got}`
+      : `step ${step.name} should pass on ${r.name}, but the pipeline has no saved value for it: ${d.got}`;
+  } else {
+    if (r.path !== undefined) d.path = r.path;
+    if (r.expected !== undefined) d.expected = r.expected;
+    if (r.got !== undefined) d.got = r.got;
+    const what = r.path && r.path !== r.name ? `${r.path} ` : '';
+    d.message = receivedSide
+      ? `step ${step.name} receives ${r.name}${input ? ` from step ${input.from}` : ' (a pipeline parameter)'}, but ${what}differs from the notebook's value at that point: expected ${d.expected ?? '?'}, got ${d.got ?? '?'}`
+      : `step ${step.name} passes on ${r.name}, but ${what}differs from the notebook's value after the step's cells: expected ${d.expected ?? '?'}, got ${d.got ?? '?'}`;
+  }
+  return d;
 }
 
 function report(notebook: string, outcome: VerifyOutcome, summary: string, extra: Partial<VerifyReport> & { steps: number }): VerifyReport {
