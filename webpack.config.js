@@ -67,7 +67,7 @@ module.exports = (_env, argv) => [
     ...common(argv),
     name: 'webview',
     target: 'web',
-    entry: { webview: './src/webview/main.ts', 'webview.runForm': './src/webview/runForm/main.ts' },
+    entry: { webview: './src/webview/main.ts', 'webview.runForm': './src/webview/runForm/main.ts', 'webview.results': './src/webview/results/main.ts' },
     output: { path: path.resolve(__dirname, 'dist'), filename: '[name].js', clean: { keep: (asset) => !asset.startsWith('webview.') } },
     module: {
       rules: [{ test: /\.ts$/, exclude: /node_modules/, use: { loader: 'ts-loader', options: { transpileOnly: true, configFile: path.resolve(__dirname, 'src/webview/tsconfig.json') } } }],

@@ -20,7 +20,7 @@ suite() { # name, command...
 }
 
 static_checks() {
-  npx tsc -p tsconfig.json --noEmit false && npx eslint src test \
+  npx tsc -p tsconfig.json --noEmit false && npx tsc -p src/webview && npx eslint src test \
     && echo "1 0" >>"$FLOWBOOK_TEST_COUNTS" || { echo "0 1" >>"$FLOWBOOK_TEST_COUNTS"; return 1; }
 }
 

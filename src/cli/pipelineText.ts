@@ -61,10 +61,12 @@ export function describePipeline(p: Pipeline): string {
     for (const x of p.parameters) out.push(`  ${x.name}: ${x.type} = ${x.literal}`);
   }
   out.push('steps');
+  const edgesTo = new Map<string, Edge[]>();
+  for (const e of p.edges) edgesTo.set(e.to, [...(edgesTo.get(e.to) ?? []), e]);
   for (const s of p.steps) {
     const cells = s.cells.map((c) => c + 1);
     out.push(`  ${s.name}  (${cells.length === 1 ? 'cell' : 'cells'} ${cells.join(', ')})`);
-    for (const e of p.edges.filter((x) => x.to === s.name)) out.push(`    after ${e.from}: ${describeReasons(e)}`);
+    for (const e of edgesTo.get(s.name) ?? []) out.push(`    after ${e.from}: ${describeReasons(e)}`);
     for (const i of s.inputs) out.push(`    ← ${i.name} from ${i.from}`);
     for (const d of s.definitions) out.push(`    ← ${d.kind} ${d.name} (source from ${d.from})`);
     for (const r of s.importReplays ?? []) out.push(`    ← ${r.source.split('\n')[0]} (import re-run from ${r.from}, ${cellLabel(r.cell)})`);

@@ -59,6 +59,9 @@ export const DIAGNOSTICS = {
   FB402: { severity: 'error', summary: 'A pipeline-metrics line is not `print(name)` or `name`.' },
   FB403: { severity: 'error', summary: 'A metric names a variable that no step binds.' },
   FB404: { severity: 'info', summary: 'A step assigns to a pipeline parameter; later steps receive its new value from that step.' },
+  // Kubeflow Pipelines target (FB5xx)
+  FB500: { severity: 'warning', summary: 'A setting or step option has no Kubeflow Pipelines equivalent and is left out of the compiled pipeline.' },
+  FB501: { severity: 'warning', summary: 'A pipeline parameter\'s value holds `{{$`, which Kubeflow Pipelines may replace before the step sees it.' },
 } as const satisfies Record<string, { severity: Severity; summary: string }>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTICS;

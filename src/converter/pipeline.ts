@@ -639,7 +639,7 @@ function checkReopenedSteps(order: StepDraft[], diagnostics: Diagnostic[]): void
   for (const s of order) {
     s.cells.forEach((cell, i) => {
       const a = s.analyses[i] as CellAnalysis;
-      const between = order.filter((t) => t.order > s.order && (t.cells[0]?.index ?? Infinity) < cell.index);
+      const between = stepsStartedBetween(order, s, cell.index);
       for (const t of between) {
         const tFirst = t.cells[0]?.index ?? 0;
         const read = a.reads.find((r) => !r.deferred && touches(t, r.name));
@@ -658,6 +658,21 @@ function checkReopenedSteps(order: StepDraft[], diagnostics: Diagnostic[]): void
       }
     });
   }
+}
+
+/**
+ * The steps after `s` whose first cell comes before cell `cellIndex`. `order` is in order of
+ * first cells, so they are the run of steps right after `s`: found without scanning them all
+ * (inspect stays linear in the number of steps).
+ */
+function stepsStartedBetween(order: StepDraft[], s: StepDraft, cellIndex: number): StepDraft[] {
+  const out: StepDraft[] = [];
+  for (let k = s.order + 1; k < order.length; k++) {
+    const t = order[k] as StepDraft;
+    if ((t.cells[0]?.index ?? Infinity) >= cellIndex) break;
+    out.push(t);
+  }
+  return out;
 }
 
 /**

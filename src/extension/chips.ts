@@ -43,7 +43,8 @@ export class CellChips extends Disposable implements vscode.NotebookCellStatusBa
   provideCellStatusBarItems(cell: vscode.NotebookCell): vscode.NotebookCellStatusBarItem[] {
     const analysis = this.models.get(cell.notebook.uri);
     const info = analysis?.byCellUri.get(cell.document.uri.toString());
-    if (!analysis || !info || info.kind !== 'code') return [];
+    // A notebook that is not a pipeline gets no chips (its one offer is in the toolbar).
+    if (!analysis?.mode.on || !info || info.kind !== 'code') return [];
     return chipsFor(cell, info, analysis);
   }
 }

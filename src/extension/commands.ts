@@ -10,7 +10,12 @@ import type { WorkflowDocuments } from './workflowDocument';
 import type { LocalRuns } from './localRuns';
 import type { GraphPanels } from '../views/graphPanel';
 import type { StepLogs } from './logs';
-import type { RunsModel } from '../views/runsModel';
+import type { RunActionName, RunsModel } from '../views/runsModel';
+import type { ResultsPanels } from '../views/resultsPanel';
+import type { NotebookSettingsEditor } from './notebookSettings';
+import { selectInterpreter } from './python';
+import { fixCellTags } from './quickFixes';
+import { targetNotebook } from './cells';
 
 export interface Services {
   tags: TagCommands;
@@ -19,6 +24,8 @@ export interface Services {
   runsModel: RunsModel;
   graphs: GraphPanels;
   logs: StepLogs;
+  results: ResultsPanels;
+  notebookSettings: NotebookSettingsEditor;
 }
 
 type Handler = (...args: unknown[]) => unknown;
@@ -37,13 +44,18 @@ export function commandTable(ctx: Ctx, s: Services): Record<string, Handler> {
     setResources: (target, resources) => s.tags.setResources(target, resources as Parameters<TagCommands['setResources']>[1]),
     setImage: (target, image) => s.tags.setImage(target, image as string | undefined),
     clearTags: (target) => s.tags.clearTags(target),
+    fixCellTags: (notebook, index, remove, add) => fixCellTags(notebook, index, remove, add),
     showCellInputs: (target) => s.tags.showCellInputs(target),
     showCellProblems: (target) => s.tags.showCellProblems(target),
     revealStep: (target, step) => s.tags.revealStep(target, step as string | undefined),
     revealCell: (target, line) => s.graphs.revealCell(target, line as number | undefined),
+    enablePipeline: (target) => s.notebookSettings.enable(target),
+    disablePipeline: (target) => s.notebookSettings.disable(target),
+    editNotebookSettings: (target, values) => s.notebookSettings.edit(target, values as Record<string, string | undefined> | undefined),
     compile: (target) => s.workflows.compile(target),
     saveWorkflowAs: (target, destination) => s.workflows.saveAs(target, destination instanceof vscode.Uri ? destination : undefined),
     runLocally: (target) => s.runs.runLocally(target),
+    selectPythonInterpreter: (target, file) => selectInterpreter(ctx, targetNotebook(target)?.uri, file instanceof vscode.Uri ? file : undefined),
     // Issue 5 (the cluster client) replaces this handler; until a cluster is configured the
     // command is disabled in menus (`enablement`), and from elsewhere it explains why.
     runOnCluster: async () => {
@@ -53,15 +65,26 @@ export function commandTable(ctx: Ctx, s: Services): Record<string, Handler> {
       if (choice === 'Run Locally') await vscode.commands.executeCommand('flowbook.runLocally');
     },
     showGraph: (target) => s.graphs.showForNotebook(target),
-    openRunGraph: (node) => s.graphs.showForRun(node),
-    showStepLogs: (node, step) => s.logs.show(node, step as string | undefined),
-    rerun: (node) => s.runs.rerun(node),
-    rerunFromStep: (node, step) => s.runs.rerunFromStep(node, step as string | undefined),
-    stopRun: (node) => s.runs.stop(node),
-    deleteRun: (node, options) => s.runs.delete(node, options as { confirmed?: boolean } | undefined),
+    openRunGraph: (node) => runAction(s.runsModel, 'openGraph', node),
+    showRunDetails: (node) => s.results.showDetails(node),
+    compareRuns: (node, selected) => s.results.showComparison(node, selected),
+    showStepLogs: (node, step) => runAction(s.runsModel, 'showLogs', node, step as string | undefined),
+    rerun: (node) => runAction(s.runsModel, 'rerun', node),
+    rerunFromStep: (node, step) => runAction(s.runsModel, 'rerunFromStep', node, step as string | undefined),
+    stopRun: (node, options) => runAction(s.runsModel, 'stop', node, options),
+    deleteRun: (node, options) => runAction(s.runsModel, 'delete', node, options),
     refreshRuns: () => s.runsModel.refresh(),
     showOutput: () => ctx.log.show(true),
   };
+}
+
+/** Runs an action on a run with the actions its source provides; a source without it says so. */
+function runAction(model: RunsModel, name: RunActionName, target: unknown, arg?: unknown): Promise<unknown> {
+  const source = (target as { source?: unknown } | undefined)?.source;
+  if (typeof source !== 'string') throw new UserError('Pick a run in the Runs view.');
+  const action = model.actionsFor(source)[name] as ((target: unknown, arg?: unknown) => Promise<unknown>) | undefined;
+  if (!action) throw new UserError(`This action is not available for ${model.allSources().find((x) => x.id === source)?.label ?? source} runs.`);
+  return action(target, arg);
 }
 
 export const PREFIX = 'flowbook';

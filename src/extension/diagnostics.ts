@@ -22,7 +22,8 @@ export class DiagnosticsPublisher extends Disposable {
     const doc = analysis.document;
     const cells = doc.getCells();
     const wanted = new Map<string, { uri: vscode.Uri; items: Diagnostic[]; cell?: vscode.NotebookCell }>();
-    for (const d of analysis.pipeline.diagnostics) {
+    // A notebook that is not a pipeline has no pipeline problems.
+    for (const d of analysis.mode.on ? analysis.pipeline.diagnostics : []) {
       // Other tools' tags (hide-input, remove-cell ...) are normal in notebooks: not a problem.
       if (d.code === 'FB100') continue;
       const cell = d.cell === undefined ? undefined : cells[d.cell];

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { Ctx, errorMessage } from './context';
 import { commandTable, registerCommands } from './commands';
 import { NotebookModels, type NotebookAnalysis } from './notebookModel';
-import { CellChips, chipsFor, type ChipsUpdate } from './chips';
+import { CellChips, type ChipsUpdate } from './chips';
 import { DiagnosticsPublisher } from './diagnostics';
 import { TagCommands } from './tagCommands';
 import { WorkflowDocuments } from './workflowDocument';
@@ -17,8 +17,14 @@ import { PipelineTree, type PipelineNode } from '../views/pipelineTree';
 import { LocalRunSource, RunsModel } from '../views/runsModel';
 import { RunsTree } from '../views/runsTree';
 import { GraphPanels, type RenderReport } from '../views/graphPanel';
+import { ResultsPanels } from '../views/resultsPanel';
+import { NotebookSettingsEditor } from './notebookSettings';
+import { StepColours } from './stepColours';
+import { QuickFixes } from './quickFixes';
+import { revealCells } from './cells';
 import { registerCluster, type ClusterApi } from './cluster/index';
 import { VerifyCommand } from './verifyCommand';
+import { registerKfp } from './kfp/index';
 
 /** Context key: a cluster is configured (set by the cluster support, issue 5). */
 export const CLUSTER_CONFIGURED = 'flowbook:clusterConfigured';
@@ -43,10 +49,12 @@ export interface FlowbookApi {
   chips(cell: vscode.NotebookCell): vscode.NotebookCellStatusBarItem[];
   readonly onDidUpdateChips: vscode.Event<ChipsUpdate>;
   readonly onDidRenderGraph: vscode.Event<RenderReport>;
+  /** Fires when the run details or comparison page has drawn (with how many charts). */
+  readonly onDidRenderResults: ResultsPanels['onDidRender'];
   /** The notebook the Pipeline view shows, its top-level items' labels, and the whole tree. */
   pipelineView(): { notebook?: string; items: string[]; tree: ItemSummary[] };
   /** The Runs view's top-level items' labels and descriptions. */
-  runsView(): { label: string; description: string }[];
+  runsView(): { label: string; description: string; tooltip: string }[];
   /** The runs folder used for a notebook. */
   runsDirFor(notebook: vscode.Uri): string;
   /** The cluster and KServe side (issue 5). */
@@ -76,12 +84,27 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
     const runsTree = own(new RunsTree(runsModel));
     const graphs = own(new GraphPanels(c, models, runsModel, () => pipelineTree.current));
     const logs = own(new StepLogs(c, runsModel));
-    graphs.openLogs = async (run, step) => {
-      await logs.show(run, step);
-    };
+    const results = own(new ResultsPanels(c, runsModel, {
+      revealStep: async (run, step) => {
+        if (!run.notebook) return;
+        const doc = await vscode.workspace.openNotebookDocument(vscode.Uri.file(run.notebook));
+        await revealCells(doc, run.steps.find((s) => s.name === step)?.cells ?? []);
+      },
+    }));
     const workflows = own(new WorkflowDocuments(c, models));
     const runs = own(new LocalRuns(c, models, runsModel, local, graphs));
+    own(runsModel.provideActions((source) => source === local.id, {
+      openGraph: (target) => graphs.showForRun(target),
+      showLogs: (target, step) => logs.show(target, step),
+      rerun: (target) => runs.rerun(target),
+      rerunFromStep: (target, step) => runs.rerunFromStep(target, step),
+      stop: (target) => runs.stop(target),
+      delete: (target, options) => runs.delete(target, options as { confirmed?: boolean } | undefined),
+    }));
     const tags = new TagCommands(c, models);
+    const notebookSettings = own(new NotebookSettingsEditor(models));
+    own(new StepColours(models));
+    own(vscode.languages.registerCodeActionsProvider({ scheme: 'vscode-notebook-cell', language: 'python' }, new QuickFixes(models), { providedCodeActionKinds: QuickFixes.kinds }));
     // Runs of notebooks opened in this window show up even before the first run here.
     own(models.onDidAnalyze((a) => {
       if (a.document.uri.scheme === 'file') local.addFolder(runs.runsDirFor(a.document.uri));
@@ -89,7 +112,8 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
 
     const cluster = registerCluster(c, { models, runsModel, runsTree, graphs }, own);
     const verify = own(new VerifyCommand(c, runs, local));
-    const commands = registerCommands(c, verify.commands(cluster.commands(commandTable(c, { tags, workflows, runs, runsModel, graphs, logs }))), own);
+    const kfpFeature = registerKfp(c, { models }, own);
+    const commands = registerCommands(c, kfpFeature.commands(verify.commands(cluster.commands(commandTable(c, { tags, workflows, runs, runsModel, graphs, logs, results, notebookSettings })))), own);
     const activationMs = performance.now() - started;
     c.log.info(`Flowbook activated in ${activationMs.toFixed(1)} ms`);
 
@@ -97,13 +121,10 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
       activationMs,
       commands,
       analysis: (doc) => models.current(doc),
-      chips: (cell) => {
-        const a = models.get(cell.notebook.uri);
-        const info = a?.byCellUri.get(cell.document.uri.toString());
-        return a && info && info.kind === 'code' ? chipsFor(cell, info, a) : [];
-      },
+      chips: (cell) => chips.provideCellStatusBarItems(cell),
       onDidUpdateChips: chips.onDidUpdate,
       onDidRenderGraph: graphs.onDidRender,
+      onDidRenderResults: results.onDidRender,
       pipelineView: () => {
         const summarize = (n: PipelineNode): ItemSummary => {
           const item = pipelineTree.getTreeItem(n);
@@ -119,7 +140,7 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
       },
       runsView: () => runsTree.getChildren().map((n) => {
         const item = runsTree.getTreeItem(n);
-        return { label: labelOf(item), description: typeof item.description === 'string' ? item.description : '' };
+        return { label: labelOf(item), description: typeof item.description === 'string' ? item.description : '', tooltip: typeof item.tooltip === 'string' ? item.tooltip : (item.tooltip?.value ?? '') };
       }),
       runsDirFor: (uri) => runs.runsDirFor(uri),
       cluster: cluster.api,

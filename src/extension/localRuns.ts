@@ -17,7 +17,12 @@ import { emitOptions } from './workflowDocument';
 import type { LocalRunSource, RunsModel, RunView } from '../views/runsModel';
 import type { GraphPanels } from '../views/graphPanel';
 import { formatDuration } from '../views/runsTree';
-import { pythonInterpreter } from './python';
+import { metricText } from '../common/runCompare';
+import { missingPackagesMessage, pythonInterpreter, selectInterpreter, type MissingPackages } from './python';
+
+const INSTALL_IN_TERMINAL = 'Install in Terminal';
+const COPY_INSTALL = 'Copy Install Command';
+const SELECT_INTERPRETER = 'Select Interpreter…';
 
 interface RunRefLike {
   source?: string;
@@ -76,9 +81,10 @@ export class LocalRuns extends Disposable {
       await core.probePython(python);
     } catch (err) {
       const choice = await vscode.window.showErrorMessage(
-        `Flowbook cannot run steps with the Python interpreter "${python}": ${errorMessage(err).replace(/,? ?(or )?pass --python[^.]*\./, '.')} Set "Flowbook: Python Interpreter" to one that has your notebook's packages.`,
-        'Open Settings');
-      if (choice) await vscode.commands.executeCommand('workbench.action.openSettings', 'flowbook.pythonInterpreter');
+        `Flowbook cannot run steps with the Python interpreter "${python}": ${errorMessage(err).replace(/,? ?(or )?pass --python[^.]*\./, '.')} Set the setting "flowbook.pythonInterpreter" to one that has your notebook's packages.`,
+        SELECT_INTERPRETER, 'Open Settings');
+      if (choice === SELECT_INTERPRETER) await selectInterpreter(this.ctx, doc.uri);
+      else if (choice) await vscode.commands.executeCommand('workbench.action.openSettings', 'flowbook.pythonInterpreter');
       return undefined;
     }
 
@@ -89,7 +95,8 @@ export class LocalRuns extends Disposable {
     try {
       handle = core.startRun({
         workflow, notebook: doc.uri.fsPath, runsDir, python, jobs: settings.parallelism,
-        cwd: path.dirname(doc.uri.fsPath),
+        cwd: path.dirname(doc.uri.fsPath), modules: pipeline.modules, chooseInterpreter: 'the flowbook.pythonInterpreter setting',
+        ...(settings.keepRuns !== undefined ? { keep: settings.keepRuns } : {}),
         ...(options.from !== undefined ? { from: options.from } : {}),
       });
     } catch (err) {
@@ -120,18 +127,48 @@ export class LocalRuns extends Disposable {
     const run = this.runsModel.find('local', id);
     if (!run) return;
     const time = run.durationMs !== undefined ? ` in ${formatDuration(run.durationMs)}` : '';
+    const graphShown = run.notebook !== undefined && this.graphs.isVisible(run.notebook);
     if (run.status === 'succeeded') {
-      void vscode.window.showInformationMessage(`Run of ${run.title} succeeded${time}.`, 'Open Graph')
-        .then((c) => c && this.graphs.showForRun({ source: 'local', id }));
+      const metrics = Object.entries(run.metrics ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([n, v]) => `${n} ${metricText(v)}`);
+      const previous = this.local.runs().find((r) => r.notebook === run.notebook && r.id !== id && r.startedAt < run.startedAt);
+      const actions = ['Show Details', ...(previous ? ['Compare with Previous'] : []), ...(graphShown ? [] : ['Open Graph'])];
+      void vscode.window.showInformationMessage(`Run of ${run.title} succeeded${time}.${metrics.length > 0 ? ` ${metrics.join(', ')}.` : ''}`, ...actions).then((c) => {
+        const ref = { kind: 'run', source: 'local', id };
+        if (c === 'Show Details') void vscode.commands.executeCommand('flowbook.showRunDetails', ref);
+        if (c === 'Compare with Previous' && previous) void vscode.commands.executeCommand('flowbook.compareRuns', ref, [{ kind: 'run', source: 'local', id: previous.id }, ref]);
+        if (c === 'Open Graph') void this.graphs.showForRun({ source: 'local', id });
+      });
       return;
     }
     if (run.status === 'cancelled') return;
+    if (run.missingPackages) {
+      void this.offerMissingPackages(run.missingPackages, run.notebook);
+      return;
+    }
     const failed = run.steps.find((s) => s.status === 'failed');
     const why = failed?.note ?? run.error ?? 'see the logs';
-    void vscode.window.showErrorMessage(`Run of ${run.title} failed: ${why}`, ...(failed ? ['Show Logs'] : []), 'Open Graph').then((c) => {
+    void vscode.window.showErrorMessage(`Run of ${run.title} failed: ${why}`, ...(failed ? ['Show Logs'] : []), ...(graphShown ? [] : ['Open Graph'])).then((c) => {
       if (c === 'Show Logs' && failed) void vscode.commands.executeCommand('flowbook.showStepLogs', { source: 'local', id, step: failed.name });
       if (c === 'Open Graph') void this.graphs.showForRun({ source: 'local', id });
     });
+  }
+
+  /**
+   * Every package the interpreter lacks, found before any step ran, in one message with one
+   * install command; the ways out: install in a terminal, copy the command, or pick another
+   * interpreter (the Python extension's picker when installed).
+   */
+  private async offerMissingPackages(missing: MissingPackages, notebook: string | undefined): Promise<void> {
+    const choice = await vscode.window.showErrorMessage(missingPackagesMessage(missing), INSTALL_IN_TERMINAL, COPY_INSTALL, SELECT_INTERPRETER);
+    if (choice === INSTALL_IN_TERMINAL) {
+      const terminal = vscode.window.createTerminal({ name: 'Flowbook: install packages', ...(notebook ? { cwd: path.dirname(notebook) } : {}) });
+      terminal.show();
+      terminal.sendText(missing.install, false);
+    } else if (choice === COPY_INSTALL) {
+      await vscode.env.clipboard.writeText(missing.install);
+    } else if (choice === SELECT_INTERPRETER) {
+      await selectInterpreter(this.ctx, notebook ? vscode.Uri.file(notebook) : undefined);
+    }
   }
 
   private runOf(target: unknown): RunView {

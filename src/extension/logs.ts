@@ -50,7 +50,10 @@ export class StepLogs extends Disposable implements vscode.TextDocumentContentPr
     const t = target as Partial<LogRef> | undefined;
     const step = stepName ?? t?.step;
     if (!t?.source || !t.id || !step) throw new UserError('Pick a step of a run in the Runs view to see its logs.');
-    const uri = logUri({ source: t.source, id: t.id, step });
+    // A cached step did not run: its log is the one of the run that produced its outputs.
+    const cachedFrom = this.runs.find(t.source, t.id)?.steps.find((s) => s.name === step)?.cachedFrom;
+    const id = cachedFrom !== undefined && this.runs.find(t.source, cachedFrom) ? cachedFrom : t.id;
+    const uri = logUri({ source: t.source, id, step });
     const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.languages.setTextDocumentLanguage(doc, 'log');
     const editor = await vscode.window.showTextDocument(doc, { preview: true, viewColumn: logColumn() });

@@ -11,6 +11,7 @@ import { parseNotebook } from '../converter/notebook';
 import { parseCellTags } from '../converter/tags';
 import { Disposable } from './lifecycle';
 import type { Ctx } from './context';
+import { pipelineMode, type PipelineMode } from './pipelineMode';
 
 /** How often a notebook is re-analysed at most while the user types. */
 export const THROTTLE_MS = 150;
@@ -42,6 +43,8 @@ export interface NotebookAnalysis {
   readonly latencyMs: number;
   /** The analysis itself (building the notebook and the pipeline). */
   readonly analysisMs: number;
+  /** Whether Flowbook treats the notebook as a pipeline (tags, settings or the switch), and why. */
+  readonly mode: PipelineMode;
 }
 
 interface State {
@@ -148,9 +151,11 @@ export class NotebookModels extends Disposable {
       });
       const now = performance.now();
       state.version += 1;
+      const meta = (state.document.metadata as { metadata?: Record<string, unknown> }).metadata;
+      const mode = pipelineMode(meta, notebook.cells.filter((c) => c.kind === 'code').map((c) => c.tags));
       state.result = {
         document: state.document, version: state.version, pipeline, cells, byCellUri,
-        latencyMs: now - since, analysisMs: now - started,
+        latencyMs: now - since, analysisMs: now - started, mode,
       };
       state.lastRun = now;
       this.analyzed.fire(state.result);

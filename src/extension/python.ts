@@ -29,3 +29,48 @@ export async function pythonInterpreter(ctx: Ctx, resource: vscode.Uri): Promise
   }
   return 'python3';
 }
+
+/**
+ * Select Python Interpreter for Steps…: the Python extension's picker when it is installed and
+ * the setting does not override it; otherwise a file picker whose choice goes into the
+ * setting `flowbook.pythonInterpreter` (workspace when a folder is open). Returns the
+ * interpreter runs will use now.
+ */
+export async function selectInterpreter(ctx: Ctx, resource: vscode.Uri | undefined, file?: vscode.Uri): Promise<string | undefined> {
+  const config = vscode.workspace.getConfiguration('flowbook', resource);
+  if (!file && !ctx.settings.pythonInterpreter && vscode.extensions.getExtension('ms-python.python')) {
+    await vscode.commands.executeCommand('python.setInterpreter');
+    return resource ? pythonInterpreter(ctx, resource) : undefined;
+  }
+  const picked = file ?? (await vscode.window.showOpenDialog({
+    title: 'Python Interpreter for Pipeline Steps (flowbook.pythonInterpreter)', openLabel: 'Use This Interpreter', canSelectMany: false,
+    defaultUri: vscode.Uri.file('/usr/bin'),
+  }))?.[0];
+  if (!picked) return undefined;
+  const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  await config.update('pythonInterpreter', picked.fsPath, target);
+  ctx.log.info(`flowbook.pythonInterpreter set to ${picked.fsPath}`);
+  return picked.fsPath;
+}
+
+/** What the runner's preflight records when the interpreter lacks packages the notebook imports. */
+export interface MissingPackages {
+  /** The interpreter checked. */
+  python: string;
+  /** Top-level module names it cannot import. */
+  modules: string[];
+  /** One command that installs them all (pip, or apt for Debian's system Python). */
+  install: string;
+}
+
+/** The missing packages a run record names, if any (`missingModules`, written by the runner's preflight). */
+export function missingPackagesOf(record: unknown): MissingPackages | undefined {
+  const m = (record as { missingModules?: Partial<MissingPackages> } | undefined)?.missingModules;
+  return m && typeof m.python === 'string' && Array.isArray(m.modules) && typeof m.install === 'string' ? { python: m.python, modules: m.modules, install: m.install } : undefined;
+}
+
+/** The message for missing packages, naming the setting (not the CLI flag). */
+export function missingPackagesMessage(m: MissingPackages): string {
+  const n = m.modules.length;
+  return `${n === 1 ? 'A Python package is' : `${n} Python packages are`} missing for ${m.python}: ${m.modules.join(', ')}. Install ${n === 1 ? 'it' : 'them'} with "${m.install}", or choose another interpreter (setting "flowbook.pythonInterpreter").`;
+}

@@ -140,7 +140,7 @@ export async function verifyNotebook(options: VerifyOptions): Promise<VerifyRepo
     const where = first?.cell !== undefined ? ` (first: ${cellLabel(first.cell)}: ${first.message})` : first ? ` (first: ${first.message})` : '';
     return report(notebookPath, 'diagnostic', `compilation reports ${errors.length} error${errors.length === 1 ? '' : 's'}, so there is no pipeline to compare${where}`, { steps: pipeline.steps.length, diagnostics: errors });
   }
-  const parsed = parseParameterArgs(options.parameterArgs ?? [], pipeline.parameters);
+  const parsed = await parseParameterArgs(options.parameterArgs ?? [], pipeline.parameters);
   if (parsed.problems.length > 0) return unusable(parsed.problems.map((p) => p.message).join('; '));
 
   const python = options.python ?? 'python3';

@@ -14,6 +14,7 @@ import { GRAPH_VIEW_TYPE, type GraphEdge, type GraphModel, type GraphNode, type 
 import type { RunsModel, RunView } from './runsModel';
 import { formatDuration } from './runsTree';
 import { webviewHtml } from './webviewHtml';
+import { stepColour } from '../extension/stepColours';
 
 /** A run as commands receive it (a Runs view node or the runner). */
 export interface RunRef {
@@ -34,8 +35,6 @@ export class GraphPanels extends Disposable {
   private readonly rendered = this._register(new vscode.EventEmitter<RenderReport>());
   /** Fires when a page has drawn a graph (the integration suite measures with it). */
   readonly onDidRender = this.rendered.event;
-  /** Opens a step's logs; set by the extension once the log provider exists. */
-  openLogs: (run: RunRef, step: string) => Promise<void> = async () => undefined;
 
   constructor(
     readonly ctx: Ctx,
@@ -80,6 +79,11 @@ export class GraphPanels extends Disposable {
       return;
     }
     this.open(vscode.Uri.file(run.notebook), { source: ref.source, id: ref.id });
+  }
+
+  /** True when the graph panel of `notebook` is visible (then "Open Graph" is not worth offering). */
+  isVisible(notebook: string): boolean {
+    return this.panels.get(vscode.Uri.file(notebook).toString())?.panel.visible === true;
   }
 
   /** Reveals a cell of a notebook: `({ notebook, cell }, line?)`. */
@@ -189,7 +193,8 @@ class GraphPanel extends Disposable {
 
   private async openNode(step: string, action: 'reveal' | 'logs'): Promise<void> {
     if (action === 'logs' && this.run) {
-      await this.host.openLogs(this.run, step);
+      const show = this.host.runs.actionsFor(this.run.source).showLogs;
+      if (show) await show({ kind: 'step', source: this.run.source, id: this.run.id, step }, step);
       return;
     }
     const doc = await vscode.workspace.openNotebookDocument(this.notebook);
@@ -260,14 +265,22 @@ class GraphPanel extends Disposable {
 /** The static pipeline as a graph. */
 export function pipelineGraph(pipeline: Pipeline): GraphModel {
   const errors = pipeline.diagnostics.filter((d) => d.severity === 'error').length;
-  const nodes: GraphNode[] = pipeline.steps.map((s) => {
+  const nodes: GraphNode[] = pipeline.steps.map((s, i) => {
     const tooltip = [
       `${s.name} (${s.cells.length} ${s.cells.length === 1 ? 'cell' : 'cells'})`,
       ...(s.inputs.length > 0 ? [`receives ${s.inputs.map((i) => `${i.name} from ${i.from}`).join(', ')}`] : []),
       ...(s.outputs.length > 0 ? [`passes on ${s.outputs.join(', ')}`] : []),
       'click: reveal cells',
     ].join('\n');
-    return { id: s.name, label: s.name, status: 'idle', cells: s.cells, detail: `${s.cells.length} ${s.cells.length === 1 ? 'cell' : 'cells'}`, tooltip, hasLogs: false };
+    const errors = pipeline.diagnostics.filter((d) => d.severity === 'error' && d.cell !== undefined && s.cells.includes(d.cell)).length;
+    const cells = `${s.cells.length} ${s.cells.length === 1 ? 'cell' : 'cells'}`;
+    const node: GraphNode = {
+      id: s.name, label: s.name, status: 'idle', cells: s.cells, hasLogs: false, colour: stepColour(i),
+      detail: errors > 0 ? `⚠ ${errors} ${errors === 1 ? 'error' : 'errors'} · ${cells}` : cells,
+      tooltip: errors > 0 ? `${tooltip}\n${errors === 1 ? 'An error' : `${errors} errors`} in this step's cells: see Problems` : tooltip,
+    };
+    if (errors > 0) node.errors = errors;
+    return node;
   });
   return {
     title: pipeline.name,
@@ -292,7 +305,8 @@ export function runGraph(run: RunView, pipeline: Pipeline | undefined): GraphMod
     const detail = s.status === 'running' ? 'running…'
       : s.durationMs !== undefined ? `${s.status} · ${formatDuration(s.durationMs)}` : s.status;
     const tooltip = [`${s.name}: ${s.status}`, ...(s.note ? [s.note] : []), s.hasLogs ? 'click: logs · Shift+click: cells' : 'click: reveal cells'].join('\n');
-    return { id: s.name, label: s.name, status: s.status, cells: s.cells, detail, tooltip, hasLogs: s.hasLogs };
+    const colour = pipeline?.steps.findIndex((p) => p.name === s.name) ?? -1;
+    return { id: s.name, label: s.name, status: s.status, cells: s.cells, detail, tooltip, hasLogs: s.hasLogs, ...(colour >= 0 ? { colour: stepColour(colour) } : {}) };
   });
   const known = new Map((pipeline ? pipelineEdges(pipeline) : []).map((e) => [`${e.from}\u0000${e.to}`, e]));
   const edges: GraphEdge[] = run.steps.flatMap((s) => s.dependencies.map((d) => known.get(`${d}\u0000${s.name}`) ?? { from: d, to: s.name, kind: 'data' as const }));

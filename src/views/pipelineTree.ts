@@ -67,7 +67,8 @@ export class PipelineTree extends Disposable implements vscode.TreeDataProvider<
   getChildren(node?: PipelineNode): PipelineNode[] {
     const pipeline = this.pipeline();
     const nb = this.notebook?.toString();
-    if (!pipeline || !nb) return [];
+    // A notebook that is not a pipeline shows the view's welcome text (one offer), not one big step.
+    if (!pipeline || !nb || this.models.get(this.notebook!)?.mode.on === false) return [];
     if (!node) {
       const errors = pipeline.diagnostics.filter((d) => d.severity === 'error').length;
       const warnings = pipeline.diagnostics.filter((d) => d.severity === 'warning').length;
@@ -169,6 +170,7 @@ export class PipelineTree extends Disposable implements vscode.TreeDataProvider<
         item.iconPath = new vscode.ThemeIcon('symbol-parameter');
         item.tooltip = p ? `Pipeline parameter "${p.name}" (${p.type}), default ${p.literal}, defined in ${cellLabel(p.cell)}.` : undefined;
         item.contextValue = 'parameter';
+        if (p) item.command = { title: 'Reveal Cell', command: 'flowbook.revealCell', arguments: [{ notebook: node.notebook, cell: p.cell }] };
         return item;
       }
       case 'option': {

@@ -6,8 +6,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { changedParameters } from '../common/runCompare';
 import { listRuns, readRun, type RunRecord, type StepStatus } from '../runner/record';
+import { readValueSummaries, valueLine } from '../runner/runInfo';
 import { Disposable } from '../extension/lifecycle';
+import { missingPackagesOf, type MissingPackages } from '../extension/python';
 import type { Ctx } from '../extension/context';
 
 export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -23,6 +26,10 @@ export interface RunStepView {
   hasLogs: boolean;
   /** One line: the error of a failed step, or why it was skipped or cached. */
   note?: string;
+  /** For a cached step: the run (of the same source) whose outputs and logs it reused. */
+  cachedFrom?: string;
+  /** Metrics the step wrote. */
+  metrics?: Record<string, number>;
 }
 
 /** A run as the views show it, whatever its source. */
@@ -43,6 +50,14 @@ export interface RunView {
   error?: string;
   /** Local runs: the run folder. */
   dir?: string;
+  /** Pipeline parameter → the value this run used (JSON values; cluster runs: strings). */
+  parameters?: Record<string, unknown>;
+  /** Parameters whose values differ from the previous run of the same notebook. */
+  changed?: string[];
+  /** Metric name → value. */
+  metrics?: Record<string, number>;
+  /** Packages the interpreter lacked, found before any step ran (local runs). */
+  missingPackages?: MissingPackages;
 }
 
 /** A place runs come from. The local runner is one; a cluster is another (issue 5). */
@@ -55,6 +70,16 @@ export interface RunSource extends vscode.Disposable {
   refresh(): void;
   /** Lines shown above the source's runs: "Loading…", a connection error (optional; cluster sources use it). */
   notes?(): readonly RunSourceNote[];
+  /** Step name → the values it passed on, summarised; only sources that keep summaries have it. */
+  stepValues?(run: RunView): Record<string, StepValue[]>;
+}
+
+/** A value a step passed on, as the run details show it. */
+export interface StepValue {
+  name: string;
+  /** `DataFrame 569×31 (mean radius, …) · 48 kB`. */
+  line: string;
+  head?: string;
 }
 
 /** A message line in a source's section of the Runs view (a failed fetch is a node, not a toast). */
@@ -64,8 +89,25 @@ export interface RunSourceNote {
   tooltip?: string;
 }
 
+/**
+ * What can be done with the runs of a source. Each source's owner provides its own, so the
+ * views and the command table never ask what kind of run they hold. `target` is a Runs view
+ * node or `{ source, id }`; an action a source lacks is not offered for its runs.
+ */
+export interface RunActions {
+  openGraph?(target: unknown): Promise<unknown>;
+  showLogs?(target: unknown, step?: string): Promise<unknown>;
+  rerun?(target: unknown): Promise<unknown>;
+  rerunFromStep?(target: unknown, step?: string): Promise<unknown>;
+  stop?(target: unknown, options?: unknown): Promise<unknown>;
+  delete?(target: unknown, options?: unknown): Promise<unknown>;
+}
+
+export type RunActionName = keyof RunActions;
+
 export class RunsModel extends Disposable {
   private readonly sources: RunSource[] = [];
+  private readonly actionProviders: { matches: (source: string) => boolean; actions: RunActions }[] = [];
   private readonly changed = this._register(new vscode.EventEmitter<void>());
   readonly onDidChange = this.changed.event;
   private ticker?: ReturnType<typeof setInterval>;
@@ -99,6 +141,23 @@ export class RunsModel extends Disposable {
       clearInterval(this.ticker);
       this.ticker = undefined;
     }
+  }
+
+  /** Registers the actions for the runs of the sources `matches` accepts (by source id). */
+  provideActions(matches: (source: string) => boolean, actions: RunActions): vscode.Disposable {
+    const entry = { matches, actions };
+    this.actionProviders.push(entry);
+    return this._register({
+      dispose: () => {
+        const i = this.actionProviders.indexOf(entry);
+        if (i >= 0) this.actionProviders.splice(i, 1);
+      },
+    });
+  }
+
+  /** The actions for the runs of a source (empty when nobody provides any). */
+  actionsFor(source: string): RunActions {
+    return this.actionProviders.find((p) => p.matches(source))?.actions ?? {};
   }
 
   allSources(): readonly RunSource[] {
@@ -136,16 +195,23 @@ export function runViewOf(record: RunRecord, dir: string, runnerAlive: (pid: num
     if (s.startedAt !== undefined) step.startedAt = s.startedAt;
     const note = s.error?.message ?? s.reason;
     if (note !== undefined) step.note = note;
+    if (s.status === 'cached' && s.cachedFrom !== undefined) {
+      step.cachedFrom = s.cachedFrom;
+      step.hasLogs = true;
+    }
+    if (Object.keys(s.metrics).length > 0) step.metrics = s.metrics;
     return step;
   });
   const view: RunView = {
     source: 'local', id: record.id, title: path.basename(record.notebook), notebook: record.notebook,
-    status, startedAt: record.startedAt, steps, dir,
+    status, startedAt: record.startedAt, steps, dir, parameters: record.parameters, metrics: record.metrics,
     progress: { done: steps.filter((s) => isDone(s.status)).length, total: steps.length },
   };
   if (record.finishedAt !== undefined) view.finishedAt = record.finishedAt;
   if (record.durationMs !== undefined) view.durationMs = record.durationMs;
   if (error !== undefined) view.error = error;
+  const missing = missingPackagesOf(record);
+  if (missing) view.missingPackages = missing;
   return view;
 }
 
@@ -175,9 +241,12 @@ export class LocalRunSource extends Disposable implements RunSource {
   private readonly watchers = new Map<string, vscode.Disposable>();
   private pending = new Set<string>();
   private timer?: ReturnType<typeof setTimeout>;
+  /** `runs()`, until the next change (subscribed first, so it is cleared before anyone reads). */
+  private sorted?: RunView[];
 
   constructor(private readonly ctx: Ctx) {
     super();
+    this._register(this.onDidChange(() => (this.sorted = undefined)));
     // Runs anywhere in the workspace (CLI runs included) appear without configuration.
     const watcher = this._register(vscode.workspace.createFileSystemWatcher('**/.flowbook/runs/*/run.json'));
     const onFile = (uri: vscode.Uri) => this.fileChanged(uri.fsPath);
@@ -260,13 +329,33 @@ export class LocalRunSource extends Disposable implements RunSource {
 
 
   runs(): RunView[] {
+    if (this.sorted) return this.sorted;
     const all = [...this.folders.values()].flatMap((m) => [...m.values()]);
-    return all.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id));
+    all.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id));
+    // What each run changed since the previous run of its notebook (the next older one).
+    all.forEach((run, i) => {
+      const previous = all.slice(i + 1).find((r) => r.notebook === run.notebook);
+      run.changed = changedParameters(run.parameters ?? {}, previous?.parameters);
+    });
+    this.sorted = all;
+    return all;
   }
 
   refresh(): void {
     for (const dir of this.folders.keys()) this.readFolder(dir);
     void this.discover();
+  }
+
+  /** Reads the `_summary.json` each step wrote next to its outputs. */
+  stepValues(run: RunView): Record<string, StepValue[]> {
+    if (!run.dir) return {};
+    const record = readRun(path.dirname(run.dir), run.id);
+    const out: Record<string, StepValue[]> = {};
+    for (const s of record?.steps ?? []) {
+      out[s.name] = Object.entries(readValueSummaries(run.dir, s.template)).sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, v]) => ({ name, line: valueLine(v), ...(v.head !== undefined ? { head: v.head } : {}) }));
+    }
+    return out;
   }
 
   /** Forgets a deleted run at once, without waiting for the watcher. */

@@ -5,6 +5,7 @@
 
 import * as vscode from 'vscode';
 import { Disposable } from '../extension/lifecycle';
+import { metricText, parameterText } from '../common/runCompare';
 import type { RunsModel, RunSource, RunSourceNote, RunStepView, RunView } from './runsModel';
 
 export type RunsNode =
@@ -20,7 +21,7 @@ export class RunsTree extends Disposable implements vscode.TreeDataProvider<Runs
 
   constructor(private readonly model: RunsModel) {
     super();
-    this.view = this._register(vscode.window.createTreeView('flowbook.runs', { treeDataProvider: this, showCollapseAll: true }));
+    this.view = this._register(vscode.window.createTreeView('flowbook.runs', { treeDataProvider: this, showCollapseAll: true, canSelectMany: true }));
     this._register(model.onDidChange(() => this.changed.fire(undefined)));
   }
 
@@ -146,6 +147,11 @@ function runItem(run: RunView): vscode.TreeItem {
   const parts = [run.status, `${run.progress.done}/${run.progress.total}`];
   if (time !== undefined) parts.push(formatDuration(time));
   parts.push(Number.isNaN(started.getTime()) ? run.id : whenText(started));
+  // What tells two runs of one notebook apart: the parameters changed, then the metrics.
+  const changed = (run.changed ?? []).map((n) => `${n}=${parameterText(run.parameters?.[n])}`);
+  if (changed.length > 0) parts.push(changed.join(' '));
+  const metrics = Object.entries(run.metrics ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  if (metrics.length > 0) parts.push(metrics.map(([n, v]) => `${n} ${metricText(v)}`).join(' '));
   item.description = parts.join(' · ');
   item.iconPath = icon(run.status);
   const md = new vscode.MarkdownString();
@@ -155,11 +161,24 @@ function runItem(run: RunView): vscode.TreeItem {
   if (run.error) md.appendMarkdown('\n\n').appendText(run.error);
   const failed = run.steps.filter((s) => s.status === 'failed');
   for (const s of failed) md.appendMarkdown(`\n\n$(error) **${s.name}**: `).appendText(s.note ?? 'failed');
+  const params = Object.keys(run.parameters ?? {}).sort();
+  if (params.length > 0) {
+    md.appendMarkdown('\n\n**Parameters**');
+    for (const n of params) {
+      const changed = run.changed?.includes(n) ? ' *(changed)*' : '';
+      md.appendMarkdown('\n- ').appendText(`${n} = ${parameterText(run.parameters?.[n])}`).appendMarkdown(changed);
+    }
+  }
+  if (metrics.length > 0) {
+    md.appendMarkdown('\n\n**Metrics**');
+    for (const [n, v] of metrics) md.appendMarkdown('\n- ').appendText(`${n} = ${metricText(v)}`);
+  }
+  md.appendMarkdown('\n\nClick for the run details; select several runs to compare them.');
   md.supportThemeIcons = true;
   item.tooltip = md;
   // `run:<status>:<source>`: menus match the status with a regex.
   item.contextValue = `run:${run.status}:${run.source}`;
-  item.command = { title: 'Open Graph', command: 'flowbook.openRunGraph', arguments: [{ kind: 'run', source: run.source, id: run.id }] };
+  item.command = { title: 'Show Run Details', command: 'flowbook.showRunDetails', arguments: [{ kind: 'run', source: run.source, id: run.id }] };
   return item;
 }
 

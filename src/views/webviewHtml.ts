@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 export interface WebviewPage {
   /** Bundle in dist/, e.g. `webview.js`. */
   script: string;
-  /** Stylesheet in media/, e.g. `graph.css`. */
+  /** Stylesheet in media/, e.g. `graph.css` (after `theme.css`, the status colours all pages share). */
   style: string;
   title: string;
   /** Static markup of the body (no data: that comes by message). */
@@ -19,7 +19,7 @@ export interface WebviewPage {
 
 export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, page: WebviewPage): string {
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', page.script));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', page.style));
+  const styles = ['theme.css', page.style].map((s) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', s)));
   const nonce = crypto.randomBytes(16).toString('base64');
   const csp = [
     "default-src 'none'",
@@ -34,7 +34,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, p
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}">
+${styles.map((s) => `<link rel="stylesheet" href="${s.toString()}">`).join('\n')}
 <title>${page.title}</title>
 </head>
 <body>

@@ -164,7 +164,15 @@ function draw(g: GraphModel, l: Layout): void {
     detail.setAttribute('y', '37');
     detail.setAttribute('class', 'detail');
     const title = document.createElementNS(SVG, 'title');
-    el.append(rect, glyph, label, detail, title);
+    // The step's colour, as on its cells' left border in the notebook.
+    const stripe = document.createElementNS(SVG, 'rect');
+    stripe.setAttribute('width', '5');
+    stripe.setAttribute('height', String(box.height - 8));
+    stripe.setAttribute('x', '2');
+    stripe.setAttribute('y', '4');
+    stripe.setAttribute('rx', '2');
+    stripe.setAttribute('class', 'stripe');
+    el.append(rect, glyph, label, detail, title, stripe);
     el.addEventListener('click', (ev) => activate(node.id, ev.altKey || ev.shiftKey));
     el.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter' || ev.key === ' ') {
@@ -181,17 +189,17 @@ function draw(g: GraphModel, l: Layout): void {
 function updateNode(node: Pick<GraphNode, 'id' | 'status' | 'detail' | 'tooltip' | 'hasLogs'>): void {
   const el = nodeEls.get(node.id);
   if (!el) return;
-  el.setAttribute('class', `node status-${node.status}${node.hasLogs ? ' has-logs' : ''}`);
+  const model = graph?.nodes.find((n) => n.id === node.id);
+  const colour = model?.colour === undefined ? '' : ` step-colour-${model.colour}`;
+  const errors = model?.errors ? ' has-errors' : '';
+  el.setAttribute('class', `node status-${node.status}${node.hasLogs ? ' has-logs' : ''}${colour}${errors}`);
   el.dataset['status'] = node.status;
   const [, glyph, , detail, title] = Array.from(el.children);
   if (glyph) glyph.textContent = STATUS_GLYPH[node.status];
   if (detail) detail.textContent = node.detail ?? STATUS_WORD[node.status];
   if (title) title.textContent = node.tooltip ?? node.id;
   el.setAttribute('aria-label', `${node.id}: ${STATUS_WORD[node.status]}${node.detail ? `, ${node.detail}` : ''}`);
-  if (graph) {
-    const model = graph.nodes.find((n) => n.id === node.id);
-    if (model) Object.assign(model, node);
-  }
+  if (model) Object.assign(model, node);
 }
 
 function applyStatus(message: Extract<HostMessage, { type: 'status' }>): void {

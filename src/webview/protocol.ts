@@ -19,6 +19,10 @@ export interface GraphNode {
   tooltip?: string;
   /** True when the step has logs to open (it ran, or is running). */
   hasLogs: boolean;
+  /** The step's colour, 0-5 (the theme's chart colours), the same as its cells' border. */
+  colour?: number;
+  /** Errors in the step's cells (the static pipeline): the node is marked. */
+  errors?: number;
 }
 
 export interface GraphEdge {

@@ -93,7 +93,7 @@ describe('Flowbook in the browser (code-server + Chromium)', function () {
   });
 
   it('runs the pipeline locally from the notebook toolbar and the graph turns green', async () => {
-    const run = page.locator('.notebook-toolbar-container .action-item a[aria-label="Run Pipeline Locally"]');
+    const run = page.locator('.notebook-toolbar-container .action-item a[aria-label="Run Pipeline Locally, Outside the Kernel"]');
     await run.waitFor({ timeout: 30_000 });
     await shot('04-toolbar');
     await run.click();

@@ -1,25 +1,47 @@
 // `flowbook runs [RUN]`: the cluster runs of a namespace (Flowbook's, or --all workflows),
-// or one run's steps with their state, retries and notebook cells. `flowbook contexts`:
+// or one run's steps with their state, retries and notebook cells; with --local, or when no
+// cluster is configured, the local runs with their parameters and metrics (localRuns.ts). `flowbook contexts`:
 // the kubeconfig contexts, to pick one for --context.
 
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import type * as Cluster from '../../cluster';
 import type { CommandResult } from '../main';
+import { addKfpOptions, kfpRunsCommand, KfpFlags } from './kfp';
 import { addClusterOptions, age, cluster, ClusterFlags, connect, out, reportError, table } from './clusterCommon';
+import { addLocalOptions, clusterConfigured, listLocalRuns, reportLocalError, showLocalRun, type LocalFlags } from './localRuns';
 
-interface RunsFlags extends ClusterFlags {
+interface RunsFlags extends ClusterFlags, KfpFlags, LocalFlags {
   all?: boolean;
   json?: boolean;
+  local?: boolean;
+  target: 'argo' | 'kfp';
 }
 
 export function registerRuns(program: Command, result: CommandResult): void {
   const cmd = program
     .command('runs')
-    .description('List the runs on the cluster, or show the steps of one run')
+    .description('List the runs on the cluster (local runs with --local, or when no cluster is configured), or show the steps of one run')
     .argument('[run]', 'a run name: show its steps')
+    .option('--local', 'local runs (from `flowbook run`), with their parameters and metrics')
     .option('--all', 'all workflows of the namespace, not only Flowbook runs')
-    .option('--json', 'print JSON');
-  addClusterOptions(cmd).action(async (run: string | undefined, flags: RunsFlags) => {
+    .option('--json', 'print JSON')
+    .addOption(new Option('--target <target>', 'argo: Workflows on the cluster; kfp: Kubeflow Pipelines runs per experiment').choices(['argo', 'kfp']).default('argo'));
+  addLocalOptions(addKfpOptions(addClusterOptions(cmd))).action(async (run: string | undefined, flags: RunsFlags) => {
+    if (flags.target === 'kfp') {
+      result.code = await kfpRunsCommand(run, flags);
+      return;
+    }
+    const local = flags.local === true || flags.runsDir !== undefined || flags.notebook !== undefined
+      || (flags.kubeconfig === undefined && flags.context === undefined && !clusterConfigured());
+    if (local) {
+      try {
+        result.code = run === undefined ? listLocalRuns(flags) : showLocalRun(run, flags);
+      } catch (err) {
+        result.code = reportLocalError('runs', err);
+      }
+      return;
+    }
     try {
       result.code = run === undefined ? await listRuns(flags) : await showRun(run, flags);
     } catch (err) {

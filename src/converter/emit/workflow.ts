@@ -31,7 +31,7 @@ import type { Pipeline, Step, VolumeSetting } from '../ir';
 import { VERSION } from '../../version';
 import type {
   Artifact, DagTask, EnvVar, Parameter, PersistentVolumeClaimTemplate, PodMetadata, Template, Volume, VolumeMount, Workflow,
-} from './argo';
+} from '../../argo/compiled';
 import {
   DATA_MOUNT_PATH, DATA_VOLUME_NAME, DEFAULT_IMAGE, DEFAULT_VOLUME_SIZE, EmitOptions, METRICS_PATH, PARAM_ENV_PREFIX, STEP_ENV,
 } from './options';
@@ -40,6 +40,8 @@ import { baseName, noTemplate, stepScript } from './script';
 export const STEP_ANNOTATION = 'flowbook.dev/step';
 export const CELLS_ANNOTATION = 'flowbook.dev/cells';
 export const CACHE_ANNOTATION = 'flowbook.dev/cache';
+/** The variables a step saves for later steps (comma-separated); a runner checks they were written. */
+export const OUTPUTS_ANNOTATION = 'flowbook.dev/outputs';
 export const PIPELINE_LABEL = 'flowbook.dev/pipeline';
 export const NOTEBOOK_ANNOTATION = 'flowbook.dev/notebook';
 export const VERSION_ANNOTATION = 'flowbook.dev/version';
@@ -155,6 +157,7 @@ function stepTemplate(pipeline: Pipeline, step: Step, options: EmitOptions, ctx:
   metadata.annotations = { ...o.annotations, [STEP_ANNOTATION]: step.name, [CELLS_ANNOTATION]: step.cells.join(',') };
   const cache = o.cache ?? pipeline.settings.enableCaching;
   if (cache !== undefined) metadata.annotations[CACHE_ANNOTATION] = cache ? 'enabled' : 'disabled';
+  if (step.outputs.length > 0) metadata.annotations[OUTPUTS_ANNOTATION] = step.outputs.join(',');
 
   const template: Template = { name: step.templateName, metadata };
   const inputParameters = step.parameters.map((p) => ({ name: p }));

@@ -8,7 +8,7 @@ import { diag, type Diagnostic } from '../diagnostics';
 import type { CellAnalysis, CellEffects, NameRef, PipelineParameter } from '../ir';
 import { loadGrammar, syntaxMessage, type PythonGrammar } from './grammar';
 import { lowerCell } from './ipython';
-import { metricsFrom, parametersFrom } from './literals';
+import { literalFrom, metricsFrom, parametersFrom, type Literal } from './literals';
 import { analyzeScopes } from './scopes';
 
 export { PYTHON_BUILTINS } from './builtins';
@@ -67,6 +67,11 @@ export class PythonAnalyzer {
   /** A `pipeline-metrics` cell: `print(name)` or `name` lines; anything else is FB402. */
   parseMetrics(source: string, cell: number): { names: NameRef[]; diagnostics: Diagnostic[] } {
     return this.declarative(this.metricCache, source, cell, () => metricsFrom(this.grammar.parse(source), source, cell));
+  }
+
+  /** One Python literal typed outside a notebook (a `-p` value), read as a parameter's value is; nothing is evaluated. */
+  readLiteral(text: string): Literal {
+    return literalFrom(this.grammar.parse(text), text);
   }
 
   /** Drops every cached analysis (for tests and memory pressure). */

@@ -174,6 +174,10 @@ export class ClusterRuns extends Disposable {
       return undefined;
     }
     if (doc.uri.scheme !== 'file') throw new UserError('Save the notebook to a file first: cluster runs keep their records next to it.');
+    if (this.session.state.kind === 'unconfigured') {
+      await this.session.explainUnconfigured('to run the pipeline on a cluster');
+      if (this.session.state.kind === 'unconfigured') return undefined;
+    }
     const key = doc.uri.toString();
     let pending = this.submissions.get(key);
     if (pending && !options?.parameters && this.forms.reveal(key)) return undefined;
@@ -206,7 +210,7 @@ export class ClusterRuns extends Disposable {
     const [core, connected] = await Promise.all([this.ctx.core(), this.connected()]);
     const stepImages = await this.images.stepImagesForRun(doc, pipeline);
     const options = { ...emitOptions(this.ctx.settingsFor(doc.uri), pipeline), ...(stepImages ? { stepImages } : {}) };
-    const workflow = core.emitWorkflow(pipeline, options) as unknown as Cluster.Workflow;
+    const workflow: Cluster.Workflow = core.emitWorkflow(pipeline, options);
     return { requestId: crypto.randomUUID(), connected, workflow, pipelineName: pipeline.name, notebookPath: doc.uri.fsPath };
   }
 

@@ -83,29 +83,21 @@ export function registerCluster(ctx: Ctx, deps: ClusterDeps, own: <T extends vsc
   const isvcs = own(new InferenceServices(ctx, session, deps.models));
   const isvcTree = own(new InferenceServicesTree(isvcs));
 
-  // A click on a cluster run's graph node opens its log here, not in the local log provider.
-  const localLogs = deps.graphs.openLogs;
-  deps.graphs.openLogs = async (run, step) => {
-    if (isClusterSource(run.source)) await logs.show({ source: run.source, run: run.id, step });
-    else await localLogs(run, step);
-  };
+  // Cluster runs carry their own actions: the Runs view's commands and the graph use them.
+  own(deps.runsModel.provideActions(isClusterSource, {
+    openGraph: (node) => runs.openGraph(node),
+    showLogs: (node, step) => logs.show(logRefOf(node, step)),
+    rerun: (node) => runs.rerun(node),
+    rerunFromStep: (node, step) => runs.rerunFromStep(node, step),
+    stop: (node, options) => runs.stop(node, options as { strategy?: 'Stop' | 'Terminate' } | undefined),
+    delete: (node, options) => runs.delete(node, options as { confirmed?: boolean } | undefined),
+  }));
 
   const commands = (table: Record<string, Handler>): Record<string, Handler> => {
-    const local = (name: string): Handler => table[name] ?? (() => undefined);
-    /** Cluster targets go to `cluster`, the others to the extension's own handler. */
-    const either = (name: string, cluster: Handler): Handler => (...args) => {
-      const target = args[0] as { source?: unknown } | undefined;
-      return isClusterSource(target?.source) ? cluster(...args) : local(name)(...args);
-    };
     return {
       ...table,
       runOnCluster: (target, options) => runs.runOnCluster(target, options as { parameters?: Record<string, string> } | undefined),
-      openRunGraph: either('openRunGraph', (node) => runs.openGraph(node)),
-      showStepLogs: either('showStepLogs', (node, step) => logs.show(logRefOf(node, step as string | undefined))),
-      rerun: either('rerun', (node) => runs.rerun(node)),
-      rerunFromStep: either('rerunFromStep', (node, step) => runs.rerunFromStep(node, step as string | undefined)),
-      stopRun: either('stopRun', (node, options) => runs.stop(node, options as { strategy?: 'Stop' | 'Terminate' } | undefined)),
-      deleteRun: either('deleteRun', (node, options) => runs.delete(node, options as { confirmed?: boolean } | undefined)),
+      selectKubeconfig: (file) => session.selectKubeconfig(file instanceof vscode.Uri ? file : undefined),
       switchClusterContext: (choice) => session.switchContext(choice as { context?: string; namespace?: string } | undefined),
       toggleClusterRunScope: () => runs.toggleScope(),
       retryFailedSteps: (node) => runs.retryFailedSteps(node),

@@ -5,6 +5,8 @@
 // whether "Run on Cluster" is offered and what the status bar says. Switching context or
 // namespace writes the settings, and every model is rebuilt from the new connection.
 
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type * as Cluster from '../../cluster/index';
@@ -16,6 +18,8 @@ import { CONNECTION_KEYS, readClusterSettings, settingsTarget, type ClusterSetti
 import { expandPath, probeKubeconfig, type KubeconfigProbe } from './kubeconfigProbe';
 
 export type ClusterCore = typeof import('./clusterCore');
+
+const SELECT_KUBECONFIG = 'Select Kubeconfig File…';
 
 /** A live connection and the models built on it. */
 export interface Connected {
@@ -214,9 +218,14 @@ export class ClusterSession extends Disposable {
     const s = this.state_;
     const bar = this.statusBar;
     bar.backgroundColor = undefined;
+    bar.command = 'flowbook.switchClusterContext';
     switch (s.kind) {
       case 'unconfigured':
-        bar.hide();
+        // Always in sight: the way to point Flowbook at a cluster is one click away.
+        bar.text = '$(cloud) no cluster';
+        bar.tooltip = `${s.reason}\nClick to select a kubeconfig file.`;
+        bar.command = 'flowbook.selectKubeconfig';
+        bar.show();
         return;
       case 'configured':
       case 'connecting':
@@ -243,11 +252,46 @@ export class ClusterSession extends Disposable {
     bar.show();
   }
 
+  /**
+   * Says why there is no cluster (where Flowbook looked) and offers the two ways out: pick a
+   * kubeconfig file, or open the setting. `purpose`: what the user tried, e.g. `to run on a cluster`.
+   */
+  async explainUnconfigured(purpose: string): Promise<void> {
+    const reason = this.state_.kind === 'unconfigured' ? this.state_.reason : 'No Kubernetes context is configured.';
+    const choice = await vscode.window.showWarningMessage(
+      `Flowbook needs a kubeconfig ${purpose}. ${reason}`,
+      SELECT_KUBECONFIG, 'Open Settings');
+    if (choice === SELECT_KUBECONFIG) await this.selectKubeconfig();
+    else if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', 'flowbook.kubeconfig');
+  }
+
+  /**
+   * Select Kubeconfig…: a file picker (starting in ~/.kube); the file goes into the setting
+   * "Flowbook: Kubeconfig" (workspace when a folder is open), which reconnects. `file` skips the picker.
+   */
+  async selectKubeconfig(file?: vscode.Uri): Promise<string | undefined> {
+    let picked = file;
+    if (!picked) {
+      const kube = path.join(os.homedir(), '.kube');
+      const uris = await vscode.window.showOpenDialog({
+        title: 'Select Kubeconfig File', openLabel: 'Use This Kubeconfig', canSelectMany: false, canSelectFolders: false,
+        ...(fs.existsSync(kube) ? { defaultUri: vscode.Uri.file(kube) } : {}),
+      });
+      picked = uris?.[0];
+    }
+    if (!picked) return undefined;
+    await vscode.workspace.getConfiguration('flowbook').update('kubeconfig', picked.fsPath, settingsTarget());
+    this.ctx.log.info(`cluster: kubeconfig set to ${picked.fsPath}`);
+    // The configuration event probes again; wait for it so callers see the outcome.
+    if (this.probing) await this.probing;
+    if (this.state_.kind === 'unconfigured') void vscode.window.showWarningMessage(`Flowbook cannot use ${picked.fsPath}: ${this.state_.reason}`);
+    return picked.fsPath;
+  }
+
   /** The status bar's click: a context, then a namespace; both are written to the settings. */
   async switchContext(choice?: { context?: string; namespace?: string }): Promise<{ context: string; namespace: string } | undefined> {
     if (this.state_.kind === 'unconfigured') {
-      const open = await vscode.window.showInformationMessage(`${this.state_.reason} Point "Flowbook: Kubeconfig" at your cluster's kubeconfig file.`, 'Open Settings');
-      if (open) await vscode.commands.executeCommand('workbench.action.openSettings', 'flowbook.kubeconfig');
+      await this.explainUnconfigured('to switch the Kubernetes context');
       return undefined;
     }
     const core = await this.core();

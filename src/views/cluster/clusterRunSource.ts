@@ -59,6 +59,7 @@ export function clusterRunView(core: Pick<ClusterCore, 'summarizeRun' | 'stepSta
     startedAt: summary.startedAt ?? summary.createdAt ?? '',
     progress: summary.progress,
     steps,
+    parameters: summary.parameters,
   };
   if (summary.notebook && path.isAbsolute(summary.notebook)) view.notebook = summary.notebook;
   if (summary.finishedAt) view.finishedAt = summary.finishedAt;

@@ -70,7 +70,12 @@ export function fakeWorkflow(steps: FakeStep[], parameters: Record<string, unkno
         },
         ...steps.map((s) => ({
           name: templateName(s.name),
-          metadata: { annotations: { 'flowbook.dev/step': s.name, 'flowbook.dev/cells': s.cells.map(([c]) => c).join(',') } },
+          metadata: {
+            annotations: {
+              'flowbook.dev/step': s.name, 'flowbook.dev/cells': s.cells.map(([c]) => c).join(','),
+              ...(s.outputs?.length ? { 'flowbook.dev/outputs': s.outputs.join(',') } : {}),
+            },
+          },
           inputs: { parameters: (s.params ?? []).map((p) => ({ name: p })) },
           script: {
             image: 'python:3.12-slim',

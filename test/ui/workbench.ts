@@ -1,0 +1,66 @@
+// What the UI tests do to the workbench, in one place: run a command from the palette, take
+// a screenshot, find a webview's frame by what its page shows, switch the colour theme.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+import { REPO } from '../extension/codeServer';
+
+export const SHOTS = path.join(REPO, 'test-results', 'screenshots');
+
+/** A regular expression matching exactly `text`, give or take surrounding spaces. */
+export function exactly(text: string): RegExp {
+  return new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+}
+
+export class Workbench {
+  constructor(readonly page: Page) {
+    fs.mkdirSync(SHOTS, { recursive: true });
+  }
+
+  async shot(name: string): Promise<void> {
+    await this.page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+  }
+
+  /** Runs a command by its title from the Command Palette. */
+  async runCommand(title: string): Promise<void> {
+    await this.page.keyboard.press('F1');
+    const input = this.page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill(`>${title}`);
+    const row = this.page.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: exactly(title) }) }).first();
+    await row.waitFor();
+    await row.click();
+  }
+
+  /** The frame of a webview whose page has `selector` (webviews are iframes in iframes). */
+  async webviewFrame(selector: string, timeoutMs = 60_000): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      for (const frame of this.page.frames()) {
+        if (frame.isDetached()) continue;
+        if (await frame.$(selector).catch(() => null)) return frame;
+      }
+      await this.page.waitForTimeout(200);
+    }
+    throw new Error(`no webview shows ${selector}`);
+  }
+
+  /** Picks a colour theme by its label and waits for the workbench to wear it (`vs`, `vs-dark`, `hc-black`, `hc-light`). */
+  async setTheme(label: string, workbenchClass: string): Promise<void> {
+    await this.runCommand('Preferences: Color Theme');
+    await this.page.locator('.quick-input-widget input').fill(label);
+    const row = this.page.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: exactly(label) }) }).first();
+    await row.waitFor();
+    await row.click();
+    await this.page.locator(`.monaco-workbench.${workbenchClass}`).waitFor({ timeout: 30_000 });
+  }
+
+  /** Opens a workspace file by name with Quick Open. */
+  async openFile(name: string): Promise<void> {
+    await this.page.keyboard.press('Control+P');
+    await this.page.locator('.quick-input-widget input').fill(name);
+    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
+    await this.page.keyboard.press('Enter');
+  }
+}
