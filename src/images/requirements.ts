@@ -92,20 +92,36 @@ export async function resolveRequirements(input: RequirementsInput, options: Res
   }
 
   const explicit: Explicit[] = [];
+  const options_: string[] = [];
+  /** A requirements file's lines join the explicit requirements; its pip options and left-out lines are kept too. */
+  const mergeFile = (file: string, where: string) => {
+    const parsed = readRequirementsFile(file);
+    for (const spec of parsed.requirements) explicit.push({ spec, source: { kind: 'file', file }, where });
+    for (const o of parsed.options) if (!options_.includes(o)) options_.push(o);
+    for (const s of parsed.skipped) warnings.push(`${path.basename(s.file)} line ${s.line}: \`${s.text}\` is left out: ${s.reason}.`);
+  };
   for (const pip of input.pip) {
+    const where = `${cellLabel(pip.cell)} line ${pip.line}`;
     for (const text of pip.specs) {
+      // `pip install -r requirements.txt` (Kale's usual install cell): the file's requirements, relative to the notebook.
+      const include = /^(?:-r|--requirement)(?:\s+|=)(.+)$/.exec(text)?.[1]?.trim();
+      if (include !== undefined) {
+        const file = path.resolve(input.notebookDir, include);
+        if (!fs.existsSync(file)) {
+          warnings.push(`${where}: \`pip install -r ${include}\` names ${file}, which does not exist; its requirements are left out.`);
+          continue;
+        }
+        mergeFile(file, `${path.basename(file)} (from ${where})`);
+        continue;
+      }
       if (text.startsWith('-')) continue;
-      explicit.push({ spec: parseRequirement(text), source: { kind: 'pip', cell: pip.cell, line: pip.line }, where: `${cellLabel(pip.cell)} line ${pip.line}` });
+      explicit.push({ spec: parseRequirement(text), source: { kind: 'pip', cell: pip.cell, line: pip.line }, where });
     }
   }
-  const options_: string[] = [];
   const reqFile = options.requirementsFile === undefined ? defaultRequirementsFile(input.notebookDir) : options.requirementsFile || undefined;
   if (reqFile) {
     if (!fs.existsSync(reqFile)) throw new ImageError(`The requirements file ${reqFile} does not exist: check the path or leave the setting empty.`);
-    const parsed = readRequirementsFile(reqFile);
-    for (const spec of parsed.requirements) explicit.push({ spec, source: { kind: 'file', file: reqFile }, where: path.basename(reqFile) });
-    for (const o of parsed.options) if (!options_.includes(o)) options_.push(o);
-    for (const s of parsed.skipped) warnings.push(`${path.basename(s.file)} line ${s.line}: \`${s.text}\` is left out: ${s.reason}.`);
+    mergeFile(reqFile, path.basename(reqFile));
   }
 
   let report: InterpreterReport | undefined;
