@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cellLabel } from '../converter/diagnostics';
+import { RUNTIME_DISTRIBUTIONS } from '../converter/emit/runtime';
 import type { Pipeline, PipRequirement } from '../converter/ir';
 import { tableDistribution } from './distributions';
 import { ImageError } from './errors';
@@ -19,7 +20,9 @@ import { STDLIB_MODULES } from './stdlib';
 export type RequirementSource =
   | { kind: 'pip'; cell: number; line: number }
   | { kind: 'file'; file: string }
-  | { kind: 'import'; modules: string[] };
+  | { kind: 'import'; modules: string[] }
+  /** The step runtime itself needs it (cloudpickle passes values between steps). */
+  | { kind: 'runtime' };
 
 export interface ResolvedRequirement {
   /** The line that goes into requirements.txt, e.g. `scikit-learn==1.4.2`. */
@@ -55,6 +58,8 @@ export interface RequirementsInput {
   pip: readonly PipRequirement[];
   /** The notebook's folder: local modules and requirements.txt are looked up here. */
   notebookDir: string;
+  /** Distributions the step runtime needs whatever the notebook imports. */
+  runtime?: readonly string[];
 }
 
 export interface ResolveOptions {
@@ -68,7 +73,7 @@ export interface ResolveOptions {
 /** Resolves the requirements of a whole pipeline: every step gets the same set (one image per base image). */
 export function resolvePipelineRequirements(pipeline: Pipeline, options: ResolveOptions = {}): Promise<ResolvedRequirements> {
   return resolveRequirements(
-    { modules: pipeline.modules, pip: pipeline.requirements, notebookDir: path.dirname(path.resolve(pipeline.notebookPath)) },
+    { modules: pipeline.modules, pip: pipeline.requirements, notebookDir: path.dirname(path.resolve(pipeline.notebookPath)), runtime: RUNTIME_DISTRIBUTIONS },
     options,
   );
 }
@@ -131,6 +136,7 @@ export async function resolveRequirements(input: RequirementsInput, options: Res
       const t = tableDistribution(m);
       if (t) names.push(t);
     }
+    names.push(...(input.runtime ?? []));
     report = await probeInterpreter(python, candidates, names, options.signal);
   } catch (err) {
     if (!(err instanceof ImageError) || err.kind === 'cancelled') throw err;
@@ -184,6 +190,15 @@ export async function resolveRequirements(input: RequirementsInput, options: Res
         pinned: info !== undefined,
       });
     }
+  }
+
+  // What the runtime needs, unless the notebook already asks for it (its pin wins).
+  for (const dist of input.runtime ?? []) {
+    const key = canonicalName(dist);
+    if (byKey.has(key)) continue;
+    const info = installed(dist);
+    if (!info) unpinned.push(dist);
+    byKey.set(key, { requirement: info ? `${info.name}==${info.version}` : dist, key, source: { kind: 'runtime' }, pinned: info !== undefined });
   }
 
   const where = report ? `\`${python}\` (Python ${report.version})` : `\`${python}\``;
