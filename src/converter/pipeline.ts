@@ -408,6 +408,8 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
       if (!draft.binds.has(n.name)) queue.push({ name: n.name, cell: n.cell, line: n.line, column: 1, deferred: true });
     }
     const seen = new Set<string>();
+    /** The names this step loads from another step's values, with the step that provides each. */
+    const loads = new Map<string, Load>();
 
     for (let next = 0; next < queue.length; next++) {
       const need = queue[next] as Need;
@@ -441,10 +443,16 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
         continue;
       }
       if (touch && touch.change === undefined) checkSpecialValue(provider, touch.at, x, ctx, reportedValues);
+      loads.set(x, { provider, need });
+    }
+
+    sameProviderForAliases(draft, loads, steps, ctx);
+    for (const [x, { provider }] of loads) {
       inputs.set(x, { name: x, from: provider.name });
       outputs.get(provider.name)?.add(x);
       const reason: EdgeReason = { kind: 'data', names: [x] };
       // Say how the provider changed a name it did not bind: the "why" of a surprising edge.
+      const touch = provider.touched.get(x);
       if (touch?.change && !provider.binds.has(x)) reason.changes = [touch.change];
       addEdge(provider, draft, reason);
     }
@@ -516,6 +524,45 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
 }
 
 type StepInput = Step['inputs'][number];
+
+/** A name a step loads, and the step whose saved values it comes from. */
+interface Load {
+  provider: StepDraft;
+  need: Need;
+}
+
+/**
+ * Names that may share one object (`alias = groups`, see `NotebookEffects.aliasGroup`) must
+ * come from one provider's saved values: loaded from two, they arrive as two objects, and a
+ * change through one name misses the other. All of them are taken from the latest provider
+ * of any of them, which has each one at its end when it touches it or loads it itself (then
+ * it saves them together). When it has not, the cell gets a diagnostic (FB308).
+ */
+function sameProviderForAliases(draft: StepDraft, loads: Map<string, Load>, steps: Step[], ctx: ResolveContext): void {
+  if (loads.size < 2) return;
+  const entry = draft.cells[0]?.index ?? 0;
+  const done = new Set<string>();
+  for (const name of [...loads.keys()].sort()) {
+    if (done.has(name)) continue;
+    const group = ctx.nb.aliasGroup(name, entry).filter((n) => loads.has(n)).sort();
+    for (const n of group) done.add(n);
+    if (group.length < 2) continue;
+    const members = group.map((n) => ({ name: n, load: loads.get(n) as Load }));
+    const latest = members.reduce((a, b) => (b.load.provider.order > a.load.provider.order ? b : a)).load.provider;
+    const has = (n: string) => latest.touched.has(n) || (steps[latest.order]?.inputs.some((i) => i.name === n) ?? false);
+    for (const m of members) {
+      if (m.load.provider === latest) continue;
+      if (has(m.name)) {
+        loads.set(m.name, { provider: latest, need: m.load.need });
+        continue;
+      }
+      const other = members.find((o) => o.load.provider === latest) as { name: string; load: Load };
+      ctx.diagnostics.push(diag('FB308',
+        `step "${draft.name}" uses "${m.name}" and "${other.name}", which may be the same object, but "${m.name}" comes from step "${m.load.provider.name}" and "${other.name}" from step "${latest.name}": steps run in separate processes, so they would arrive as two objects and a change through one would miss the other. Use "${m.name}" in step "${latest.name}" too, or make one a copy (\`.copy()\`).`,
+        at(m.load.need)));
+    }
+  }
+}
 
 /** How far up (a step index) the notebook was searched for a name's provider, and the latest one found up to there. */
 interface ProviderSearch {

@@ -208,6 +208,8 @@ class ScopeWalker {
   private readonly random: RandomUse[] = [];
   /** Byte ranges of top-level `for` loop bodies, to say a change happens "in the loop". */
   private readonly loops: { start: number; end: number }[] = [];
+  /** After `from __future__ import annotations`: annotations are kept as strings, never evaluated, so they read nothing. */
+  private lazyAnnotations = false;
 
   constructor(private readonly code: string) {}
 
@@ -614,13 +616,13 @@ class ScopeWalker {
     if (value && scope.kind === 'module') this.assignmentEffects(targets, value, scope);
     if (value) {
       const tasks: Task[] = [{ node: value, mode: LOAD, scope }];
-      if (annotation) tasks.push({ node: annotation, mode: LOAD, scope });
+      if (annotation && !this.lazyAnnotations) tasks.push({ node: annotation, mode: LOAD, scope });
       for (const target of targets) tasks.push({ node: target, mode: STORE, scope });
       return this.then(...tasks);
     }
     // `x: int` binds nothing at module or class level; in a function it makes x local.
     const target = targets[0];
-    this.then(annotation && { node: annotation, mode: LOAD, scope });
+    this.then(annotation && !this.lazyAnnotations ? { node: annotation, mode: LOAD, scope } : undefined);
     if (!target) return;
     if (target.type === 'identifier') {
       if (scope.kind === 'function') this.bind(target, scope);
@@ -836,8 +838,10 @@ class ScopeWalker {
     const tasks: Task[] = decorators.map((d) => ({ node: d, mode: LOAD, scope }));
     tasks.push(...this.typeParameters(typeParams, annotationScope));
     for (const d of params.defaults) tasks.push({ node: d, mode: LOAD, scope });
-    for (const a of params.annotations) tasks.push({ node: a, mode: LOAD, scope: annotationScope });
-    if (returns) tasks.push({ node: returns, mode: LOAD, scope: annotationScope });
+    if (!this.lazyAnnotations) {
+      for (const a of params.annotations) tasks.push({ node: a, mode: LOAD, scope: annotationScope });
+      if (returns) tasks.push({ node: returns, mode: LOAD, scope: annotationScope });
+    }
     if (name) tasks.push(() => this.bind(name, scope));
     tasks.push(() => {
       const inner = this.newScope('function', annotationScope, true);
@@ -899,6 +903,7 @@ class ScopeWalker {
   private importStatement(node: PyNode, scope: Scope): void {
     if (node.type === 'future_import_statement') {
       this.imports.push({ module: '__future__', line: node.line, absolute: true });
+      if (/\bannotations\b/.test(this.text(node))) this.lazyAnnotations = true;
       return;
     }
     if (node.type === 'import_statement') {

@@ -11,6 +11,8 @@ import type { Pipeline, Step } from '../../../src/converter/ir';
 import { describePipeline } from '../../../src/cli/pipelineText';
 import { notebookJson, CellSpec } from '../../support/notebooks';
 import { requireDataPython, runScript, runWorkflow, tempDir } from './emit/python';
+import { PythonAnalyzer } from '../../../src/converter/python';
+import { generateNotebook } from '../../fidelity/generator';
 
 let compiler: Compiler;
 before(async () => { compiler = await Compiler.create(); });
@@ -49,6 +51,22 @@ describe('fidelity: imports anywhere are imports', () => {
     const p = analyze([['step:a', 'import numpy as np\nnp.random.seed(0)\nv = 1'], ['step:b', 'print(np.zeros(v))']]);
     assert.deepEqual(inputs(step(p, 'b')), ['v<a']);
     assert.deepEqual(step(p, 'b').importReplays?.map((r) => r.source), ['import numpy as np']);
+  });
+});
+
+describe('fidelity: annotations', () => {
+  it('under `from __future__ import annotations` a name only annotations use needs no provider', () => {
+    const p = analyze([
+      ['step:a', 'from __future__ import annotations\nlimit: Budget = 3\n\ndef h(v: NotDefinedAnywhere) -> Result:\n    return 2\n\nz = h(1)'],
+      ['step:b', 'w = z + limit'],
+    ]);
+    assert.deepEqual(errors(p), []);
+    assert.deepEqual(inputs(step(p, 'a')), []);
+  });
+
+  it('without it, annotations run when `def` runs: an undefined name is reported', () => {
+    const p = analyze([['step:a', 'def h(v: NotDefinedAnywhere) -> int:\n    return 2\n\nz = h(1)']]);
+    assert.match(errors(p).join('\n'), /FB300 .*"NotDefinedAnywhere"/);
   });
 });
 
@@ -166,6 +184,23 @@ describe('fidelity: aliases and loop variables (classes 3 and 4)', () => {
     assert.deepEqual(inputs(step(p, 'c')), ['train_df<b', 'test_df<b']);
   });
 
+  it('names of one object come from one provider: the latest, which saves them together (generated seed 174)', () => {
+    const p = analyze([
+      ['step:a', 'groups = [[1], [3, 1]]'],
+      ['step:b', 'for g in groups:\n    g.append(len(g) + 2)'],
+      ['step:c', 'alias = groups'],
+      ['step:d', 'for g in groups:\n    g.append(0)'],
+      ['step:e', 'total = sum(len(x) for x in alias)'],
+    ]);
+    assert.deepEqual(errors(p), []);
+    assert.deepEqual(inputs(step(p, 'c')), ['groups<b']);
+    // Not groups<b with alias<c: two objects, and d's appends would miss alias.
+    assert.deepEqual(inputs(step(p, 'd')).sort(), ['alias<c', 'groups<c']);
+    assert.deepEqual(step(p, 'c').outputs, ['alias', 'groups']);
+    assert.deepEqual(step(p, 'd').after, ['c']);
+    assert.deepEqual(inputs(step(p, 'e')), ['alias<d']);
+  });
+
   it('copies are not aliases: two steps reading the same frame stay parallel (breast-cancer)', () => {
     const p = analyze([
       ['imports', 'from sklearn.model_selection import train_test_split\nfrom sklearn.svm import SVC\nfrom sklearn.tree import DecisionTreeClassifier'],
@@ -202,6 +237,26 @@ describe('fidelity: parameters and prelude names become data once changed (class
   it('a prelude name no step changes stays prelude', () => {
     const p = analyze([['functions', 'registry = []'], ['step:a', 'print(registry)'], ['step:b', 'print(registry)']]);
     assert.deepEqual(inputs(step(p, 'b')), []);
+  });
+});
+
+describe('fidelity: what a step saves', () => {
+  it('every output is a name the step has at its end: one it binds, loads, or has from the prelude or parameters (generated seeds 1-200, reopened steps among them)', async () => {
+    const python = await PythonAnalyzer.create();
+    let reopened = 0;
+    for (let seed = 1; seed <= 200; seed++) {
+      const { cells } = generateNotebook(seed);
+      const p = analyze(cells);
+      // The imports and functions cells and the parameters run in every step.
+      const prelude = cells.flatMap(([tags, source], i) => (tags === 'imports' || tags === 'functions' ? python.analyzeCell(source, i).binds : []));
+      for (const s of p.steps) {
+        if (s.cells.some((c, i) => i > 0 && c !== (s.cells[i - 1] as number) + 1)) reopened++;
+        const has = new Set([...s.inputs.map((i) => i.name), ...s.parameters, ...prelude]);
+        for (const c of s.cells) for (const n of python.analyzeCell((cells[c] as CellSpec)[1], c).binds) has.add(n);
+        for (const o of s.outputs) assert.ok(has.has(o), `seed ${seed}: step "${s.name}" (cells ${s.cells.join(', ')}) saves "${o}", which it neither binds nor loads`);
+      }
+    }
+    assert.ok(reopened > 0, 'no generated notebook reopens a step: the check covers nothing');
   });
 });
 
