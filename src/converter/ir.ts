@@ -198,6 +198,8 @@ export interface ChangeSite {
   how: string;
   /** The change is in a `for` loop over something: the loop variable may be an alias. */
   inLoop?: boolean;
+  /** By `x op= v`: x is bound again, to the object it held when that is a list or an array, so its aliases stay. */
+  augmented?: boolean;
 }
 
 /** What a notebook-defined function (or a method, named `Class.method`) does to the objects it reaches. */

@@ -121,11 +121,16 @@ function aliasGroups(cells: readonly { cell: number; a: CellAnalysis }[], import
       for (const o of al.of) aliased.add(o);
     }
   }
-  /** For each aliased name, the cells binding it, in order. */
+  /**
+   * For each aliased name, the cells binding it, in order. `x += v` does not count: a list or
+   * an array stays the same object, so its aliases stay (an int or a tuple never changes in
+   * place, so keeping its old aliases only adds edges).
+   */
   const bindings = new Map<string, number[]>();
   for (const { cell, a } of cells) {
+    const augmented = new Set(a.effects.changes.filter((c) => c.augmented).map((c) => c.name));
     for (const n of a.binds) {
-      if (!aliased.has(n)) continue;
+      if (!aliased.has(n) || augmented.has(n)) continue;
       const list = bindings.get(n);
       if (list) list.push(cell);
       else bindings.set(n, [cell]);

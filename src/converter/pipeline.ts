@@ -536,30 +536,28 @@ interface Load {
  * come from one provider's saved values: loaded from two, they arrive as two objects, and a
  * change through one name misses the other. All of them are taken from the latest provider
  * of any of them, which has each one at its end when it touches it or loads it itself (then
- * it saves them together). When it has not, the cell gets a diagnostic (FB308).
+ * it saves them together). Only when this step changes one of them: otherwise two objects
+ * give the same values here.
  */
 function sameProviderForAliases(draft: StepDraft, loads: Map<string, Load>, steps: Step[], ctx: ResolveContext): void {
   if (loads.size < 2) return;
-  const entry = draft.cells[0]?.index ?? 0;
+  // As the names stand when the step starts: aliases its own cells make share objects in its own process.
+  const entry = (draft.cells[0]?.index ?? 0) - 1;
   const done = new Set<string>();
   for (const name of [...loads.keys()].sort()) {
     if (done.has(name)) continue;
     const group = ctx.nb.aliasGroup(name, entry).filter((n) => loads.has(n)).sort();
     for (const n of group) done.add(n);
     if (group.length < 2) continue;
+    // The analysis only knows they *may* share an object: two objects matter when this step changes one of them.
+    if (!group.some((n) => draft.touched.get(n)?.change)) continue;
     const members = group.map((n) => ({ name: n, load: loads.get(n) as Load }));
     const latest = members.reduce((a, b) => (b.load.provider.order > a.load.provider.order ? b : a)).load.provider;
     const has = (n: string) => latest.touched.has(n) || (steps[latest.order]?.inputs.some((i) => i.name === n) ?? false);
     for (const m of members) {
-      if (m.load.provider === latest) continue;
-      if (has(m.name)) {
-        loads.set(m.name, { provider: latest, need: m.load.need });
-        continue;
-      }
-      const other = members.find((o) => o.load.provider === latest) as { name: string; load: Load };
-      ctx.diagnostics.push(diag('FB308',
-        `step "${draft.name}" uses "${m.name}" and "${other.name}", which may be the same object, but "${m.name}" comes from step "${m.load.provider.name}" and "${other.name}" from step "${latest.name}": steps run in separate processes, so they would arrive as two objects and a change through one would miss the other. Use "${m.name}" in step "${latest.name}" too, or make one a copy (\`.copy()\`).`,
-        at(m.load.need)));
+      // A provider that has not got the name cannot save it: left as it is. The groups are
+      // coarse (an alias made later counts too), so this is no ground for an error.
+      if (m.load.provider !== latest && has(m.name)) loads.set(m.name, { provider: latest, need: m.load.need });
     }
   }
 }

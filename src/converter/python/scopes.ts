@@ -325,7 +325,7 @@ class ScopeWalker {
    * module name; in a function body, in the function's summary (a parameter or a global).
    * `how` says how, for edge reasons: `m.fit`, `X_df['b'] = ...`.
    */
-  private mutate(root: PyNode | undefined, scope: Scope, how: string): void {
+  private mutate(root: PyNode | undefined, scope: Scope, how: string, augmented = false): void {
     if (!root) return;
     const name = this.text(root);
     if (scope.deferred) {
@@ -337,6 +337,7 @@ class ScopeWalker {
     this.mutates.add(name);
     const site: ChangeSite = { name, line: root.line, how };
     if (this.loops.some((l) => root.start >= l.start && root.start < l.end)) site.inLoop = true;
+    if (augmented) site.augmented = true;
     this.changes.delete(name);
     this.changes.set(name, site);
   }
@@ -724,7 +725,7 @@ class ScopeWalker {
       () => {
         if (left.type === 'identifier') {
           this.bind(left, scope);
-          this.mutate(left, scope, `by \`${this.snippet(left)} ${this.operator(node)} ...\``);
+          this.mutate(left, scope, `by \`${this.snippet(left)} ${this.operator(node)} ...\``, true);
         } else {
           this.then({ node: left, mode: STORE, scope });
         }

@@ -184,6 +184,18 @@ describe('fidelity: aliases and loop variables (classes 3 and 4)', () => {
     assert.deepEqual(inputs(step(p, 'c')), ['train_df<b', 'test_df<b']);
   });
 
+  it('`w += 1` changes the array in place: what `w` was taken from changes too, in this step and later ones (04d)', () => {
+    const p = analyze([
+      ['step:a', "import numpy as np\narrs = {'w': np.zeros(3)}\nw = arrs['w']"],
+      ['step:b', 'w += 1'],
+      ['step:c', 'w += 1'],
+      ['step:d', "total = float(arrs['w'].sum())"],
+    ]);
+    assert.deepEqual(inputs(step(p, 'b')).sort(), ['arrs<a', 'w<a']);
+    assert.deepEqual(inputs(step(p, 'c')).sort(), ['arrs<b', 'w<b']);
+    assert.deepEqual(inputs(step(p, 'd')), ['arrs<c']);
+  });
+
   it('names of one object come from one provider: the latest, which saves them together (generated seed 174)', () => {
     const p = analyze([
       ['step:a', 'groups = [[1], [3, 1]]'],
