@@ -24,7 +24,7 @@ import { QuickFixes } from './quickFixes';
 import { revealCells } from './cells';
 import { registerCluster, type ClusterApi } from './cluster/index';
 import { VerifyCommand } from './verifyCommand';
-import { registerKfp } from './kfp/index';
+import { registerKfp, type KfpApi } from './kfp/index';
 
 /** Context key: a cluster is configured (set by the cluster support, issue 5). */
 export const CLUSTER_CONFIGURED = 'flowbook:clusterConfigured';
@@ -59,6 +59,8 @@ export interface FlowbookApi {
   runsDirFor(notebook: vscode.Uri): string;
   /** The cluster and KServe side (issue 5). */
   readonly cluster: ClusterApi;
+  /** The Kubeflow Pipelines side (issue 12). */
+  readonly kfp: KfpApi;
 }
 
 export function activate(context: vscode.ExtensionContext): FlowbookApi {
@@ -144,6 +146,7 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
       }),
       runsDirFor: (uri) => runs.runsDirFor(uri),
       cluster: cluster.api,
+      kfp: kfpFeature.api,
     };
   } catch (err) {
     const message = `Cannot activate Flowbook: ${errorMessage(err)}`;

@@ -65,7 +65,8 @@ function text(value: string | vscode.MarkdownString | vscode.TreeItemLabel | und
   return 'value' in value ? value.value : value.label;
 }
 
-function summarize<T>(provider: vscode.TreeDataProvider<T>, node: T, depth: number): TreeSummary {
+/** A tree item and `depth` levels of its children, as the integration suite reads them. */
+export function summarize<T>(provider: vscode.TreeDataProvider<T>, node: T, depth: number): TreeSummary {
   const item = provider.getTreeItem(node) as vscode.TreeItem;
   const children = depth > 0 ? ((provider.getChildren(node) ?? []) as T[]).map((c) => summarize(provider, c, depth - 1)) : [];
   return { label: text(item.label), description: text(item.description), tooltip: text(item.tooltip as string | vscode.MarkdownString | undefined), contextValue: item.contextValue ?? '', children };
