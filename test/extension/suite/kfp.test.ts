@@ -114,7 +114,7 @@ describe('Kubeflow Pipelines (simulated KFP)', function () {
     });
     assert.ok(seen.has('Running'), `the view showed the run going before it finished (saw ${[...seen].join(', ')})`);
     assert.equal(done.view.length, 1, 'one experiment');
-    assert.match(done.view[0]?.description ?? '', new RegExp(`^1 runs · ${NS}$`));
+    assert.match(done.view[0]?.description ?? '', new RegExp(`^1 run · ${NS}$`));
     assert.equal(done.run.contextValue, 'kfpRun:SUCCEEDED');
     assert.match(done.run.description, /^Succeeded · 3\/3$/);
     assert.deepEqual(done.run.children.map((t) => `${t.label} ${t.description}`).sort(), ['evaluate Succeeded', 'load Succeeded', 'train Succeeded']);
@@ -140,6 +140,7 @@ describe('Kubeflow Pipelines (simulated KFP)', function () {
       return run?.description.startsWith('Canceled') ? run : undefined;
     });
     assert.equal(canceled.contextValue, 'kfpRun:CANCELED', 'a canceled run offers Retry');
+    assert.match(flowbook.kfp.view()[0]?.description ?? '', new RegExp(`^2 runs · ${NS}$`));
 
     await vscode.commands.executeCommand('flowbook.retryKfpRun', runNode(runId));
     assert.equal(sim.count({ operation: 'RunService_RetryRun', status: 200 }), 1, 'the retry reached KFP');
