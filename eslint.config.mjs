@@ -21,6 +21,6 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
-  { files: ['src/converter/**', 'src/runner/**', 'src/cluster/**', 'src/images/**', 'src/cli/**', 'src/webview/**'], rules: noVscode },
+  { files: ['src/argo/**', 'src/converter/**', 'src/runner/**', 'src/cluster/**', 'src/images/**', 'src/cli/**', 'src/verify/**', 'src/webview/**'], rules: noVscode },
   { files: ['src/extension/**', 'src/views/**'], rules: { 'no-console': 'error' } },
 );

@@ -17,4 +17,7 @@ if (!fs.existsSync(main)) {
   process.stderr.write('flowbook: the CLI is not built yet. Run `npm run compile` in ' + path.join(__dirname, '..') + '\n');
   process.exit(2);
 }
-require(main).main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+require(main).main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err) => {
+  process.stderr.write('flowbook: internal error: ' + (err && err.stack ? err.stack : String(err)) + '\n');
+  process.exitCode = 1;
+});

@@ -15,10 +15,19 @@ apt_packages=(
 # busybox for the tests' tiny base image, openssl for the token-auth test, curl for the bench.
 apt_packages+=(docker-registry buildah skopeo apache2-utils busybox-static openssl curl)
 
+# Compiled YAML read back by other readers (test/unit/converter/emit/yamlReaders.test.ts):
+# PyYAML, and Go's reader in kubectl (Debian's kubernetes-client, unless a kubectl is there).
+apt_packages+=(python3-yaml)
+command -v kubectl >/dev/null 2>&1 || apt_packages+=(kubernetes-client)
+
 # VS Code extension tests (test/extension, test/ui): Debian's Chromium as the browser that
 # drives code-server; code-server's native modules build against Kerberos headers (libkrb5-dev,
 # pkg-config), and Debian's ripgrep stands in for the one its postinstall would download.
 apt_packages+=(chromium libkrb5-dev pkg-config ripgrep)
+
+# Kubeflow Pipelines target tests (test/kfp, test/unit/converter/emit/kfp.test.ts): a venv for
+# KFP's protos and SDK, made below (Debian's Python refuses pip installs into itself).
+apt_packages+=(python3-venv)
 
 # Benchmarks only (`scripts/setup.sh --bench`): `jupyter nbconvert --execute`, the baseline
 # that bench/runner.bench.ts compares the local runner with.
@@ -44,6 +53,18 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund
+fi
+
+# KFP's own protos and SDK, pinned, in the project-local venv .venv-kfp (gitignored): the tests
+# parse every compiled pipeline with them and run it with a stand-in for KFP's launcher. Built
+# from Debian's Python (/usr/bin/python3), never another python3 on PATH.
+KFP_VERSION=2.17.3
+if ! .venv-kfp/bin/python -c "import kfp, sys; sys.exit(kfp.__version__ != '$KFP_VERSION')" 2>/dev/null; then
+  echo "setup: .venv-kfp with kfp $KFP_VERSION"
+  rm -rf .venv-kfp
+  /usr/bin/python3 -m venv .venv-kfp
+  .venv-kfp/bin/pip install --quiet --disable-pip-version-check \
+    "kfp==$KFP_VERSION" "kfp-pipeline-spec==$KFP_VERSION" "kfp-kubernetes==$KFP_VERSION"
 fi
 
 # VS Code extension tests: code-server 4.100.3 (VS Code 1.100.3) into .cache/code-server.

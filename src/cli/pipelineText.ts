@@ -1,7 +1,7 @@
 // How `flowbook inspect` shows a pipeline: a stable JSON shape for tools, and a readable
 // tree that answers "why does this step depend on that one?" for people.
 
-import type { Edge, EdgeReason, JsonValue, Pipeline } from '../converter/ir';
+import type { Edge, EdgeChange, EdgeReason, JsonValue, Pipeline } from '../converter/ir';
 import { cellLabel } from '../converter/diagnostics';
 
 /** The JSON printed by `flowbook inspect --json`. Field order is part of the format. */
@@ -19,6 +19,7 @@ export function pipelineJson(p: Pipeline): Record<string, JsonValue> {
       outputs: s.outputs,
       parameters: s.parameters,
       definitions: s.definitions.map((d) => ({ name: d.name, kind: d.kind, from: d.from })),
+      importReplays: (s.importReplays ?? []).map((r) => ({ source: r.source, from: r.from, cell: r.cell, line: r.line })),
       metrics: s.metrics,
       imports: s.imports,
       options: s.options as unknown as JsonValue,
@@ -38,10 +39,18 @@ export function describeReasons(edge: Edge): string {
 
 export function describeReason(r: EdgeReason): string {
   switch (r.kind) {
-    case 'data': return `uses ${r.names.join(', ')}`;
+    case 'data': {
+      const uses = `uses ${r.names.join(', ')}`;
+      return r.changes && r.changes.length > 0 ? `${uses} (${r.changes.map(describeChange).join('; ')})` : uses;
+    }
     case 'prev': return `prev: tag in ${cellLabel(r.cell)}`;
     case 'order': return 'runs after the step above it (no data or prev: link)';
   }
+}
+
+/** Why the upstream step provides a name it did not bind, e.g. "models changed through `m.fit` in the loop at cell 7 line 2". */
+export function describeChange(c: EdgeChange): string {
+  return `${c.name} changed ${c.how} at ${cellLabel(c.cell)} line ${c.line}`;
 }
 
 export function describePipeline(p: Pipeline): string {
@@ -52,12 +61,15 @@ export function describePipeline(p: Pipeline): string {
     for (const x of p.parameters) out.push(`  ${x.name}: ${x.type} = ${x.literal}`);
   }
   out.push('steps');
+  const edgesTo = new Map<string, Edge[]>();
+  for (const e of p.edges) edgesTo.set(e.to, [...(edgesTo.get(e.to) ?? []), e]);
   for (const s of p.steps) {
     const cells = s.cells.map((c) => c + 1);
     out.push(`  ${s.name}  (${cells.length === 1 ? 'cell' : 'cells'} ${cells.join(', ')})`);
-    for (const e of p.edges.filter((x) => x.to === s.name)) out.push(`    after ${e.from}: ${describeReasons(e)}`);
+    for (const e of edgesTo.get(s.name) ?? []) out.push(`    after ${e.from}: ${describeReasons(e)}`);
     for (const i of s.inputs) out.push(`    ← ${i.name} from ${i.from}`);
     for (const d of s.definitions) out.push(`    ← ${d.kind} ${d.name} (source from ${d.from})`);
+    for (const r of s.importReplays ?? []) out.push(`    ← ${r.source.split('\n')[0]} (import re-run from ${r.from}, ${cellLabel(r.cell)})`);
     if (s.parameters.length > 0) out.push(`    parameters: ${s.parameters.join(', ')}`);
     if (s.outputs.length > 0) out.push(`    → ${s.outputs.join(', ')}`);
     if (s.metrics.length > 0) out.push(`    metrics: ${s.metrics.join(', ')}`);

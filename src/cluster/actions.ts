@@ -6,6 +6,7 @@
 // Updates are conditional on the resourceVersion read, so a concurrent controller write
 // makes them read again rather than overwrite it.
 
+import { taskDependencies } from '../argo/dag';
 import type { ClusterClient } from './client';
 import { ClusterError } from './errors';
 import { ARGO_ANNOTATION_NODE_ID, ARGO_LABEL_COMPLETED, ARGO_LABEL_PHASE, ARGO_LABEL_WORKFLOW, LABEL_RESUBMITTED_FROM, LABEL_SUBMISSION, WORKFLOWS } from './resources';
@@ -153,7 +154,7 @@ function downstream(wf: Workflow, task: string): Set<string> {
     grew = false;
     for (const t of tasks) {
       if (out.has(t.name)) continue;
-      const deps = t.dependencies ?? (t.depends ? [...t.depends.matchAll(/([A-Za-z0-9][A-Za-z0-9-]*)/g)].map((m) => m[1] ?? '') : []);
+      const deps = taskDependencies(t);
       if (deps.some((d) => out.has(d))) {
         out.add(t.name);
         grew = true;

@@ -19,3 +19,5 @@ export * from './runStatus';
 export * from './submit';
 export type * from './types';
 export * from './watcher';
+export * from './schedules';
+export * from './dataPassing';

@@ -3,14 +3,17 @@
 // the user may create workflows and read pods and their logs (SelfSubjectAccessReview),
 // and the cluster accepts the Workflow itself (server-side dry run, so the cluster's own
 // schema and admission webhooks judge it). Problems that share one cause (no connection,
-// expired credentials) are reported once.
+// expired credentials) are reported once. The data check says how values will pass between
+// steps: artifacts need an Argo artifact repository, a ReadWriteOnce volume needs the run's
+// pods on one node (dataPassing.ts).
 
 import type { ClusterClient } from './client';
+import { detectArtifactRepository, keptOnOneNode, usesReadWriteOnceVolume } from './dataPassing';
 import { ClusterError } from './errors';
 import { apiVersionOf, crdName, NAMESPACES, WORKFLOWS } from './resources';
-import type { KubeObject } from './types';
+import type { KubeObject, Workflow } from './types';
 
-export type PreflightCheck = 'connection' | 'crd' | 'namespace' | 'permission' | 'dryRun';
+export type PreflightCheck = 'connection' | 'crd' | 'namespace' | 'permission' | 'data' | 'dryRun';
 
 export interface PreflightProblem {
   check: PreflightCheck;
@@ -134,7 +137,17 @@ export async function preflight(client: ClusterClient, workflow: KubeObject, opt
     }
   });
 
-  await Promise.all([crdCheck, namespaceCheck]);
+  const dataCheck = (async () => {
+    try {
+      const problem = await dataPassingProblem(client, workflow as Workflow, namespace, options.signal);
+      if (problem) problems.push(problem);
+      else passed.push('data');
+    } catch (err) {
+      if (!noteFatal(err)) problems.push({ check: 'data', severity: 'warning', message: `Could not check how values pass between steps: ${errorMessage(err)}`, ...kindOf(err) });
+    }
+  })();
+
+  await Promise.all([crdCheck, namespaceCheck, dataCheck]);
   const access = await Promise.all(accessChecks);
   if (access.every((x) => x)) passed.push('permission');
 
@@ -168,9 +181,36 @@ export async function preflight(client: ClusterClient, workflow: KubeObject, opt
     const first = fatal[0] as ClusterError;
     problems.unshift({ check: 'connection', severity: 'error', kind: first.kind, message: first.message });
   }
-  const order: PreflightCheck[] = ['connection', 'crd', 'namespace', 'permission', 'dryRun'];
+  const order: PreflightCheck[] = ['connection', 'crd', 'namespace', 'permission', 'data', 'dryRun'];
   problems.sort((a, b) => order.indexOf(a.check) - order.indexOf(b.check) || (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
   return { ok: !problems.some((p) => p.severity === 'error'), namespace, problems, passed: order.filter((c) => passed.includes(c)) };
+}
+
+/**
+ * Artifacts without an artifact repository fail when the first step saves its outputs; a
+ * ReadWriteOnce volume without same-node placement hangs when parallel steps land on two nodes.
+ */
+async function dataPassingProblem(client: ClusterClient, workflow: Workflow, namespace: string, signal?: AbortSignal): Promise<PreflightProblem | undefined> {
+  const templates = workflow.spec?.templates ?? [];
+  const usesArtifacts = templates.some((t) => (t.outputs?.artifacts ?? []).length > 0);
+  if (usesArtifacts) {
+    const probe = await detectArtifactRepository(client, namespace, signal ? { signal } : {});
+    if (probe.repository) return undefined;
+    const unsure = probe.unreadable.length > 0 ? ` Flowbook could not read ${probe.unreadable.join(', ')}, so one may exist.` : '';
+    return {
+      check: 'data',
+      severity: probe.unreadable.length > 0 ? 'warning' : 'error',
+      message: `The run passes values as artifacts, but namespace "${namespace}" has no Argo artifact repository (no ConfigMap artifact-repositories, and none in workflow-controller-configmap): steps would fail to save their outputs.${unsure} Ask your admin to configure one, or compile with --data volume.`,
+    };
+  }
+  if (workflow.spec && usesReadWriteOnceVolume(workflow) && !keptOnOneNode(workflow)) {
+    return {
+      check: 'data',
+      severity: 'warning',
+      message: 'Values pass through a ReadWriteOnce volume and nothing keeps the run\'s pods on one node: on a multi-node cluster, parallel steps placed on another node cannot mount it and wait forever. Submit the notebook with `flowbook submit` (it keeps the pods together), or configure an Argo artifact repository and compile with --data artifacts.',
+    };
+  }
+  return undefined;
 }
 
 function errorMessage(err: unknown): string {

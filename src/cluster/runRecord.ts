@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Workflow } from './types';
+import { writeFileAtomic as writeAtomic } from '../common/atomicFile';
 
 export interface LogMeta {
   step?: string;
@@ -47,11 +48,9 @@ function safeSegment(text: string): string {
   return s === '' ? '_' : s.slice(0, 120);
 }
 
-export function writeFileAtomic(file: string, content: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
-  fs.writeFileSync(tmp, content);
-  fs.renameSync(tmp, file);
+/** Records are written whole (never half) into folders created on demand. */
+function writeFileAtomic(file: string, content: string): void {
+  writeAtomic(file, content, { mkdir: true });
 }
 
 export class RunRecordStore {

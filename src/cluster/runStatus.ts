@@ -16,6 +16,7 @@ import {
   LOG_ARTIFACT,
   MANAGED_BY_VALUE,
 } from './resources';
+import { argoNodeId, argoPodName, taskDependencies } from '../argo/dag';
 import type { ArtifactRef, NodeStatus, Workflow, WorkflowTemplate } from './types';
 
 export type RunPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Error';
@@ -109,30 +110,17 @@ function tasksOf(wf: Workflow): { name: string; template: string; dependencies: 
   return entry.dag.tasks.map((t) => ({
     name: t.name,
     template: t.template ?? '',
-    dependencies: t.dependencies ?? (t.depends ? [...new Set([...t.depends.matchAll(/([A-Za-z0-9][A-Za-z0-9-]*)(?:\.[A-Za-z]+)?/g)].map((m) => m[1] ?? ''))] : []),
+    dependencies: taskDependencies(t),
   }));
 }
 
-/** Argo's node id for a node name: fnv-32a, as the controller computes it. */
-export function nodeIdOf(workflow: string, nodeName: string): string {
-  if (nodeName === workflow) return workflow;
-  let h = 0x811c9dc5;
-  for (const byte of Buffer.from(nodeName, 'utf8')) {
-    h ^= byte;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return `${workflow}-${h}`;
-}
+/** Argo's node id for a node name (re-exported for the cluster code's callers). */
+export { argoNodeId as nodeIdOf } from '../argo/dag';
 
 /** The pod Argo runs a node in (pod name format v2 unless the workflow says v1). */
 export function podNameOf(wf: Workflow, node: NodeStatus): string {
-  const name = wf.metadata.name ?? '';
-  if (wf.metadata.annotations?.['workflows.argoproj.io/pod-name-format'] === 'v1') return node.id;
-  if (node.id === name) return name;
-  const hash = node.id.slice(node.id.lastIndexOf('-') + 1);
-  let prefix = node.templateName ? `${name}-${node.templateName}` : name;
-  if (prefix.length > 243) prefix = prefix.slice(0, 243);
-  return `${prefix}-${hash}`;
+  const format = wf.metadata.annotations?.['workflows.argoproj.io/pod-name-format'] === 'v1' ? 'v1' : 'v2';
+  return argoPodName(wf.metadata.name ?? '', node.templateName, node.id, format);
 }
 
 function parseCells(value: string | undefined): number[] {
@@ -175,7 +163,7 @@ export function stepStates(wf: Workflow, now: Date = new Date()): StepState[] {
     const template = templates.get(task.template);
     const annotations = template?.metadata?.annotations ?? {};
     const nodeName = task.name === '' ? name : `${name}.${task.name}`;
-    const node = nodes[nodeIdOf(name, nodeName)] ?? Object.values(nodes).find((n) => n.name === nodeName);
+    const node = nodes[argoNodeId(name, nodeName)] ?? Object.values(nodes).find((n) => n.name === nodeName);
     const state: StepState = {
       step: stepOfTask.get(task.name) ?? task.name,
       task: task.name,

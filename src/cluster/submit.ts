@@ -10,6 +10,7 @@ import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import { VERSION } from '../version';
 import type { ClusterClient } from './client';
+import { sameNodeAffinity, usesReadWriteOnceVolume } from './dataPassing';
 import { ClusterError } from './errors';
 import { preflight, PreflightError, PreflightReport } from './preflight';
 import {
@@ -44,6 +45,8 @@ export interface SubmitOptions {
   preflight?: boolean;
   /** More labels to set (resubmits name their origin this way). */
   labels?: Record<string, string>;
+  /** Keep the run's pods on one node (see dataPassing.ts). Default: when its data volume is ReadWriteOnce. */
+  sameNode?: boolean;
   /** Initial status for the run, given its final name (memoized resubmits seed reused steps this way). */
   statusFor?: (name: string) => WorkflowStatus;
   signal?: AbortSignal;
@@ -207,6 +210,7 @@ export function prepareRun(input: Workflow, options: SubmitOptions & { requestId
   }
   for (const [k, v] of Object.entries(options.labels ?? {})) labels[k] = toLabelValue(v);
   wf.metadata = { ...wf.metadata, name: `${base}-${suffixOf(submission)}`, namespace, labels, annotations };
+  if ((options.sameNode ?? usesReadWriteOnceVolume(wf)) && wf.metadata.name && wf.spec.affinity === undefined) wf.spec.affinity = sameNodeAffinity(wf.metadata.name);
   delete wf.metadata.generateName;
   delete wf.metadata.resourceVersion;
   delete wf.metadata.uid;

@@ -50,12 +50,18 @@ export const DIAGNOSTICS = {
   FB302: { severity: 'error', summary: '`prev:` names a later step.' },
   FB303: { severity: 'error', summary: 'The steps form a cycle (or, as information, a step names itself in `prev:`).' },
   FB304: { severity: 'warning', summary: 'An imports or functions cell does more than define things.' },
+  FB305: { severity: 'error', summary: 'A generator or open file (as a warning, an iterator) is handed to a later step, which cannot receive it as the notebook has it.' },
+  FB306: { severity: 'warning', summary: 'A cell of a step reopened later runs before a step it follows in the notebook, and that changes what it reads or what the other step reads.' },
+  FB307: { severity: 'warning', summary: 'Global random state is seeded in one step (or the prelude) and drawn from in another: each step starts with fresh random state.' },
   // Parameters and metrics (FB4xx)
   FB400: { severity: 'error', summary: 'A pipeline-parameters cell has a statement that is not `NAME = literal`.' },
   FB401: { severity: 'error', summary: 'A pipeline parameter is defined twice.' },
   FB402: { severity: 'error', summary: 'A pipeline-metrics line is not `print(name)` or `name`.' },
   FB403: { severity: 'error', summary: 'A metric names a variable that no step binds.' },
-  FB404: { severity: 'warning', summary: 'A step assigns to a pipeline parameter.' },
+  FB404: { severity: 'info', summary: 'A step assigns to a pipeline parameter; later steps receive its new value from that step.' },
+  // Kubeflow Pipelines target (FB5xx)
+  FB500: { severity: 'warning', summary: 'A setting or step option has no Kubeflow Pipelines equivalent and is left out of the compiled pipeline.' },
+  FB501: { severity: 'warning', summary: 'A pipeline parameter\'s value holds `{{$`, which Kubeflow Pipelines may replace before the step sees it.' },
 } as const satisfies Record<string, { severity: Severity; summary: string }>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTICS;

@@ -8,12 +8,12 @@ import type { Notebook, Pipeline } from './ir';
 import { parseNotebook } from './notebook';
 import { buildPipeline, CellAnalyzer } from './pipeline';
 import { PythonAnalyzer, PYTHON_BUILTINS } from './python';
-import { emitWorkflow } from './emit';
-import type { Workflow } from './emit/argo';
+import { compileKfp, emitWorkflow, type KfpCompiled } from './emit';
+import type { Workflow } from '../argo/compiled';
 import type { EmitOptions } from './emit/options';
 
 export type { EmitOptions } from './emit/options';
-export type { Workflow } from './emit/argo';
+export type { Workflow } from '../argo/compiled';
 export * from './diagnostics';
 export type * from './ir';
 export { parseNotebook } from './notebook';
@@ -23,6 +23,14 @@ export interface CompileResult {
   /** Present when the notebook compiled without errors. */
   workflow?: Workflow;
   /** Every diagnostic, sorted by cell and line. */
+  diagnostics: Diagnostic[];
+}
+
+export interface KfpCompileResult {
+  pipeline: Pipeline;
+  /** Present when the notebook compiled without errors for Kubeflow Pipelines. */
+  kfp?: KfpCompiled;
+  /** Every diagnostic, the target's included, sorted by cell and line. */
   diagnostics: Diagnostic[];
 }
 
@@ -51,13 +59,29 @@ export class Compiler {
     return pipeline;
   }
 
-  /** Notebook text → pipeline and, when it has no errors, the Workflow. Throws `InputError` for unusable input. */
+  /** Notebook text → pipeline and, when it has no errors, the Workflow. Throws `InputError` for unusable input, a notebook without cells among it. */
   compileText(text: string, path: string, options: EmitOptions = {}): CompileResult {
-    const { notebook, diagnostics } = parseNotebook(text, path);
-    const pipeline = this.analyze(notebook, diagnostics);
+    const pipeline = this.analyzeText(text, path);
     const result: CompileResult = { pipeline, diagnostics: pipeline.diagnostics };
     if (!hasErrors(pipeline.diagnostics)) result.workflow = emitWorkflow(pipeline, options);
     return result;
+  }
+
+  /** Notebook text → pipeline with diagnostics, nothing emitted (`flowbook inspect`). Throws `InputError` as `compileText` does. */
+  analyzeText(text: string, path: string): Pipeline {
+    const { notebook, diagnostics } = parseNotebook(text, path);
+    // The editor shows an empty notebook as it is; compiling one is a mistake (a wrong or truncated file).
+    if (notebook.cells.length === 0) throw new InputError(diag('FB003', 'the notebook has no cells: there is nothing to compile. Check that this is the notebook you meant, and that it was saved.'));
+    return this.analyze(notebook, diagnostics);
+  }
+
+  /** Notebook text → pipeline and, when neither the notebook nor the target has errors, the Kubeflow Pipelines IR. */
+  compileKfpText(text: string, path: string, options: EmitOptions = {}): KfpCompileResult {
+    const pipeline = this.analyzeText(text, path);
+    if (hasErrors(pipeline.diagnostics)) return { pipeline, diagnostics: pipeline.diagnostics };
+    const kfp = compileKfp(pipeline, options);
+    const all = sortDiagnostics([...pipeline.diagnostics, ...kfp.diagnostics]);
+    return hasErrors(kfp.diagnostics) ? { pipeline, diagnostics: all } : { pipeline, kfp, diagnostics: all };
   }
 }
 
@@ -71,6 +95,16 @@ export function sharedCompiler(options: CompilerOptions = {}): Promise<Compiler>
 
 export async function compileNotebookText(text: string, path: string, options: EmitOptions = {}): Promise<CompileResult> {
   return (await sharedCompiler()).compileText(text, path, options);
+}
+
+/** Reads and analyses a notebook file without emitting anything. A file that cannot be read throws `InputError`. */
+export async function analyzeNotebookFile(path: string): Promise<Pipeline> {
+  return (await sharedCompiler()).analyzeText(readNotebookText(path), path);
+}
+
+/** Reads a notebook file and compiles it for Kubeflow Pipelines. A file that cannot be read throws `InputError`. */
+export async function compileKfpNotebookFile(path: string, options: EmitOptions = {}): Promise<KfpCompileResult> {
+  return (await sharedCompiler()).compileKfpText(readNotebookText(path), path, options);
 }
 
 /** Reads and compiles a notebook file. A file that cannot be read throws `InputError`. */

@@ -161,6 +161,95 @@ export interface CellAnalysis {
   pip: PipRequirement[];
   /** Syntax errors, IPython lowering notes (magics dropped, unsupported magics). */
   diagnostics: Diagnostic[];
+  /** What the may-modify analysis needs beyond names: aliases, change sites, calls, function summaries. */
+  effects: CellEffects;
+}
+
+/** A module name an argument is rooted at (`x` in `f(x.a[0])`); inside a function, `param` says it is one of its parameters. */
+export interface ArgumentRoot {
+  name: string;
+  param?: boolean;
+}
+
+/**
+ * A call of a plain name (`f(x)`, `Net(x)`) or of a method (`obj.train(x)`, `method: true`)
+ * whose effect depends on what the callee is: a notebook-defined function's summary decides,
+ * anything else may change the objects its arguments name.
+ */
+export interface CallSite {
+  callee: string;
+  method?: boolean;
+  line: number;
+  /** Positional arguments in order; null for one not rooted at a name (a literal, a call result). */
+  args: (ArgumentRoot | null)[];
+  /** Keyword arguments rooted at a name, by keyword. */
+  keywords: Record<string, ArgumentRoot>;
+  /** `*args` or `**kwargs` was passed: every parameter may receive one of these. */
+  splat: (ArgumentRoot | null)[];
+}
+
+/** Where a cell last changes an object in place, to explain an edge: "models changed through `m.fit` in the loop at cell 8 line 2". */
+export interface ChangeSite {
+  name: string;
+  line: number;
+  /** How, in the user's words: "through `m.fit`", "by `X_df['b'] = ...`", "when passed to `scale`". */
+  how: string;
+  /** The change is in a `for` loop over something: the loop variable may be an alias. */
+  inLoop?: boolean;
+}
+
+/** What a notebook-defined function (or a method, named `Class.method`) does to the objects it reaches. */
+export interface FunctionSummary {
+  name: string;
+  line: number;
+  /** Parameter names in order (`self` included for methods). */
+  params: string[];
+  /** Parameters whose objects the body may change in place. */
+  mutatedParams: string[];
+  /** Module names the body may change in place (`history.append(v)`). */
+  mutatedGlobals: string[];
+  /** Module names the body rebinds through `global`/`nonlocal`. */
+  writtenGlobals: string[];
+  /** Module names the body reads (with those of nested functions). */
+  reads: string[];
+  /** Calls in the body, for summaries that follow calls into other notebook functions. */
+  calls: CallSite[];
+  /** The body has `yield`: calling it returns a generator. */
+  generator: boolean;
+}
+
+/** A value that a later step cannot receive the way the notebook has it. */
+export interface SpecialValue {
+  name: string;
+  line: number;
+  kind: 'generator' | 'file' | 'iterator';
+  /** When the value is the result of calling a name: decided by the callee (a generator function). */
+  callee?: string;
+}
+
+/** A call that seeds or draws from global random state (`np.random.seed`, `random.choice`). */
+export interface RandomUse {
+  kind: 'seed' | 'draw';
+  /** The state it uses, as written: `np.random`, `random`, `torch`. */
+  state: string;
+  /** The call as written, e.g. `np.random.seed`. */
+  call: string;
+  line: number;
+}
+
+export interface CellEffects {
+  /** `name` may share objects with the names in `of` (assignment, containers, loop variables over containers). */
+  aliases: { name: string; of: string[]; line: number }[];
+  /** The last place the cell changes each name in place (one per name). */
+  changes: ChangeSite[];
+  /** Top-level calls of plain names whose arguments are not counted as changed yet, and method calls. */
+  calls: CallSite[];
+  /** Summaries of the functions defined at the top level, and of the methods of classes defined there. */
+  functions: FunctionSummary[];
+  /** Top-level import statements still binding their names at the end of the cell. */
+  importStatements: { names: string[]; line: number; source: string }[];
+  specialValues: SpecialValue[];
+  random: RandomUse[];
 }
 
 // ---------------------------------------------------------------------------
@@ -189,9 +278,18 @@ export interface Metric {
 
 /** Why an edge exists, for "why does train depend on load?". */
 export type EdgeReason =
-  | { kind: 'data'; names: string[] }
+  | { kind: 'data'; names: string[]; changes?: EdgeChange[] }
   | { kind: 'prev'; cell: number }
   | { kind: 'order' };
+
+/** Why the upstream step provides a name it did not bind: it changed the object in place. */
+export interface EdgeChange {
+  name: string;
+  cell: number;
+  line: number;
+  /** "through `m.fit` in the loop", "by calling `log(...)`", "through its alias `X_df` (by `X_df['b'] = ...`)". */
+  how: string;
+}
 
 export interface Edge {
   from: string;
@@ -243,7 +341,11 @@ export interface Step {
   outputs: string[];
   /** Pipeline parameters the step's code reads. */
   parameters: string[];
-  /** Functions and classes from earlier steps that this step uses, re-defined by source. */
+  /**
+   * Functions and classes re-defined by source. Always empty now: functions and classes
+   * defined in a step are values passed on like any other (pickled by value), because
+   * re-creating them changes their meaning (defaults, class state, function attributes).
+   */
   definitions: CarriedDefinition[];
   /** Imports from earlier steps' cells that this step re-runs (filled by the analysis, emitted before inputs load). */
   importReplays?: ImportReplay[];

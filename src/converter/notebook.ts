@@ -3,6 +3,8 @@
 // otherwise readable notebook (a malformed cell, a bad setting) is a diagnostic, and the
 // rest of the notebook is still read.
 
+import * as valid from './validate';
+import type { Check } from './validate';
 import type * as nbformat from '@jupyterlab/nbformat';
 import { Diagnostic, InputError, diag, cellLabel } from './diagnostics';
 import type { CellKind, DataPassing, Notebook, NotebookCell, NotebookSettings, VolumeSetting } from './ir';
@@ -109,7 +111,7 @@ export function readNotebookSettings(metadata: Record<string, unknown>, diagnost
       assign(settings, 'pipelineName', r.string('pipeline_name'));
       assign(settings, 'experimentName', r.string('experiment_name'));
       assign(settings, 'description', r.string('pipeline_description'));
-      assign(settings, 'image', r.string('base_image') ?? r.string('docker_image'));
+      assign(settings, 'image', r.string('base_image', valid.imageReference) ?? r.string('docker_image', valid.imageReference));
       assign(settings, 'enableCaching', r.boolean('enable_caching'));
       assign(settings, 'timeoutSeconds', r.duration('timeout'));
       settings.stepDefaults = r.stringList('steps_defaults') ?? [];
@@ -125,12 +127,12 @@ export function readNotebookSettings(metadata: Record<string, unknown>, diagnost
       assign(settings, 'pipelineName', r.string('pipelineName'));
       assign(settings, 'experimentName', r.string('experimentName'));
       assign(settings, 'description', r.string('description'));
-      assign(settings, 'image', r.string('image'));
+      assign(settings, 'image', r.string('image', valid.imageReference));
       assign(settings, 'enableCaching', r.boolean('enableCaching'));
       assign(settings, 'timeoutSeconds', r.duration('timeout'));
-      assign(settings, 'volumeSize', r.string('volumeSize'));
-      assign(settings, 'storageClass', r.string('storageClass'));
-      assign(settings, 'namespace', r.string('namespace'));
+      assign(settings, 'volumeSize', r.string('volumeSize', valid.volumeSize));
+      assign(settings, 'storageClass', r.string('storageClass', valid.objectName));
+      assign(settings, 'namespace', r.string('namespace', valid.namespaceName));
       const dataPassing = r.string('dataPassing');
       if (dataPassing !== undefined) {
         if (dataPassing === 'volume' || dataPassing === 'artifacts') settings.dataPassing = dataPassing as DataPassing;
@@ -164,11 +166,11 @@ function readVolumes(raw: unknown, where: string, diagnostics: Diagnostic[]): Vo
       return;
     }
     const r = new SettingReader(field, v, diagnostics);
-    const name = r.string('name');
-    const mountPoint = r.string('mount_point') ?? r.string('mountPoint');
+    const name = r.string('name', valid.objectName);
+    const mountPoint = r.string('mount_point', valid.mountPath) ?? r.string('mountPoint', valid.mountPath);
     const type = r.string('type') ?? 'pvc';
     if (!name || !mountPoint) {
-      diagnostics.push(settingError(field, 'needs "name" and "mount_point"'));
+      if (!hasKey(v, 'name') || !(hasKey(v, 'mount_point') || hasKey(v, 'mountPoint'))) diagnostics.push(settingError(field, 'needs "name" and "mount_point"'));
       return;
     }
     let kind: VolumeSetting['type'];
@@ -189,12 +191,19 @@ function readVolumes(raw: unknown, where: string, diagnostics: Diagnostic[]): Vo
     const size = v['size'];
     if (typeof size === 'number' || typeof size === 'string') {
       const unit = typeof v['size_type'] === 'string' ? v['size_type'] : '';
-      volume.size = `${size}${unit}`;
+      const text = `${size}${unit}`;
+      const problem = valid.volumeSize(text);
+      if (problem) diagnostics.push(settingError(`${field}.size`, `is ${JSON.stringify(text)}: ${problem}`));
+      else volume.size = text;
     }
-    assign(volume, 'storageClass', r.string('storage_class_name') ?? r.string('storageClass'));
+    assign(volume, 'storageClass', r.string('storage_class_name', valid.objectName) ?? r.string('storageClass', valid.objectName));
     const modes = v['access_modes'] ?? v['accessModes'];
-    if (typeof modes === 'string') volume.accessModes = [modes];
-    else if (Array.isArray(modes) && modes.every((m) => typeof m === 'string')) volume.accessModes = modes as string[];
+    const modeList = typeof modes === 'string' ? [modes] : Array.isArray(modes) && modes.every((m) => typeof m === 'string') ? modes as string[] : undefined;
+    if (modeList) {
+      const bad = modeList.find((m) => valid.accessMode(m) !== undefined);
+      if (bad !== undefined) diagnostics.push(settingError(`${field}.access_modes`, `has ${JSON.stringify(bad)}: ${valid.accessMode(bad)}`));
+      else volume.accessModes = modeList;
+    }
     volumes.push(volume);
   });
   return volumes;
@@ -208,10 +217,16 @@ class SettingReader {
     private readonly diagnostics: Diagnostic[],
   ) {}
 
-  string(key: string): string | undefined {
+  /** The string at `key`; with `check`, a value that breaks its rule is reported (naming the setting) and dropped. */
+  string(key: string, check?: Check): string | undefined {
     const v = this.obj[key];
     if (v === undefined || v === null || v === '') return undefined;
-    if (typeof v === 'string') return v;
+    if (typeof v === 'string') {
+      const problem = check?.(v);
+      if (problem === undefined) return v;
+      this.diagnostics.push(settingError(`${this.where}.${key}`, `is ${JSON.stringify(v)}: ${problem}`));
+      return undefined;
+    }
     this.diagnostics.push(settingError(`${this.where}.${key}`, `must be a string, not ${describe(v)}`));
     return undefined;
   }
@@ -250,6 +265,10 @@ function settingError(field: string, problem: string): Diagnostic {
 
 function assign<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
   if (value !== undefined) target[key] = value;
+}
+
+function hasKey(obj: Record<string, unknown>, key: string): boolean {
+  return obj[key] !== undefined && obj[key] !== null && obj[key] !== '';
 }
 
 export function isObject(v: unknown): v is Record<string, unknown> {

@@ -2,15 +2,18 @@
 // each name a step reads, the edges (each with its reasons), parameters and metrics.
 //
 // Provider rule: the provider of name x for step S is the latest step before S (steps are
-// ordered by their first cell) that binds x or may change it in place. Functions and
-// classes are carried by source instead of as data. A name that no earlier step provides
-// is an error naming the step and the cell: Kale silently drops it and the run dies later.
+// ordered by their first cell) that binds x or may change it in place, directly, through an
+// alias or through a call (see mayModify.ts). Functions and classes are values like any
+// other; a name whose last binding is an import is re-imported, never passed. Parameters and
+// prelude names become data once a step rebinds or changes them. A name that no earlier step
+// provides is an error naming the step and the cell: Kale silently drops it and the run dies later.
 
 import { Diagnostic, diag, cellLabel } from './diagnostics';
 import type {
-  CarriedDefinition, CellAnalysis, CellTags, CodeChunk, Definition, Edge, EdgeReason, Metric, NameRef,
+  CellAnalysis, CellTags, CodeChunk, Definition, Edge, EdgeReason, ImportReplay, Metric, NameRef,
   Notebook, NotebookCell, Pipeline, PipelineParameter, PipRequirement, Step, StepOptions,
 } from './ir';
+import { notebookEffects, stepTouches, type NotebookEffects, type Touch } from './mayModify';
 import { closest } from './notebook';
 import { emptyOptions, mergeOptions, parseCellTags, templateNameOf } from './tags';
 
@@ -35,7 +38,12 @@ interface StepDraft extends StepFacts {
   cells: NotebookCell[];
   analyses: CellAnalysis[];
   ownOptions: StepOptions;
-  prev: { name: string; cell: number }[];
+  /** `prev:` tags; `first` when on the step's first cell (Kale reads them only there). */
+  prev: { name: string; cell: number; first: boolean }[];
+  /** What the step touches by name, this build (see `stepTouches`). */
+  touched: Map<string, Touch>;
+  /** Names the step must load to change or to run notebook functions with, this build. */
+  extraNeeds: { name: string; cell: number; line: number }[];
 }
 
 /** What a step's cells add up to. Derived from their analyses alone; read-only once made. */
@@ -45,11 +53,6 @@ interface StepFacts {
   deletes: ReadonlySet<string>;
   /** Top-level definitions by name, with the cell they are in (the last one wins). */
   definitions: ReadonlyMap<string, { def: Definition; cell: number }>;
-  /**
-   * By name: the index (into `analyses`) of the last cell that binds it or may change it in
-   * place. These names and `deletes` are what the step provides (see `touches`).
-   */
-  lastTouch: ReadonlyMap<string, number>;
   /** The names the step reads that it does not bind itself first, in reading order. */
   needs: readonly Need[];
   /** The top-level modules its cells import (absolute imports only), sorted. */
@@ -84,7 +87,8 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
   const order: StepDraft[] = [];
 
   let hasStepTags = false;
-  let current: { role: 'imports' | 'functions' | 'skip' | 'step'; step?: StepDraft } | undefined;
+  let current: { role: 'imports' | 'functions' | 'step'; step?: StepDraft } | undefined;
+  let skipBeforeAnyBlock = false;
   let lastStep: StepDraft | undefined;
   let leading: NotebookCell[] = [];
   const untagged: NotebookCell[] = [];
@@ -99,7 +103,7 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
   const stepNamed = (name: string, cell: NotebookCell): StepDraft => {
     let step = steps.get(name);
     if (!step) {
-      step = { name, order: order.length, cells: [], analyses: [], ownOptions: emptyOptions(), prev: [], ...NO_FACTS };
+      step = { name, order: order.length, cells: [], analyses: [], ownOptions: emptyOptions(), prev: [], touched: new Map(), extraNeeds: [], ...NO_FACTS };
       steps.set(name, step);
       order.push(step);
     }
@@ -111,11 +115,13 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
     step.analyses.push(analyse(cell));
     if (tags) {
       step.ownOptions = mergeOptions(step.ownOptions, tags.options);
-      for (const p of tags.prev) if (!step.prev.some((q) => q.name === p)) step.prev.push({ name: p, cell: cell.index });
+      for (const p of tags.prev) if (!step.prev.some((q) => q.name === p)) step.prev.push({ name: p, cell: cell.index, first: step.cells.length === 1 });
     }
   };
+  const preludeAnalyses: CellAnalysis[] = [];
   const addToPrelude = (role: 'imports' | 'functions', cell: NotebookCell) => {
     const a = analyse(cell);
+    preludeAnalyses.push(a);
     (role === 'imports' ? imports : functions).push({ cell: cell.index, code: a.code });
     for (const n of a.binds) preludeNames.add(n);
     for (const r of a.reads) preludeReads.add(r.name);
@@ -180,7 +186,14 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
       lastStep = step;
       continue;
     }
-    if (role === 'imports' || role === 'functions' || role === 'skip') {
+    if (role === 'skip') {
+      // Kale: a skip cell drops only itself; untagged cells after it continue the block above it.
+      flushLeading(role, undefined);
+      place(cell, role, undefined, tags);
+      if (current === undefined) skipBeforeAnyBlock = true;
+      continue;
+    }
+    if (role === 'imports' || role === 'functions') {
       flushLeading(role, undefined);
       place(cell, role, undefined, tags);
       current = { role };
@@ -189,7 +202,11 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
     // An untagged cell continues the block above it; its own option tags (limit:, prev: ...)
     // apply to the step it joins.
     untagged.push(cell);
-    if (current === undefined) {
+    if (current === undefined && skipBeforeAnyBlock) {
+      // Like Kale, untagged cells after a leading skip cell belong to no block.
+      place(cell, 'skip', undefined, tags);
+      diagnostics.push(diag('FB105', `this untagged cell follows a "skip" cell before any step, so it is skipped too (as Kale does). Tag it (imports, functions or step:NAME) to include it.`, { cell: cell.index }));
+    } else if (current === undefined) {
       leading.push(cell);
     } else if (current.role === 'step' && current.step) {
       place(cell, 'step', current.step, tags);
@@ -215,12 +232,16 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
   }
 
   summariseSteps(order, analyzer);
+  const nb = notebookEffects([...preludeAnalyses, ...order.flatMap((d) => d.analyses)]);
+  for (const d of order) touchesOf(d, nb);
   const templateNames = assignTemplateNames(order, diagnostics);
   const parameterNames = new Set(parameters.map((p) => p.name));
   const result = resolveSteps(order, {
-    analyzer, preludeNames, parameterNames, starImports, skippedBinds, defaults, diagnostics, templateNames,
+    analyzer, preludeNames, parameterNames, starImports, skippedBinds, defaults, diagnostics, templateNames, nb,
     preludeParameters: [...preludeReads].filter((n) => parameterNames.has(n)),
   });
+  checkReopenedSteps(order, diagnostics);
+  checkRandomState(order, preludeAnalyses, functions, diagnostics);
   const metrics = attributeMetrics(metricRefs, order, parameterNames, diagnostics);
   const stepByName = new Map(result.steps.map((s) => [s.name, s]));
   for (const m of metrics) {
@@ -283,6 +304,7 @@ interface ResolveContext {
   templateNames: Map<string, string>;
   /** Parameters read by imports/functions code, which runs in every step. */
   preludeParameters: string[];
+  nb: NotebookEffects;
 }
 
 function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[]; edges: Edge[] } {
@@ -311,6 +333,7 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
           if (names.has(n)) continue;
           names.add(n);
           existing.names.push(n);
+          if (reason.changes) (existing.changes ??= []).push(...reason.changes);
         }
         return;
       }
@@ -359,15 +382,19 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
     options: mergeOptions(ctx.defaults, d.ownOptions),
   }));
   const outputs = new Map<string, Set<string>>(order.map((d) => [d.name, new Set<string>()]));
+  const reportedValues = new Set<string>();
   const laterPrev: { from: StepDraft; to: StepDraft; cell: number }[] = [];
 
   order.forEach((draft, index) => {
     const step = steps[index] as Step;
     const { needs } = draft;
-    const carried = new Map<string, CarriedDefinition>();
     const inputs = new Map<string, StepInput>();
+    const replays = new Map<string, ImportReplay>();
     const usedParams = new Set<string>(ctx.preludeParameters);
-    const queue = [...needs];
+    const queue: Need[] = [...needs];
+    for (const n of draft.extraNeeds) {
+      if (!draft.binds.has(n.name)) queue.push({ name: n.name, cell: n.cell, line: n.line, column: 1, deferred: true });
+    }
     const seen = new Set<string>();
 
     for (let next = 0; next < queue.length; next++) {
@@ -375,13 +402,13 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
       if (seen.has(need.name)) continue;
       seen.add(need.name);
       const x = need.name;
-      if (ctx.preludeNames.has(x)) continue;
-      if (ctx.parameterNames.has(x)) {
+      // A builtin becomes data only when an earlier step rebinds it (`input = [...]`).
+      const provider = providerOf(index, x, ctx.analyzer.builtins.has(x));
+      if (ctx.preludeNames.has(x) && !provider) continue;
+      if (ctx.parameterNames.has(x) && !provider) {
         usedParams.add(x);
         continue;
       }
-      // A builtin becomes data only when an earlier step rebinds it (`input = [...]`).
-      const provider = providerOf(index, x, ctx.analyzer.builtins.has(x));
       if (!provider) {
         if (ctx.analyzer.builtins.has(x) || need.deferred) continue;
         reportMissing(need, draft, order, index, ctx, [...ctx.starImports, ...draft.analyses.flatMap((a) => a.starImports)]);
@@ -393,36 +420,29 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
         }
         continue;
       }
-      const definition = lastDefinition(provider, x);
-      if (definition) {
-        if (!carried.has(x)) {
-          carried.set(x, { name: x, kind: definition.def.kind, from: provider.name, source: definition.def.source, cell: definition.cell, line: definition.def.line });
-          for (const free of definition.def.freeNames) queue.push({ ...need, name: free, deferred: true });
-        }
+      const touch = provider.touched.get(x);
+      if (touch?.importAt) {
+        // Modules are never data: the later step runs the import statement again.
+        const cell = provider.cells[touch.at]?.index ?? 0;
+        const key = `${cell}\u0000${touch.importAt.line}`;
+        if (!replays.has(key)) replays.set(key, { from: provider.name, cell, line: touch.importAt.line, source: touch.importAt.source });
         continue;
       }
+      if (touch && touch.change === undefined) checkSpecialValue(provider, touch.at, x, ctx, reportedValues);
       inputs.set(x, { name: x, from: provider.name });
       outputs.get(provider.name)?.add(x);
-      addEdge(provider, draft, { kind: 'data', names: [x] });
-    }
-
-    // Objects of classes defined upstream unpickle only where the class exists: carry the
-    // classes of every step this one receives data from.
-    for (const input of [...inputs.values()]) {
-      const provider = byName.get(input.from);
-      if (!provider) continue;
-      for (const { def, cell } of provider.definitions.values()) {
-        if (def.kind === 'class' && !carried.has(def.name) && !draft.binds.has(def.name)) {
-          carried.set(def.name, { name: def.name, kind: 'class', from: provider.name, source: def.source, cell, line: def.line });
-        }
-      }
+      const reason: EdgeReason = { kind: 'data', names: [x] };
+      // Say how the provider changed a name it did not bind: the "why" of a surprising edge.
+      if (touch?.change && !provider.binds.has(x)) reason.changes = [touch.change];
+      addEdge(provider, draft, reason);
     }
 
     for (const p of draft.prev) {
       const target = byName.get(p.name);
       if (!target) {
         const hint = closest(p.name, order.map((d) => d.name));
-        diagnostics.push(diag('FB301', `"prev:${p.name}" names no step${hint ? `; did you mean "prev:${hint}"?` : '.'} Steps: ${order.map((d) => d.name).join(', ')}.`, { cell: p.cell }));
+        // Kale reads `prev:` only on a step's first cell and ignores it elsewhere: a warning there.
+        diagnostics.push(diag('FB301', `"prev:${p.name}" names no step${hint ? `; did you mean "prev:${hint}"?` : '.'} Steps: ${order.map((d) => d.name).join(', ')}.${p.first ? '' : ' The tag is on a cell that continues the step, where Kale ignores it; Flowbook ignores it too.'}`, { cell: p.cell }, p.first ? undefined : 'warning'));
       } else if (target === draft) {
         // Kale notebooks repeat the step's own prev: on continuation cells; it means nothing.
         diagnostics.push(diag('FB303', `"prev:${p.name}" names the step this cell belongs to, so it has no effect. Remove the tag.`, { cell: p.cell }, 'info'));
@@ -436,12 +456,12 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
     for (const n of draft.binds) {
       if (ctx.parameterNames.has(n)) {
         const cell = draft.cells.find((c, i) => draft.analyses[i]?.binds.includes(n));
-        diagnostics.push(diag('FB404', `step "${draft.name}" assigns to pipeline parameter "${n}"; later steps still see the parameter's value, not this one. Use another name.`, { cell: cell?.index }));
+        diagnostics.push(diag('FB404', `step "${draft.name}" assigns to pipeline parameter "${n}"; later steps receive its new value from this step.`, { cell: cell?.index }, 'info'));
       }
     }
 
     step.inputs = sortInputs([...inputs.values()], needs);
-    step.definitions = [...carried.values()].sort((a, b) => definitionOrder(byName, a) - definitionOrder(byName, b));
+    if (replays.size > 0) step.importReplays = [...replays.values()].sort((a, b) => a.cell - b.cell || a.line - b.line);
     step.parameters = [...usedParams].sort();
   });
 
@@ -466,7 +486,11 @@ function resolveSteps(order: StepDraft[], ctx: ResolveContext): { steps: Step[];
   const edges = [...edgeMap.values()].sort((a, b) => orderOf(a.to) - orderOf(b.to) || orderOf(a.from) - orderOf(b.from));
   const after = new Map<string, string[]>();
   for (const e of edges) {
-    for (const r of e.reasons) if (r.kind === 'data') r.names.sort();
+    for (const r of e.reasons) {
+      if (r.kind !== 'data') continue;
+      r.names.sort();
+      r.changes?.sort((a, b) => a.name.localeCompare(b.name));
+    }
     const list = after.get(e.to);
     if (list) list.push(e.from);
     else after.set(e.to, [e.from]);
@@ -505,7 +529,7 @@ function upstreamPath(edges: Map<string, Edge>, to: string, from: string): strin
   return walk(to);
 }
 
-const NO_FACTS: StepFacts = { binds: new Set(), deletes: new Set(), definitions: new Map(), lastTouch: new Map(), needs: [], imports: [] };
+const NO_FACTS: StepFacts = { binds: new Set(), deletes: new Set(), definitions: new Map(), needs: [], imports: [] };
 
 /**
  * Per analyzer (one per `Compiler`), the facts of each step at the last call, with what they
@@ -524,7 +548,7 @@ function summariseSteps(order: StepDraft[], analyzer: CellAnalyzer): void {
   for (const step of order) {
     // Analyses are compared by identity: a cached analysis is one set of arrays for good.
     const from: unknown[] = [];
-    step.analyses.forEach((a, i) => from.push(step.cells[i]?.index, a.reads, a.binds, a.mutates, a.deletes, a.definitions, a.imports));
+    step.analyses.forEach((a, i) => from.push(step.cells[i]?.index, a.reads, a.binds, a.mutates, a.deletes, a.definitions, a.imports, a.effects));
     const last = cache.get(step.name);
     const facts = last && last.from.length === from.length && last.from.every((x, i) => x === from[i]) ? last.facts : stepFacts(step);
     cache.set(step.name, { from, facts });
@@ -540,11 +564,9 @@ function stepFacts(step: StepDraft): StepFacts {
   const binds = new Set<string>();
   const deletes = new Set<string>();
   const definitions = new Map<string, { def: Definition; cell: number }>();
-  const lastTouch = new Map<string, number>();
   const modules = new Set<string>();
   step.analyses.forEach((a, at) => {
-    for (const n of a.binds) { binds.add(n); lastTouch.set(n, at); }
-    for (const n of a.mutates) lastTouch.set(n, at);
+    for (const n of a.binds) binds.add(n);
     for (const n of a.deletes) deletes.add(n);
     for (const d of a.definitions) definitions.set(d.name, { def: d, cell: step.cells[at]?.index ?? 0 });
     for (const i of a.imports) if (i.absolute) modules.add(i.module);
@@ -562,20 +584,136 @@ function stepFacts(step: StepDraft): StepFacts {
     for (const n of a.binds) bound.add(n);
   });
   for (const d of deferred) if (!binds.has(d.name)) needs.push(d);
-  return { binds, deletes, definitions, lastTouch, needs, imports: [...modules].sort() };
+  return { binds, deletes, definitions, needs, imports: [...modules].sort() };
 }
 
 /** Whether the step binds `name`, may change it in place, or deletes it: what makes it a provider. */
 function touches(step: StepDraft, name: string): boolean {
-  return step.lastTouch.has(name) || step.deletes.has(name);
+  return step.touched.has(name) || step.deletes.has(name);
 }
 
-/** The definition of `name` in the provider when its last binding there is a def or class. */
-function lastDefinition(provider: StepDraft, name: string): { def: Definition; cell: number } | undefined {
-  const i = provider.lastTouch.get(name);
-  if (i === undefined) return undefined;
-  const def = provider.analyses[i]?.definitions.find((d) => d.name === name);
-  return def && { def, cell: provider.cells[i]?.index ?? 0 };
+/** Sets what the step touches and must load beyond its own reads, for this build. */
+function touchesOf(step: StepDraft, nb: NotebookEffects): void {
+  const reads = new Set(step.needs.map((n) => n.name));
+  const { touched, extraNeeds } = stepTouches(step.analyses, step.cells.map((c) => c.index), reads, nb);
+  step.touched = touched;
+  step.extraNeeds = extraNeeds;
+}
+
+/**
+ * A generator, an open file or an iterator handed to a later step: the notebook's object
+ * cannot be passed on as it is (a generator or file cannot be pickled; an iterator arrives
+ * as a copy that the providing step's own use does not advance). A diagnostic on the cell.
+ */
+function checkSpecialValue(provider: StepDraft, at: number, name: string, ctx: ResolveContext, reported: Set<string>): void {
+  const a = provider.analyses[at];
+  const cell = provider.cells[at]?.index ?? 0;
+  const values = a?.effects.specialValues.filter((v) => v.name === name) ?? [];
+  const v = values[values.length - 1];
+  if (!v) return;
+  let kind = v.kind;
+  if (v.callee !== undefined) {
+    if (!ctx.nb.functions.get(v.callee)?.generator) return;
+    kind = 'generator';
+  }
+  const key = `${cell}\u0000${name}`;
+  if (reported.has(key)) return;
+  reported.add(key);
+  const what = kind === 'file' ? 'an open file' : kind === 'generator' ? 'a generator' : 'an iterator';
+  const fix = kind === 'file'
+    ? `Pass the file's path (or its contents) instead, and open it in the step that reads it.`
+    : kind === 'generator'
+      ? `Make it a list (\`${name} = list(...)\`) or build the generator in the step that uses it.`
+      : `Make it a list (\`${name} = list(...)\`) so every step sees the same items.`;
+  ctx.diagnostics.push(diag('FB305',
+    `"${name}" is ${what}, and a later step uses it: steps run in separate processes, so it cannot be handed on as it is in the notebook. ${fix}`,
+    { cell, line: v.line }, kind === 'iterator' ? 'warning' : 'error'));
+}
+
+/**
+ * A step reopened later (`step:a`, `step:b`, then `step:a` again) runs all its cells before
+ * `b`. When such a cell reads a name `b` changes, or changes a name `b` reads, the run
+ * differs from the notebook: a warning on that cell.
+ */
+function checkReopenedSteps(order: StepDraft[], diagnostics: Diagnostic[]): void {
+  for (const s of order) {
+    s.cells.forEach((cell, i) => {
+      const a = s.analyses[i] as CellAnalysis;
+      const between = stepsStartedBetween(order, s, cell.index);
+      for (const t of between) {
+        const tFirst = t.cells[0]?.index ?? 0;
+        const read = a.reads.find((r) => !r.deferred && touches(t, r.name));
+        if (read) {
+          diagnostics.push(diag('FB306',
+            `this cell belongs to step "${s.name}", which runs before step "${t.name}" (${cellLabel(tFirst)}); in the notebook it runs after "${t.name}", which changes "${read.name}", so here "${read.name}" has its value from before "${t.name}". Move this cell into step "${t.name}" or a step after it (tag it "step:NAME").`,
+            { cell: cell.index, line: read.line, column: read.column }));
+          continue;
+        }
+        const changed = [...a.binds, ...a.effects.changes.map((c) => c.name)].find((n) => t.needs.some((r) => r.name === n && r.cell < cell.index));
+        if (changed) {
+          diagnostics.push(diag('FB306',
+            `this cell belongs to step "${s.name}", which runs before step "${t.name}" (${cellLabel(tFirst)}), so "${t.name}" receives "${changed}" as this cell leaves it; in the notebook "${t.name}" reads it before this cell runs. Move this cell into step "${t.name}" or a step after it (tag it "step:NAME").`,
+            { cell: cell.index }));
+        }
+      }
+    });
+  }
+}
+
+/**
+ * The steps after `s` whose first cell comes before cell `cellIndex`. `order` is in order of
+ * first cells, so they are the run of steps right after `s`: found without scanning them all
+ * (inspect stays linear in the number of steps).
+ */
+function stepsStartedBetween(order: StepDraft[], s: StepDraft, cellIndex: number): StepDraft[] {
+  const out: StepDraft[] = [];
+  for (let k = s.order + 1; k < order.length; k++) {
+    const t = order[k] as StepDraft;
+    if ((t.cells[0]?.index ?? Infinity) >= cellIndex) break;
+    out.push(t);
+  }
+  return out;
+}
+
+/**
+ * Global random state (`np.random.seed`, `random.seed`) does not travel between steps: each
+ * step starts fresh. Seeding in one step and drawing in another (or seeding in the prelude,
+ * which every step runs, and drawing in several) gives other numbers than the notebook.
+ */
+function checkRandomState(order: StepDraft[], prelude: CellAnalysis[], preludeChunks: CodeChunk[], diagnostics: Diagnostic[]): void {
+  const draws = new Map<string, { step: StepDraft; cell: number; line: number; call: string }[]>();
+  for (const s of order) {
+    s.analyses.forEach((a, i) => {
+      for (const r of a.effects.random) {
+        if (r.kind !== 'draw') continue;
+        const list = draws.get(r.state) ?? [];
+        list.push({ step: s, cell: s.cells[i]?.index ?? 0, line: r.line, call: r.call });
+        draws.set(r.state, list);
+      }
+    });
+  }
+  const warn = (cell: number, line: number, call: string, state: string, other: { step: StepDraft; cell: number; line: number; call: string }, why: string) =>
+    diagnostics.push(diag('FB307',
+      `\`${call}\` seeds the global random state "${state}" ${why}, but step "${other.step.name}" draws from it (\`${other.call}\` at ${cellLabel(other.cell)} line ${other.line}) and each step starts with fresh random state, so its numbers differ from the notebook's. Seed at the start of every step that draws (in its first cell), or use a generator passed as data (\`rng = np.random.default_rng(42)\`, then \`rng.random()\`).`,
+      { cell, line }, 'warning'));
+  for (const s of order) {
+    s.analyses.forEach((a, i) => {
+      for (const r of a.effects.random) {
+        if (r.kind !== 'seed') continue;
+        const other = draws.get(r.state)?.find((d) => d.step.order > s.order);
+        if (other) warn(s.cells[i]?.index ?? 0, r.line, r.call, r.state, other, `in step "${s.name}"`);
+      }
+    });
+  }
+  prelude.forEach((a, i) => {
+    for (const r of a.effects.random) {
+      if (r.kind !== 'seed') continue;
+      const list = draws.get(r.state) ?? [];
+      const steps = new Set(list.map((d) => d.step));
+      const second = list.find((d) => d !== list[0] && d.step !== list[0]?.step);
+      if (steps.size > 1 && second) warn(preludeChunks[i]?.cell ?? prelude.indexOf(a), r.line, r.call, r.state, second, 'in a cell every step runs again');
+    }
+  });
 }
 
 function reportMissing(need: Need, draft: StepDraft, order: StepDraft[], index: number, ctx: ResolveContext, stars: string[]): void {
@@ -647,11 +785,6 @@ function sortInputs(inputs: StepInput[], needs: readonly Need[]): StepInput[] {
   });
   const pos = (name: string) => first.get(name) ?? Number.MAX_SAFE_INTEGER;
   return inputs.sort((a, b) => pos(a.name) - pos(b.name) || a.name.localeCompare(b.name));
-}
-
-function definitionOrder(byName: Map<string, StepDraft>, def: CarriedDefinition): number {
-  const step = byName.get(def.from);
-  return (step?.order ?? 0) * 1e9 + def.cell * 1e5 + def.line;
 }
 
 function at(need: Need): { cell: number; line: number; column: number } {

@@ -7,6 +7,7 @@ import { Diagnostic, diag } from './diagnostics';
 import type { CellRole, CellTags, StepOptions } from './ir';
 import { parseDuration } from './duration';
 import { closest } from './notebook';
+import * as valid from './validate';
 
 const ROLE_TAGS: Record<string, CellRole> = {
   imports: 'imports',
@@ -28,10 +29,6 @@ export const STEP_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 /** Kubernetes resource names accepted in `limit:`; short forms map to the full name. */
 const LIMIT_ALIASES: Record<string, string> = { gpu: 'nvidia.com/gpu', mem: 'memory' };
-const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|e\d+)?$/;
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function emptyOptions(): StepOptions {
   return { limits: {}, annotations: {}, labels: {}, secrets: [] };
@@ -55,6 +52,12 @@ export function parseCellTags(tags: readonly string[], cell: number | undefined,
   };
   const malformed = (tag: string, expected: string) =>
     diagnostics.push(diag('FB101', `${where}tag "${tag}" is malformed; expected ${expected}.`, at));
+  /** Checks one part of a tag; false (after a diagnostic naming the part and its rule) when it is bad. */
+  const checked = (tag: string, what: string, value: string, check: valid.Check): boolean => {
+    const problem = check(value);
+    if (problem) diagnostics.push(diag('FB101', `${where}tag "${tag}": the ${what} ${JSON.stringify(value)} is not valid: ${problem}.`, at));
+    return problem === undefined;
+  };
 
   for (const raw of tags) {
     const tag = raw.trim();
@@ -102,10 +105,11 @@ export function parseCellTags(tags: readonly string[], cell: number | undefined,
         const last = rest.lastIndexOf(':');
         const key = last < 0 ? '' : rest.slice(0, last);
         const value = last < 0 ? '' : rest.slice(last + 1);
-        if (!key || !QUANTITY.test(value)) {
+        if (!key || !value) {
           malformed(tag, '"limit:RESOURCE:QUANTITY" such as "limit:memory:2Gi", "limit:cpu:500m" or "limit:nvidia.com/gpu:1"');
           break;
         }
+        if (!checked(tag, 'resource name', LIMIT_ALIASES[key] ?? key, valid.qualifiedName) || !checked(tag, 'quantity', value, valid.quantity)) break;
         setOption(result.options.limits, LIMIT_ALIASES[key] ?? key, value, tag, where, at, diagnostics);
         break;
       }
@@ -114,18 +118,18 @@ export function parseCellTags(tags: readonly string[], cell: number | undefined,
         const sep = rest.indexOf(':');
         const key = sep < 0 ? '' : rest.slice(0, sep);
         const value = sep < 0 ? '' : rest.slice(sep + 1);
-        if (!LABEL_KEY.test(key) || (prefix === 'label' && !LABEL_VALUE.test(value))) {
-          malformed(tag, prefix === 'label'
-            ? '"label:KEY:VALUE" with a Kubernetes label key and a value of at most 63 letters, digits, "-", "_" or "."'
-            : '"annotation:KEY:VALUE" with a Kubernetes annotation key');
+        if (sep < 0) {
+          malformed(tag, `"${prefix}:KEY:VALUE"`);
           break;
         }
+        if (!checked(tag, `${prefix} key`, key, valid.qualifiedName)) break;
+        if (!checked(tag, `${prefix} value`, value, prefix === 'label' ? valid.labelValue : valid.annotationValue)) break;
         setOption(prefix === 'label' ? result.options.labels : result.options.annotations, key, value, tag, where, at, diagnostics);
         break;
       }
       case 'image':
-        if (!rest || /\s/.test(rest)) malformed(tag, '"image:REFERENCE" such as "image:python:3.12-slim"');
-        else result.options.image = rest;
+        if (!rest) malformed(tag, '"image:REFERENCE" such as "image:python:3.12-slim"');
+        else if (checked(tag, 'image', rest, valid.imageReference)) result.options.image = rest;
         break;
       case 'cache':
         if (rest === 'enabled' || rest === 'disabled') result.options.cache = rest === 'enabled';
@@ -134,10 +138,11 @@ export function parseCellTags(tags: readonly string[], cell: number | undefined,
       case 'secret': {
         const parts = rest.split(':');
         const [secret, key, env] = parts;
-        if (parts.length !== 3 || !secret || !key || !env || !ENV_NAME.test(env)) {
+        if (parts.length !== 3 || !secret || !key || !env) {
           malformed(tag, '"secret:SECRET_NAME:KEY:ENV_VAR"');
           break;
         }
+        if (!checked(tag, 'secret name', secret, valid.objectName) || !checked(tag, 'secret key', key, valid.secretKey) || !checked(tag, 'environment variable', env, valid.envName)) break;
         result.options.secrets.push({ secret, key, env });
         break;
       }

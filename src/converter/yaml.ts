@@ -8,6 +8,10 @@
 // `writeYaml` writes such data itself, byte for byte as the library would (the unit tests
 // compare the two on generated values); for anything else it gives up and the library, loaded
 // only then, writes the whole document.
+//
+// Characters YAML readers disagree on or refuse raw (C0/C1 controls, DEL, U+0085, U+2028,
+// U+2029, the BOM, non-characters, lone surrogates) are always written as escapes inside
+// double quotes: Go's reader (kubectl) takes U+2028 as a line break, PyYAML U+0085.
 
 import type { ToStringOptions, DocumentOptions, SchemaOptions, CreateNodeOptions } from 'yaml';
 
@@ -29,8 +33,21 @@ export function toYaml(obj: unknown): string {
 export function libraryYaml(obj: unknown): string {
   // Loaded on first use: most documents never need it, and it takes a while to load.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { stringify } = require('yaml') as typeof import('yaml');
-  return stringify(obj, LIBRARY_OPTIONS);
+  const { Document, visit } = require('yaml') as typeof import('yaml');
+  const doc = new Document(obj, LIBRARY_OPTIONS);
+  let quoted = false;
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && NEEDS_ESCAPES.test(node.value)) {
+        node.type = 'QUOTE_DOUBLE';
+        quoted = true;
+      }
+    },
+  });
+  const text = doc.toString(LIBRARY_OPTIONS);
+  // Every string holding such a character is double-quoted now, where `\uXXXX` means the
+  // character; the library leaves some of them raw there.
+  return quoted ? text.replace(RAW_IN_QUOTES, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : text;
 }
 
 /** Thrown inside `writeYaml` when a value is outside what it writes exactly like the library. */
@@ -42,9 +59,16 @@ const MAX_DEPTH = 100;
 /** A key written longer than this becomes an explicit `? key` in the library. */
 const MAX_KEY_LENGTH = 1024;
 
-/** Characters the library always writes double-quoted with escapes: C0/C1 controls but tab and newline, and lone surrogates. */
+/**
+ * Characters written only as escapes in double quotes: C0 controls but tab and newline, DEL,
+ * C1 controls (U+0085 among them), U+2028, U+2029, the BOM, U+FFFE/U+FFFF, lone surrogates.
+ * `writeYaml` leaves strings with them to `libraryYaml`, which escapes them.
+ */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
-const NEEDS_ESCAPES = /[\x00-\x08\x0b-\x1f\x7f-\x9f]|\p{Cs}/u;
+const NEEDS_ESCAPES = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|\p{Cs}/u;
+/** The same characters but surrogates (the library escapes those itself), to replace in the library's double-quoted text. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const RAW_IN_QUOTES = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]/g;
 /** A one-line string that cannot be a plain scalar: it starts with an indicator, or has `: `, ` #`, or a space or colon at the end. */
 const NOT_PLAIN = /^[\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][\t ]|:[\t ]|[\t ]#|[\t :]$/;
 /** Starts like a document marker, which the library treats specially depending on where the string sits. */
@@ -70,11 +94,14 @@ const YAML11_NON_STRING = new RegExp(`^(?:${[
 export function writeYaml(obj: unknown): string | undefined {
   if (!isPlainObject(obj) || !hasEntries(obj)) return undefined;
   const out: string[] = [];
+  blocks = new Map();
   try {
     writeMap(obj, '', out, 0);
   } catch (err) {
     if (err instanceof Unsupported) return undefined;
     throw err;
+  } finally {
+    blocks = undefined;
   }
   out.push('\n');
   return out.join('');
@@ -181,8 +208,22 @@ function oneLineText(s: string): string {
   return JSON.stringify(s);
 }
 
+/**
+ * Literal blocks already written in this document, by string and indentation: a document
+ * may repeat one long string (the KFP adapter is in every executor's command).
+ */
+let blocks: Map<string, { indent: string; text: string }> | undefined;
+
 /** A multi-line string as a literal block: `|` (one final newline kept) or `|-` (none). */
 function blockText(s: string, indent: string): string {
+  const seen = blocks?.get(s);
+  if (seen?.indent === indent) return seen.text;
+  const text = blockTextOf(s, indent);
+  blocks?.set(s, { indent, text });
+  return text;
+}
+
+function blockTextOf(s: string, indent: string): string {
   if (NEEDS_ESCAPES.test(s)) throw new Unsupported();
   // Leading spaces or blank lines need an indentation indicator, and a tail of blank or
   // whitespace-only lines a keep indicator or quotes: left to the library. What remains

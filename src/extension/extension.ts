@@ -23,6 +23,8 @@ import { StepColours } from './stepColours';
 import { QuickFixes } from './quickFixes';
 import { revealCells } from './cells';
 import { registerCluster, type ClusterApi } from './cluster/index';
+import { VerifyCommand } from './verifyCommand';
+import { registerKfp } from './kfp/index';
 
 /** Context key: a cluster is configured (set by the cluster support, issue 5). */
 export const CLUSTER_CONFIGURED = 'flowbook:clusterConfigured';
@@ -109,7 +111,9 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
     }));
 
     const cluster = registerCluster(c, { models, runsModel, runsTree, graphs }, own);
-    const commands = registerCommands(c, cluster.commands(commandTable(c, { tags, workflows, runs, runsModel, graphs, logs, results, notebookSettings })), own);
+    const verify = own(new VerifyCommand(c, runs, local));
+    const kfpFeature = registerKfp(c, { models }, own);
+    const commands = registerCommands(c, kfpFeature.commands(verify.commands(cluster.commands(commandTable(c, { tags, workflows, runs, runsModel, graphs, logs, results, notebookSettings })))), own);
     const activationMs = performance.now() - started;
     c.log.info(`Flowbook activated in ${activationMs.toFixed(1)} ms`);
 

@@ -95,7 +95,8 @@ export class LocalRuns extends Disposable {
     try {
       handle = core.startRun({
         workflow, notebook: doc.uri.fsPath, runsDir, python, jobs: settings.parallelism,
-        cwd: path.dirname(doc.uri.fsPath),
+        cwd: path.dirname(doc.uri.fsPath), modules: pipeline.modules, chooseInterpreter: 'the flowbook.pythonInterpreter setting',
+        ...(settings.keepRuns !== undefined ? { keep: settings.keepRuns } : {}),
         ...(options.from !== undefined ? { from: options.from } : {}),
       });
     } catch (err) {

@@ -4,6 +4,7 @@
 
 import * as vscode from 'vscode';
 import type { Ctx } from './context';
+import type { MissingModules } from '../runner/python';
 
 interface PythonExtensionApi {
   environments?: {
@@ -54,14 +55,7 @@ export async function selectInterpreter(ctx: Ctx, resource: vscode.Uri | undefin
 }
 
 /** What the runner's preflight records when the interpreter lacks packages the notebook imports. */
-export interface MissingPackages {
-  /** The interpreter checked. */
-  python: string;
-  /** Top-level module names it cannot import. */
-  modules: string[];
-  /** One command that installs them all (pip, or apt for Debian's system Python). */
-  install: string;
-}
+export type MissingPackages = MissingModules;
 
 /** The missing packages a run record names, if any (`missingModules`, written by the runner's preflight). */
 export function missingPackagesOf(record: unknown): MissingPackages | undefined {

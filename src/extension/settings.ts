@@ -10,6 +10,8 @@ export interface Settings {
   /** Runs folder as configured (may be relative to the workspace folder), or undefined for `.flowbook/runs` beside the notebook. */
   runsFolder?: string;
   parallelism: number;
+  /** Local runs kept per notebook after each run; undefined keeps all. */
+  keepRuns?: number;
   /** Undefined: the notebook's own setting. */
   dataPassing?: DataPassing;
   /** Undefined: the notebook's setting, else the emitter's default. */
@@ -32,6 +34,8 @@ export function readSettings(scope?: vscode.ConfigurationScope): Settings {
   // An untrusted workspace must not pick the program that runs code.
   const python = vscode.workspace.isTrusted ? text('pythonInterpreter') : undefined;
   if (python !== undefined) settings.pythonInterpreter = python;
+  const keep = c.get<number>('runs.keep', 20);
+  if (Number.isInteger(keep) && keep >= 1) settings.keepRuns = keep;
   const runs = text('runsFolder');
   if (runs !== undefined) settings.runsFolder = runs;
   if (dataPassing === 'volume' || dataPassing === 'artifacts') settings.dataPassing = dataPassing;

@@ -12,6 +12,7 @@ import {
 import { ImageError } from './errors';
 import { formatReference, manifestReference, type ImageReference } from './reference';
 import { fileBody, type RegistryClient } from './registry';
+import { formatBytes } from '../common/bytes';
 
 /** Hands out one client per registry, sharing credentials and the insecure setting. */
 export interface RegistryPool {
@@ -171,6 +172,4 @@ function stripPlatform(d: Descriptor): Descriptor {
   return rest;
 }
 
-export function formatBytes(n: number): string {
-  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
-}
+export { formatBytes };

@@ -4,6 +4,7 @@
 // `library/`.
 
 import { ImageError } from './errors';
+import { IMAGE_DIGEST, IMAGE_PATH_COMPONENT, IMAGE_TAG } from '../converter/validate';
 
 export interface ImageReference {
   /** The registry as written (`docker.io` for Docker Hub): the key for credentials. */
@@ -18,9 +19,10 @@ export interface ImageReference {
 export const DOCKER_HUB = 'docker.io';
 const DOCKER_HUB_API = 'registry-1.docker.io';
 
-const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$/;
+// The grammar is the converter's, which checks image settings and tags when it parses them.
+const PATH_COMPONENT = IMAGE_PATH_COMPONENT;
+const TAG = IMAGE_TAG;
+const DIGEST = IMAGE_DIGEST;
 
 /** Parses a reference; throws `ImageError` naming `what` (e.g. "the notebook's image setting") when it is malformed. */
 export function parseReference(text: string, what = 'image reference'): ImageReference {

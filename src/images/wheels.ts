@@ -8,6 +8,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import * as yauzl from 'yauzl';
 import { ImageError } from './errors';
 import { buildLayer, type LayerEntry } from './layer';
 import type { Platform } from './manifest';
@@ -88,7 +89,7 @@ export async function buildWheelImage(pool: RegistryPool, input: WheelImageInput
   const entries: LayerEntry[] = [];
   for (const wheel of listWheels(input.wheelhouse)) {
     input.log?.(`Unpacking ${path.basename(wheel.file)}`);
-    entries.push(...wheelEntries(wheel.file, { sitePackages, prefix: '/usr/local', python: `/usr/local/bin/python${minor}`, pythonMinor: minor }));
+    entries.push(...await wheelEntries(wheel.file, { sitePackages, prefix: '/usr/local', python: `/usr/local/bin/python${minor}`, pythonMinor: minor }));
   }
   const layer = await buildLayer(entries);
   try {
@@ -113,8 +114,9 @@ interface Scheme {
 }
 
 /** The files a wheel installs, at their image paths (the wheel spec's install scheme). */
-export function wheelEntries(file: string, scheme: Scheme): LayerEntry[] {
-  const zip = readZip(fs.readFileSync(file));
+export async function wheelEntries(file: string, scheme: Scheme): Promise<LayerEntry[]> {
+  const wheel = path.basename(file);
+  const zip = await readZip(fs.readFileSync(file), wheel);
   const out: LayerEntry[] = [];
   const dataDir = /^[^/]+\.data\/$/;
   let distInfo: string | undefined;
@@ -129,13 +131,13 @@ export function wheelEntries(file: string, scheme: Scheme): LayerEntry[] {
     if (dataDir.test(top + '/')) {
       const [, kind, ...rest] = e.name.split('/');
       const rel = rest.join('/');
-      if (kind === 'purelib' || kind === 'platlib') out.push({ path: path.posix.join(scheme.sitePackages, rel), type: 'file', content: e.data(), mode: e.mode });
-      else if (kind === 'scripts') out.push({ path: path.posix.join(scheme.prefix, 'bin', rel), type: 'file', content: fixShebang(e.data(), scheme.python), mode: 0o755 });
-      else if (kind === 'headers') out.push({ path: path.posix.join(scheme.prefix, 'include', `python${scheme.pythonMinor}`, projectName, rel), type: 'file', content: e.data() });
-      else if (kind === 'data') out.push({ path: path.posix.join(scheme.prefix, rel), type: 'file', content: e.data(), mode: e.mode });
+      if (kind === 'purelib' || kind === 'platlib') out.push({ path: inside(scheme.sitePackages, rel, wheel), type: 'file', content: e.data(), mode: e.mode });
+      else if (kind === 'scripts') out.push({ path: inside(path.posix.join(scheme.prefix, 'bin'), rel, wheel), type: 'file', content: fixShebang(e.data(), scheme.python), mode: 0o755 });
+      else if (kind === 'headers') out.push({ path: inside(path.posix.join(scheme.prefix, 'include', `python${scheme.pythonMinor}`), path.posix.join(projectName, rel), wheel), type: 'file', content: e.data() });
+      else if (kind === 'data') out.push({ path: inside(scheme.prefix, rel, wheel), type: 'file', content: e.data(), mode: e.mode });
       continue;
     }
-    out.push({ path: path.posix.join(scheme.sitePackages, e.name), type: 'file', content: e.data(), mode: e.mode });
+    out.push({ path: inside(scheme.sitePackages, e.name, wheel), type: 'file', content: e.data(), mode: e.mode });
   }
   if (!distInfo) throw new ImageError(`${path.basename(file)} is not a wheel (no .dist-info folder): remove it from the wheel-house.`, 'input');
   out.push({ path: path.posix.join(scheme.sitePackages, distInfo, 'INSTALLER'), type: 'file', content: 'flowbook\n' });
@@ -145,7 +147,7 @@ export function wheelEntries(file: string, scheme: Scheme): LayerEntry[] {
       const [module, attr] = target.split(':').map((s) => s.trim());
       if (!module || !attr) continue;
       const launcher = `#!${scheme.python}\nimport sys\nfrom ${module} import ${attr.split('.')[0]}\nif __name__ == '__main__':\n    sys.exit(${attr}())\n`;
-      out.push({ path: path.posix.join(scheme.prefix, 'bin', name), type: 'file', content: launcher, mode: 0o755 });
+      out.push({ path: inside(path.posix.join(scheme.prefix, 'bin'), name, wheel), type: 'file', content: launcher, mode: 0o755 });
     }
   }
   return out;
@@ -180,43 +182,75 @@ interface ZipEntry {
   data(): Buffer;
 }
 
-/** Reads a zip's central directory (no ZIP64: wheels over 4 GiB are refused). */
-export function readZip(buf: Buffer): ZipEntry[] {
-  let eocd = -1;
-  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 0xffff); i--) {
-    if (buf.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+
+/**
+ * A wheel's entries, read with yauzl (sizes checked, ZIP64 read) and each entry's CRC-32
+ * checked. Like pip, refuses entries that would leave their install folder: absolute names,
+ * drive letters, backslashes, `..` components, and symbolic links.
+ */
+export async function readZip(buf: Buffer, wheel = 'a wheel'): Promise<ZipEntry[]> {
+  const bad = (why: string) => new ImageError(`${wheel} in the wheel-house ${why}; pip would refuse it too. Remove it from the wheel-house, or download it again.`, 'input');
+  let zip: yauzl.ZipFile;
+  try {
+    // decodeStrings: false, so names are checked here (with messages that name the entry), not by yauzl.
+    zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(buf, { lazyEntries: true, decodeStrings: false }, (err, z) => (err ? reject(err) : resolve(z))));
+  } catch (err) {
+    throw bad(`is not a valid zip file (${(err as Error).message})`);
   }
-  if (eocd < 0) throw new ImageError('A wheel in the wheel-house is not a valid zip file.', 'input');
-  const count = buf.readUInt16LE(eocd + 10);
-  let p = buf.readUInt32LE(eocd + 16);
   const entries: ZipEntry[] = [];
-  for (let i = 0; i < count; i++) {
-    if (buf.readUInt32LE(p) !== 0x02014b50) throw new ImageError('A wheel in the wheel-house has a damaged zip directory.', 'input');
-    const method = buf.readUInt16LE(p + 10);
-    const compressed = buf.readUInt32LE(p + 20);
-    const nameLen = buf.readUInt16LE(p + 28);
-    const extraLen = buf.readUInt16LE(p + 30);
-    const commentLen = buf.readUInt16LE(p + 32);
-    const external = buf.readUInt32LE(p + 38);
-    const local = buf.readUInt32LE(p + 42);
-    const name = buf.subarray(p + 46, p + 46 + nameLen).toString('utf8');
-    if (compressed === 0xffffffff || local === 0xffffffff) throw new ImageError(`The wheel entry ${name} needs ZIP64, which Flowbook does not read.`, 'input');
-    const unixMode = (external >>> 16) & 0o777;
-    entries.push({
-      name,
-      ...(unixMode ? { mode: unixMode } : {}),
-      data: () => {
-        const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
-        const raw = buf.subarray(start, start + compressed);
-        if (method === 0) return Buffer.from(raw);
-        if (method === 8) return zlib.inflateRawSync(raw);
-        throw new ImageError(`The wheel entry ${name} uses zip compression method ${method}; only stored and deflated entries are read.`, 'input');
-      },
+  try {
+    await new Promise<void>((resolve, reject) => {
+      zip.on('error', reject);
+      zip.on('end', () => resolve());
+      zip.on('entry', (entry: yauzl.Entry) => {
+        const name = Buffer.isBuffer(entry.fileName) ? (entry.fileName as Buffer).toString('utf8') : String(entry.fileName);
+        const unsafe = unsafeEntryName(name);
+        const fileType = (entry.externalFileAttributes >>> 16) & S_IFMT;
+        if (unsafe) return reject(bad(`has the entry ${JSON.stringify(name)}, ${unsafe}`));
+        if (fileType === S_IFLNK) return reject(bad(`has the entry ${JSON.stringify(name)}, a symbolic link`));
+        if (name.endsWith('/')) {
+          zip.readEntry();
+          return;
+        }
+        zip.openReadStream(entry, (err, stream) => {
+          if (err) return reject(bad(`has an entry ${JSON.stringify(name)} that cannot be read (${err.message})`));
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('error', (e: Error) => reject(bad(`has a damaged entry ${JSON.stringify(name)} (${e.message})`)));
+          stream.on('end', () => {
+            const data = Buffer.concat(chunks);
+            if ((zlib.crc32(data) >>> 0) !== (entry.crc32 >>> 0)) return reject(bad(`has a damaged entry ${JSON.stringify(name)} (its CRC-32 does not match)`));
+            const unixMode = (entry.externalFileAttributes >>> 16) & 0o777;
+            entries.push({ name, ...(unixMode ? { mode: unixMode } : {}), data: () => data });
+            zip.readEntry();
+          });
+        });
+      });
+      zip.readEntry();
     });
-    p += 46 + nameLen + extraLen + commentLen;
+  } finally {
+    zip.close();
   }
   return entries;
+}
+
+/** Why an entry name could land outside the folder it is unpacked into, or undefined when it cannot. */
+function unsafeEntryName(name: string): string | undefined {
+  if (name === '' || name.includes('\0')) return 'an empty name or one with a NUL character';
+  if (name.startsWith('/')) return 'an absolute path';
+  if (/^[A-Za-z]:/.test(name)) return 'a path with a drive letter';
+  if (name.includes('\\')) return 'a path with a backslash';
+  if (name.split('/').some((part) => part === '..')) return 'a path with ".." that leaves its folder';
+  return undefined;
+}
+
+/** `rel` under `root`, refusing any result outside it (a last guard behind `unsafeEntryName`). */
+function inside(root: string, rel: string, wheel: string): string {
+  const full = path.posix.join(root, rel);
+  if (full !== root && !full.startsWith(`${root.replace(/\/$/, '')}/`)) {
+    throw new ImageError(`${wheel} in the wheel-house has the entry ${JSON.stringify(rel)}, which leaves ${root}; pip would refuse it too. Remove it from the wheel-house.`, 'input');
+  }
+  return full;
 }

@@ -1,16 +1,19 @@
 // Step caching: a step's cache key hashes what decides its result (script source,
 // environment with parameter values, interpreter path and version, and the digests of
-// every upstream step's output files), so equal keys mean the old outputs can stand in.
-// Outputs are reused by hard-linking them into the new run folder (copying across devices).
+// every upstream step's output files). Equal keys make an old result a candidate; it
+// stands in only while its output files are intact and what it read from outside is
+// unchanged (reads.ts). Outputs are reused by hard-linking them into the new run folder
+// (copying across devices).
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { PythonInfo } from './python';
+import type { OutputFile, StepRecord } from './record';
 import type { StepPlan } from './workflow';
 
 /** Bumped when the meaning of a key changes, so old runs never match. */
-const KEY_VERSION = 2;
+const KEY_VERSION = 3;
 
 export function cacheKey(step: StepPlan, python: PythonInfo, upstreamDigests: Record<string, string>): string {
   const hash = crypto.createHash('sha256');
@@ -22,11 +25,14 @@ export function cacheKey(step: StepPlan, python: PythonInfo, upstreamDigests: Re
 
 /**
  * The script without what only says where its code sits in the notebook (cell numbers in
- * the markers and the header comment): adding a markdown cell above a step renumbers its
+ * the markers, the calls that run cells and the header comment): adding a markdown cell above a step renumbers its
  * cells but does not change what it computes.
  */
 function keySource(source: string): string {
-  return source.replace(/^#@flowbook cell=\d+( line=\d+)?$/gm, '#@flowbook cell').replace(/^# Flowbook step .*$/m, '');
+  return source
+    .replace(/^#@flowbook cell=\d+( line=\d+)?$/gm, '#@flowbook cell')
+    .replace(/^(_flowbook\.(?:cell|define)\((?:"[^"]*", "[^"]*", )?)\d+, /gm, '$1N, ')
+    .replace(/^# Flowbook step .*$/m, '');
 }
 
 /** Files below `dir`, as sorted paths relative to it ('/'-separated). */
@@ -96,4 +102,38 @@ export function linkFile(from: string, to: string): void {
   } catch {
     fs.copyFileSync(from, to);
   }
+}
+
+/** True when `dir` holds a saved value named `variable` (`<variable>.<format>`). */
+export function hasOutput(dir: string, variable: string): boolean {
+  try {
+    return fs.readdirSync(dir).some((f) => f.startsWith(`${variable}.`) && !f.endsWith('.tmp'));
+  } catch {
+    return false;
+  }
+}
+
+/** The files below `dir` with their sizes and modification times. */
+export function outputFiles(dir: string): OutputFile[] {
+  return listFiles(dir).map((rel) => {
+    const st = fs.statSync(path.join(dir, rel));
+    return { path: rel, size: st.size, mtimeMs: st.mtimeMs };
+  });
+}
+
+/**
+ * True when the files of a step's result in `dir` are not as `old` left them: one is
+ * missing or has another size, or (its time changed) the digest over all differs.
+ */
+export async function outputsChanged(dir: string, old: Pick<StepRecord, 'outputFiles' | 'outputDigest'>): Promise<boolean> {
+  if (old.outputFiles === undefined) return old.outputDigest !== undefined && (await directoryDigest(dir)) !== old.outputDigest;
+  const now = new Map(outputFiles(dir).map((f) => [f.path, f]));
+  if (now.size !== old.outputFiles.length) return true;
+  let touched = false;
+  for (const f of old.outputFiles) {
+    const current = now.get(f.path);
+    if (!current || current.size !== f.size) return true;
+    if (current.mtimeMs !== f.mtimeMs) touched = true;
+  }
+  return touched && old.outputDigest !== undefined && (await directoryDigest(dir)) !== old.outputDigest;
 }

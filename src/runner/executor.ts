@@ -12,14 +12,18 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../common/atomicFile';
 import type { JsonValue, ParameterType } from '../converter/ir';
 import { DATA_DIR_ENV, METRICS_PATH_ENV, STEP_ENV } from '../converter/emit/options';
-import { cacheKey, directoryDigest, linkFile, linkTree } from './cache';
+import { cacheKey, directoryDigest, hasOutput, linkFile, linkTree, outputFiles, outputsChanged } from './cache';
 import { ForkServer, importedModules, setsEnvironment } from './forkServer';
 import { encodeParameter } from './parameters';
-import { installHint, probePython, PythonInfo, PythonNotFoundError } from './python';
+import {
+  installHint, missingModulesMessage, probeEnvironment, probePython, PythonEnvironment, PythonInfo, PythonNotFoundError,
+} from './python';
+import { STEP_BOOT, checkReads, readRecordedReads, stampReads } from './reads';
 import {
   RunMode, RunRecord, StepError, StepRecord, StepStatus,
-  createRunDir, defaultRunsDir, listRuns, newRunId, writeRunRecord,
+  createRunDir, defaultRunsDir, listRuns, newRunId, processStartTime, writeRunRecord,
 } from './record';
+import { pruneRuns } from './retention';
 import { parseTraceback } from './traceback';
 import { StepPlan, WorkflowLike, ancestors, descendants, findStep, planWorkflow, workflowParameters } from './workflow';
 
@@ -56,12 +60,23 @@ export interface RunOptions {
    * import (see forkServer.ts); default true. False starts every step as a fresh process.
    */
   preload?: boolean;
+  /**
+   * Top-level modules the steps import (`Pipeline.modules`), checked before anything runs;
+   * default: those the step scripts import at the start of a line.
+   */
+  modules?: readonly string[];
+  /** After the run, keep only this many runs of the notebook (see `pruneRuns`); default: keep all. */
+  keep?: number;
+  /** How people choose another interpreter, for messages: default `--python PATH`. */
+  chooseInterpreter?: string;
 }
 
 export type RunEvent =
   | { type: 'run-started'; run: RunRecord }
   | { type: 'step-changed'; step: StepRecord }
   | { type: 'warning'; message: string }
+  /** Runs deleted after this one by the `keep` option. */
+  | { type: 'pruned'; runs: string[]; bytes: number }
   /** The fork server (see `RunOptions.preload`) is importing packages, or is ready. */
   | { type: 'launcher'; state: 'starting' }
   | { type: 'launcher'; state: 'ready'; preloaded: string[]; ms: number }
@@ -138,7 +153,7 @@ export function startRun(options: RunOptions): RunHandle {
   }
   const mode = runMode(options, plans);
 
-  const { id, dir } = createRunDir(runsDir, provisionalId);
+  const { id, dir } = runFolder(() => createRunDir(runsDir, provisionalId), runsDir);
   if (id !== provisionalId) plans = planWorkflow(options.workflow, overrides, { runId: id });
   const parameters: Record<string, JsonValue> = {};
   for (const [name, text] of workflowParameters(options.workflow)) parameters[name] = decodeJson(overrides.get(name) ?? text);
@@ -156,6 +171,7 @@ export function startRun(options: RunOptions): RunHandle {
     cache: options.cache ?? true,
     jobs,
     runnerPid: process.pid,
+    runnerHost: os.hostname(),
     steps: plans.map((p) => ({
       name: p.name,
       task: p.task,
@@ -166,17 +182,22 @@ export function startRun(options: RunOptions): RunHandle {
       script: `steps/${p.template}/script.py`,
       stdout: `steps/${p.template}/stdout.log`,
       stderr: `steps/${p.template}/stderr.log`,
+      parameters: Object.fromEntries(Object.entries(p.parameters).map(([k, v]) => [k, decodeJson(v)])),
       metrics: {},
     })),
     metrics: {},
   };
-  for (const p of plans) {
-    fs.mkdirSync(path.join(dir, 'steps', p.template), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'steps', p.template, 'script.py'), p.source);
-  }
-  fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
-  writeFileAtomic(path.join(dir, 'workflow.json'), `${JSON.stringify(options.workflow, null, 2)}\n`);
-  writeRunRecord(dir, record);
+  const start = processStartTime(process.pid);
+  if (start !== undefined) record.runnerStart = start;
+  runFolder(() => {
+    for (const p of plans) {
+      fs.mkdirSync(path.join(dir, 'steps', p.template), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'steps', p.template, 'script.py'), p.source);
+    }
+    fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
+    writeFileAtomic(path.join(dir, 'workflow.json'), `${JSON.stringify(options.workflow, null, 2)}\n`);
+    writeRunRecord(dir, record);
+  }, dir);
 
   const controller = new AbortController();
   const signals = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
@@ -189,6 +210,9 @@ export function startRun(options: RunOptions): RunHandle {
     env: options.env ?? process.env,
     killGraceMs: options.killGraceMs ?? 3000,
     preload: options.preload ?? true,
+    modules: options.modules ?? importedModules(plans.map((p) => p.source)),
+    keep: options.keep,
+    chooseInterpreter: options.chooseInterpreter ?? '--python PATH',
     emit: (e) => events.emit('event', e),
   });
   // Start on the next turn so listeners attached right after startRun() see every event.
@@ -212,6 +236,26 @@ function runMode(options: RunOptions, plans: StepPlan[]): RunMode {
   return options.from !== undefined ? { kind: 'from', step: step.name } : { kind: 'only', step: step.name };
 }
 
+/** Runs `write`; a file system error becomes a `RunOptionsError` naming `where`. */
+function runFolder<T>(write: () => T, where: string): T {
+  try {
+    return write();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e.code !== 'string') throw err;
+    throw new RunOptionsError(`cannot write the run folder ${where}: ${fileProblem(e)}; choose another folder with --runs-dir (in VS Code: the flowbook.runsFolder setting)`);
+  }
+}
+
+/** A file system error in words: `the disk is full (ENOSPC)`. */
+export function fileProblem(e: NodeJS.ErrnoException): string {
+  const words: Record<string, string> = {
+    ENOSPC: 'the disk is full', EDQUOT: 'the disk quota is used up', EACCES: 'permission denied', EPERM: 'permission denied',
+    EROFS: 'the file system is read-only', ENOTDIR: 'a part of the path is not a folder', ENOENT: 'no such folder',
+  };
+  return `${words[e.code ?? ''] ?? e.message} (${e.code})`;
+}
+
 function decodeJson(text: string): JsonValue {
   try {
     return JSON.parse(text) as JsonValue;
@@ -228,12 +272,15 @@ interface RunContext {
   env: NodeJS.ProcessEnv;
   killGraceMs: number;
   preload: boolean;
+  modules: readonly string[];
+  keep: number | undefined;
+  chooseInterpreter: string;
   emit: (event: RunEvent) => void;
 }
 
 /** What to do with each step in this run. */
 type Disposition =
-  | { kind: 'run'; useCache: boolean }
+  | { kind: 'run'; useCache: boolean; reason?: string }
   | { kind: 'reuse'; required: boolean }
   | { kind: 'leave'; reason: string };
 
@@ -242,6 +289,12 @@ class Run {
   private readonly planOf: Map<string, StepPlan>;
   private readonly running = new Map<string, { pid?: number; stop: () => void }>();
   private python: PythonInfo | undefined;
+  private environment: PythonEnvironment | undefined;
+  /** Steps whose cache lookup is done (it may hash files: once per step). */
+  private readonly looked = new Set<string>();
+  /** A step ended since the scheduler last looked. */
+  private woken = false;
+  private saveFailed = false;
   private earlierRuns: RunRecord[] | undefined;
   private cancelled = false;
   private wake: (() => void) | undefined;
@@ -277,6 +330,7 @@ class Run {
       }
       for (const r of this.running.values()) r.stop();
       for (const s of this.record.steps) if (s.status === 'pending') this.setStatus(s, 'skipped', { reason: 'the run could not start' });
+      this.notify();
     } finally {
       this.ctx.signal.removeEventListener('abort', onAbort);
       await this.closeLauncher();
@@ -289,6 +343,7 @@ class Run {
     this.record.finishedAt = new Date().toISOString();
     this.record.durationMs = Math.round(performance.now() - started);
     this.save();
+    if (this.ctx.keep !== undefined) this.prune(this.ctx.keep);
     const final = structuredClone(this.record);
     this.ctx.emit({ type: 'run-finished', run: final });
     return final;
@@ -298,6 +353,11 @@ class Run {
     this.python = await probePython(this.ctx.python, this.ctx.signal, this.ctx.env);
     this.record.python = { command: this.ctx.python, executable: this.python.executable, version: this.python.version };
     this.save();
+    this.environment = await probeEnvironment(this.python, this.ctx.modules, { cwd: this.ctx.cwd, env: this.baseEnv(), signal: this.ctx.signal });
+    if (this.environment.missing) {
+      this.record.missingModules = this.environment.missing;
+      throw new PythonNotFoundError(missingModulesMessage(this.environment.missing, this.ctx.chooseInterpreter));
+    }
     for (const p of this.plans) {
       for (const v of p.secretEnv) {
         if (this.ctx.env[v] === undefined) this.warn(`step ${p.name} reads ${v} from a Kubernetes secret; set ${v} in your environment to run it locally`);
@@ -309,25 +369,33 @@ class Run {
 
     for (;;) {
       if (this.cancelled) break;
-      this.startReadySteps(dispositions);
+      this.woken = false;
+      await this.startReadySteps(dispositions);
+      if (this.woken) continue;
       if (this.running.size === 0) break;
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
     while (this.running.size > 0) await new Promise<void>((resolve) => (this.wake = resolve));
   }
 
+  /** Tells the scheduler that a step ended. */
+  private notify(): void {
+    this.woken = true;
+    this.wake?.();
+  }
+
   private dispositions(): Map<string, Disposition> {
     const mode = this.record.mode;
     const result = new Map<string, Disposition>();
     if (mode.kind === 'all') {
-      for (const p of this.plans) result.set(p.name, { kind: 'run', useCache: this.record.cache });
+      for (const p of this.plans) result.set(p.name, this.record.cache ? { kind: 'run', useCache: true } : { kind: 'run', useCache: false, reason: 'not looked up in the cache: --no-cache' });
       return result;
     }
     const rerun = mode.kind === 'from' ? descendants(this.plans, mode.step) : new Set([mode.step]);
     const required = new Set<string>();
     for (const name of rerun) for (const a of ancestors(this.plans, name)) if (!rerun.has(a)) required.add(a);
     for (const p of this.plans) {
-      if (rerun.has(p.name)) result.set(p.name, { kind: 'run', useCache: false });
+      if (rerun.has(p.name)) result.set(p.name, { kind: 'run', useCache: false, reason: `re-run by --${mode.kind} ${mode.step}` });
       else if (required.has(p.name)) result.set(p.name, { kind: 'reuse', required: true });
       else if (mode.kind === 'from') result.set(p.name, { kind: 'reuse', required: false });
       else result.set(p.name, { kind: 'leave', reason: `not selected (--only ${mode.step})` });
@@ -335,32 +403,62 @@ class Run {
     return result;
   }
 
-  /** For --from/--only: takes the steps that are not re-run from the latest run that has them all. */
+  /**
+   * For --from/--only: takes the steps that are not re-run from the latest run that has them
+   * all. A step that ran there with other parameter values, or whose outputs are gone, is
+   * re-run with everything after it (--from), or the run is refused (--only).
+   */
   private async reuseFromBase(dispositions: Map<string, Disposition>): Promise<void> {
-    const reused = [...dispositions].filter(([, d]) => d.kind === 'reuse');
-    if (reused.length === 0) return;
-    const required = reused.filter(([, d]) => d.kind === 'reuse' && d.required).map(([n]) => n);
+    const mode = this.record.mode;
+    if (mode.kind === 'all') return;
+    const reused = () => [...dispositions].filter(([, d]) => d.kind === 'reuse').map(([n]) => n);
+    const required = [...dispositions].filter(([, d]) => d.kind === 'reuse' && d.required).map(([n]) => n);
+    if (reused().length === 0) return;
     const hasOutputs = (run: RunRecord, name: string) => {
       const step = run.steps.find((s) => s.name === name && s.template === this.planOf.get(name)?.template);
       return step !== undefined && DONE_OK.has(step.status) && fs.existsSync(path.join(this.runsDir, run.id, 'data'));
     };
     const base = this.earlier().find((run) => required.every((name) => hasOutputs(run, name)));
     if (!base && required.length > 0) {
-      throw new RunOptionsError(`no earlier run of ${path.basename(this.record.notebook)} in ${this.runsDir} has the outputs of ${required.map((n) => `step ${n}`).join(', ')}, which ${this.record.mode.kind === 'only' ? '--only' : '--from'} needs; run the whole pipeline once first`);
+      throw new RunOptionsError(`no earlier run of ${path.basename(this.record.notebook)} in ${this.runsDir} has the outputs of ${required.map((n) => `step ${n}`).join(', ')}, which --${mode.kind} needs; run the whole pipeline once first`);
     }
-    if (base) this.record.baseRun = base.id;
-    for (const [name, d] of reused) {
+    if (!base) {
+      for (const name of reused()) this.setStatus(this.byName.get(name) as StepRecord, 'skipped', { reason: `not part of --${mode.kind} and not in an earlier run` });
+      return;
+    }
+    this.record.baseRun = base.id;
+
+    const stale = new Map<string, string>();
+    for (const name of reused()) {
+      const old = base.steps.find((s) => s.name === name && s.template === this.planOf.get(name)?.template);
+      if (!old || !DONE_OK.has(old.status)) continue;
+      const why = parameterChange(this.planOf.get(name) as StepPlan, old, base) ?? (await this.outputsGone(base, old, this.planOf.get(name) as StepPlan));
+      if (why !== undefined) stale.set(name, why);
+    }
+    if (stale.size > 0 && mode.kind === 'only') {
+      const [name, why] = [...stale][0] as [string, string];
+      throw new RunOptionsError(`step ${mode.step} needs the result of step ${name} from run ${base.id}, but ${why}; run with --from ${name} to recompute it first`);
+    }
+    for (const [name, why] of stale) {
+      for (const d of descendants(this.plans, name)) {
+        if (dispositions.get(d)?.kind !== 'reuse') continue;
+        dispositions.set(d, { kind: 'run', useCache: false, reason: d === name ? `re-run: ${why}` : `re-run: upstream step ${name} is re-run` });
+      }
+    }
+
+    for (const name of reused()) {
       const step = this.byName.get(name) as StepRecord;
-      const old = base?.steps.find((s) => s.name === name && s.template === step.template);
-      if (!base || !old || !DONE_OK.has(old.status)) {
-        this.setStatus(step, 'skipped', { reason: `not part of --${this.record.mode.kind} and not in an earlier run` });
+      const old = base.steps.find((s) => s.name === name && s.template === step.template);
+      if (!old || !DONE_OK.has(old.status)) {
+        this.setStatus(step, 'skipped', { reason: `not part of --${mode.kind} and not in an earlier run` });
         continue;
       }
-      this.adopt(step, base, old, d.kind === 'reuse' && d.required ? 'upstream of the steps re-run' : 'not affected');
+      const d = dispositions.get(name);
+      this.adopt(step, base, old, d?.kind === 'reuse' && d.required ? 'upstream of the steps re-run' : 'not affected');
       const plan = this.planOf.get(name) as StepPlan;
       const key = cacheKey(plan, this.python as PythonInfo, this.upstreamDigests(plan));
       if (old.cacheKey !== undefined && old.cacheKey !== key) {
-        this.warn(`step ${name}: reusing its outputs from run ${base.id}, although its code, parameters, interpreter or inputs have changed since; run without --${this.record.mode.kind} to recompute it`);
+        this.warn(`step ${name}: reusing its outputs from run ${base.id}, although its code, interpreter or inputs have changed since; run without --${mode.kind} to recompute it`);
       }
     }
   }
@@ -372,14 +470,17 @@ class Run {
     linkFile(path.join(from, old.stdout), path.join(this.dir, step.stdout));
     linkFile(path.join(from, old.stderr), path.join(this.dir, step.stderr));
     step.metrics = { ...old.metrics };
-    if (old.cacheKey !== undefined) step.cacheKey = old.cacheKey;
-    if (old.outputDigest !== undefined) step.outputDigest = old.outputDigest;
+    // What the result was computed from travels with it, so a later run can check it again.
+    for (const k of ['cacheKey', 'outputDigest', 'outputFiles', 'reads', 'packages', 'parameters'] as const) {
+      if (old[k] !== undefined) Object.assign(step, { [k]: structuredClone(old[k]) });
+    }
+    if (old.parameters === undefined) delete step.parameters;
     step.cachedFrom = source.id;
     step.durationMs = 0;
     this.setStatus(step, 'cached', { reason });
   }
 
-  private startReadySteps(dispositions: Map<string, Disposition>): void {
+  private async startReadySteps(dispositions: Map<string, Disposition>): Promise<void> {
     let changed = true;
     while (changed && !this.cancelled) {
       changed = false;
@@ -401,10 +502,16 @@ class Run {
         }
         if (!deps.every((s) => DONE_OK.has(s.status))) continue;
         const plan = this.planOf.get(step.name) as StepPlan;
-        step.cacheKey = cacheKey(plan, this.python as PythonInfo, this.upstreamDigests(plan));
-        if (d?.kind === 'run' && d.useCache && plan.cache !== false && this.reuseCached(step)) {
-          changed = true;
-          continue;
+        if (!this.looked.has(step.name)) {
+          this.looked.add(step.name);
+          step.cacheKey = cacheKey(plan, this.python as PythonInfo, this.upstreamDigests(plan));
+          if (d?.kind === 'run' && d.reason !== undefined) step.reason = d.reason;
+          else if (plan.cache === false) step.reason = 'not looked up in the cache: caching is off for this step';
+          else if (d?.kind === 'run' && d.useCache && (await this.reuseCached(step, plan))) {
+            changed = true;
+            continue;
+          }
+          if (this.cancelled) return;
         }
         if (this.running.size >= this.ctx.jobs) continue;
         this.launch(step, plan);
@@ -428,15 +535,54 @@ class Run {
     return this.earlierRuns;
   }
 
-  private reuseCached(step: StepRecord): boolean {
+  /**
+   * Reuses the newest earlier result with the same key whose outputs, files read and
+   * imported packages are as they were; otherwise notes in `step.reason` why not.
+   */
+  private async reuseCached(step: StepRecord, plan: StepPlan): Promise<boolean> {
+    let why: string | undefined;
     for (const run of this.earlier()) {
       const old = run.steps.find((s) => s.template === step.template && s.cacheKey === step.cacheKey && DONE_OK.has(s.status));
       if (!old) continue;
-      if (!fs.existsSync(path.join(this.runsDir, run.id, 'data'))) continue;
-      this.adopt(step, run, old, 'unchanged since that run');
-      return true;
+      const problem = await this.changedSince(run, old, plan);
+      if (problem === undefined) {
+        const reads = old.reads?.length ?? 0;
+        this.adopt(step, run, old, `unchanged since that run (code, parameters, inputs${reads > 0 ? `, ${reads} file${reads === 1 ? '' : 's'} read` : ''}, packages)`);
+        return true;
+      }
+      why ??= `not reused from run ${run.id}: ${problem}`;
     }
+    const reason = why ?? this.whyNoMatch(step, plan);
+    if (reason !== undefined) step.reason = reason;
     return false;
+  }
+
+  /** Why an earlier result `old` of run `run` cannot stand in any more, or undefined. */
+  private async changedSince(run: RunRecord, old: StepRecord, plan: StepPlan): Promise<string | undefined> {
+    const gone = await this.outputsGone(run, old, plan);
+    if (gone !== undefined) return gone;
+    if (old.reads === undefined) return 'what it read was not recorded (it ended without running its exit handlers)';
+    for (const [name, version] of Object.entries(old.packages ?? {})) {
+      const now = this.environment?.distributions[name];
+      if (now !== version) return `package ${name} ${version} is ${now === undefined ? 'no longer installed' : `now ${now}`}`;
+    }
+    return checkReads(old.reads);
+  }
+
+  /** Why the outputs `old` left in `run` are not all there, or undefined. */
+  private async outputsGone(run: RunRecord, old: StepRecord, plan: StepPlan): Promise<string | undefined> {
+    const dir = path.join(this.runsDir, run.id, 'data', old.template);
+    const missing = plan.outputs.filter((o) => !hasOutput(dir, o));
+    if (missing.length > 0) return `its saved value${missing.length === 1 ? '' : 's'} ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing from ${dir}`;
+    return (await outputsChanged(dir, old)) ? `its output files in ${dir} were changed or deleted` : undefined;
+  }
+
+  /** Why no earlier result had this step's key, from the newest run that has the step. */
+  private whyNoMatch(step: StepRecord, plan: StepPlan): string | undefined {
+    const run = this.earlier().find((r) => r.steps.some((s) => s.template === step.template && DONE_OK.has(s.status)));
+    const old = run?.steps.find((s) => s.template === step.template && DONE_OK.has(s.status));
+    if (!run || !old) return undefined;
+    return `not reused: ${parameterChange(plan, old, run) ?? `its code, interpreter or inputs changed since run ${run.id}`}`;
   }
 
   private launch(step: StepRecord, plan: StepPlan): void {
@@ -525,6 +671,10 @@ class Run {
     }
     const metricsPath = path.join(this.dir, 'steps', step.template, 'metrics.json');
     fs.rmSync(metricsPath, { force: true });
+    const readsPath = this.readsFile(step);
+    fs.rmSync(readsPath, { force: true });
+    // Files under the runs folder are the pipeline's own: upstream outputs are in the key.
+    const reads: [string, string[]] = [readsPath, [this.runsDir]];
     fs.mkdirSync(path.join(this.dir, 'data', step.template), { recursive: true });
     const env: NodeJS.ProcessEnv = {
       ...this.baseEnv(),
@@ -582,7 +732,7 @@ class Run {
       }
 
       if (server?.alive) {
-        server.run({ id: `${step.name}#${attempt}`, script, cwd: this.ctx.cwd, env, stdout, stderr }, started).then(
+        server.run({ id: `${step.name}#${attempt}`, script, cwd: this.ctx.cwd, env, stdout, stderr, reads }, started).then(
           (e) => exited(e.code, e.signal),
           (e: unknown) => settle({ kind: 'error', message: e instanceof Error ? e.message : String(e) }),
         );
@@ -591,12 +741,21 @@ class Run {
       // The child writes straight into the log files: its output never passes through here.
       const out = fs.openSync(stdout, 'a');
       const err = fs.openSync(stderr, 'a');
-      const child = spawn(this.ctx.python, [script], { cwd: this.ctx.cwd, env, detached: true, stdio: ['ignore', out, err] });
+      // Descriptor 3 is the step's lifeline: when this process ends, even by kill -9, the
+      // step sees it close and kills its process group (see STEP_BOOT).
+      const child = spawn(this.ctx.python, ['-c', STEP_BOOT, script, ...reads.map((r) => (typeof r === 'string' ? r : JSON.stringify(r)))], {
+        cwd: this.ctx.cwd, env, detached: true, stdio: ['ignore', out, err, 'pipe'],
+      });
       fs.closeSync(out);
       fs.closeSync(err);
+      const lifeline = child.stdio[3];
+      lifeline?.on('error', () => undefined);
       if (child.pid !== undefined) started(child.pid);
       child.on('error', (e) => settle({ kind: 'error', message: `cannot start ${this.ctx.python}: ${e.message}` }));
-      child.on('exit', exited);
+      child.on('exit', (code, signal) => {
+        lifeline?.destroy();
+        exited(code, signal);
+      });
     });
   }
 
@@ -604,7 +763,7 @@ class Run {
     if (step.status === 'cancelled') {
       // Cancelled before its process started.
       this.running.delete(step.name);
-      this.wake?.();
+      this.notify();
       return;
     }
     const patch: Partial<StepRecord> = { finishedAt: new Date().toISOString(), durationMs: Math.round(performance.now() - t0) };
@@ -614,10 +773,21 @@ class Run {
         patch.exitCode = outcome.code;
         if (outcome.signal) patch.signal = outcome.signal;
       }
-      if (outcome.kind === 'exit' && outcome.code === 0) {
+      const dataDir = path.join(this.dir, 'data', step.template);
+      const unsaved = plan.outputs.filter((o) => !hasOutput(dataDir, o));
+      if (outcome.kind === 'exit' && outcome.code === 0 && unsaved.length > 0 && !this.cancelled) {
+        status = 'failed';
+        patch.error = unsavedOutputs(step, unsaved);
+      } else if (outcome.kind === 'exit' && outcome.code === 0) {
         // A step that finished before a cancellation reached it keeps its result (and cache entry).
-        step.outputDigest = await directoryDigest(path.join(this.dir, 'data', step.template));
+        step.outputDigest = await directoryDigest(dataDir);
+        step.outputFiles = outputFiles(dataDir);
         step.metrics = readMetrics(path.join(this.dir, 'steps', step.template, 'metrics.json'));
+        const reads = readRecordedReads(this.readsFile(step));
+        if (reads) {
+          step.reads = await stampReads(reads);
+          step.packages = this.packagesOf(reads.packages);
+        }
         status = 'succeeded';
       } else if (this.cancelled) {
         status = 'cancelled';
@@ -631,7 +801,26 @@ class Run {
     }
     this.running.delete(step.name);
     this.setStatus(step, status, patch);
-    this.wake?.();
+    this.notify();
+  }
+
+  private readsFile(step: StepRecord): string {
+    return path.join(this.dir, 'steps', step.template, 'reads.json');
+  }
+
+  /** Installed distributions (name → version) that provide the top-level `modules`. */
+  private packagesOf(modules: readonly string[]): Record<string, string> {
+    const packages: Record<string, string> = {};
+    const env = this.environment;
+    if (!env) return packages;
+    // Private modules (`_distutils_hack`, loaded by a .pth file) say nothing about the step.
+    for (const m of modules.filter((name) => !name.startsWith('_'))) {
+      for (const d of env.providers[m] ?? []) {
+        const version = env.distributions[d];
+        if (version !== undefined) packages[d] = version;
+      }
+    }
+    return Object.fromEntries(Object.entries(packages).sort(([a], [b]) => a.localeCompare(b)));
   }
 
   private describeFailure(step: StepRecord, plan: StepPlan, outcome: Outcome): StepError {
@@ -668,7 +857,7 @@ class Run {
     this.cancelled = true;
     for (const s of this.record.steps) if (s.status === 'pending') this.setStatus(s, 'cancelled');
     for (const r of this.running.values()) r.stop();
-    this.wake?.();
+    this.notify();
   }
 
   private setStatus(step: StepRecord, status: StepStatus, patch: Partial<StepRecord> = {}): void {
@@ -682,9 +871,54 @@ class Run {
     this.ctx.emit({ type: 'warning', message });
   }
 
+  /** Rewrites run.json; when that fails (a full disk), says so once and keeps the last good file. */
   private save(): void {
-    writeRunRecord(this.dir, this.record);
+    try {
+      writeRunRecord(this.dir, this.record);
+      if (this.saveFailed) this.warn(`${path.join(this.dir, 'run.json')} is up to date again`);
+      this.saveFailed = false;
+    } catch (err) {
+      if (this.saveFailed) return;
+      this.saveFailed = true;
+      const problem = typeof (err as NodeJS.ErrnoException).code === 'string' ? fileProblem(err as NodeJS.ErrnoException) : String(err);
+      this.warn(`cannot update ${path.join(this.dir, 'run.json')}: ${problem}. The run goes on; the file keeps an earlier state of it until it can be written again`);
+    }
   }
+
+  /** Applies the `keep` option: deletes the oldest runs of this notebook beyond it. */
+  private prune(keep: number): void {
+    try {
+      const pruned = pruneRuns(this.runsDir, { notebook: this.record.notebook, keep });
+      if (pruned.deleted.length > 0) this.ctx.emit({ type: 'pruned', runs: pruned.deleted.map((r) => r.id), bytes: pruned.bytes });
+    } catch (err) {
+      this.warn(`cannot delete old runs in ${this.runsDir}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+
+/** The error of a step whose process ended well without saving what later steps need. */
+function unsavedOutputs(step: StepRecord, unsaved: string[]): StepError {
+  const cells = step.cells.map((c) => c + 1);
+  const where = cells.length === 0 ? '' : ` (cell${cells.length === 1 ? '' : 's'} ${cells.join(', ')})`;
+  const what = `${unsaved.length === 1 ? 'value' : 'values'} ${unsaved.join(', ')}`;
+  const error: StepError = {
+    message: `step ${step.name} failed: it ended without saving the ${what}${where}; its code stopped before the end (sys.exit(), exit() or os._exit()?). Remove the early exit, or move it into a step of its own`,
+  };
+  const last = step.cells.at(-1);
+  if (last !== undefined) error.cell = last;
+  return error;
+}
+
+/** Why `old` (from `run`) used other values for the parameters `plan` reads, or undefined when it did not. */
+function parameterChange(plan: StepPlan, old: StepRecord, run: RunRecord): string | undefined {
+  for (const [name, text] of Object.entries(plan.parameters)) {
+    const now = decodeJson(text);
+    const then = old.parameters?.[name] ?? run.parameters[name];
+    if (then !== undefined && JSON.stringify(then) !== JSON.stringify(now)) {
+      return `it ran with ${name}=${JSON.stringify(then)} in run ${run.id}, and this run has ${name}=${JSON.stringify(now)}`;
+    }
+  }
+  return undefined;
 }
 
 type Outcome =

@@ -9,13 +9,14 @@
 
 import { spawn, ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
+import { READS_RECORDER } from './reads';
 
 /** Top-level packages known to survive fork() after import; others load in the step itself. */
 export const PRELOAD_PACKAGES = [
   'numpy', 'pandas', 'scipy', 'sklearn', 'matplotlib', 'seaborn', 'statsmodels', 'joblib', 'PIL', 'yaml', 'sympy', 'networkx',
 ];
 
-const SERVER = String.raw`
+const SERVER = String.raw`${READS_RECORDER}
 import atexit, builtins, importlib.machinery, json, os, selectors, signal, sys, threading, traceback, types
 
 proto = os.dup(1)
@@ -123,6 +124,8 @@ def child(message, sel, wake):
         script = message['script']
         sys.argv = [script]
         sys.path[0] = os.path.dirname(script)
+        if message.get('reads'):
+            _flowbook_watch_reads(*message['reads'])
         code = run_script(script)
         getattr(threading, '_shutdown', lambda: None)()
         atexit._run_exitfuncs()
@@ -221,6 +224,8 @@ export interface ForkedStep {
   env: NodeJS.ProcessEnv;
   stdout: string;
   stderr: string;
+  /** Where the step's reads go, and folders not to record (see reads.ts). */
+  reads?: [string, string[]];
 }
 
 export interface ForkedExit {

@@ -2,14 +2,17 @@
 // cancel it; read the run records it leaves in `.flowbook/runs/<run id>/run.json`.
 // Plain data in, plain data and events out: the CLI and the VS Code extension drive it.
 
-export { startRun, RunOptionsError } from './executor';
+export { startRun, RunOptionsError, fileProblem } from './executor';
 export type { RunOptions, RunHandle, RunEvent } from './executor';
-export { listRuns, readRun, defaultRunsDir, RUN_FILE } from './record';
-export type { RunRecord, StepRecord, StepStatus, RunStatus, RunMode, StepError } from './record';
+export { listRuns, readRun, defaultRunsDir, runnerAlive, settleInterrupted, RUN_FILE } from './record';
+export type { RunRecord, StepRecord, StepStatus, RunStatus, RunMode, StepError, OutputFile } from './record';
+export { pruneRuns } from './retention';
+export type { PruneOptions, PruneResult } from './retention';
+export type { ReadStamp } from './reads';
 export { parseParameterArgs, parseValue, parseLiteral, encodeParameter } from './parameters';
 export type { ParameterProblem, ParsedParameters } from './parameters';
-export { probePython, installHint, PythonNotFoundError } from './python';
-export type { PythonInfo } from './python';
+export { probePython, probeEnvironment, installHint, installCommand, missingModulesMessage, RUNTIME_MODULES, PythonNotFoundError } from './python';
+export type { PythonInfo, PythonEnvironment, MissingModules } from './python';
 export { planWorkflow, WorkflowError } from './workflow';
 export type { WorkflowLike, StepPlan } from './workflow';
 export { parseTraceback } from './traceback';

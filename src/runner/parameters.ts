@@ -4,6 +4,8 @@
 // strings need no quotes, lists and dicts may be written as JSON or as Python literals.
 
 import type { JsonValue, ParameterType, PipelineParameter } from '../converter/ir';
+import { PythonAnalyzer } from '../converter/python';
+import { setOwn } from '../common/json';
 
 export interface ParameterProblem {
   /** The parameter (or the whole argument, when it has no `=`). */
@@ -17,7 +19,8 @@ export interface ParsedParameters {
 }
 
 /** Parses `NAME=VALUE` arguments against the pipeline's parameters. */
-export function parseParameterArgs(args: readonly string[], parameters: readonly PipelineParameter[]): ParsedParameters {
+export async function parseParameterArgs(args: readonly string[], parameters: readonly PipelineParameter[]): Promise<ParsedParameters> {
+  const python = await PythonAnalyzer.create();
   const byName = new Map(parameters.map((p) => [p.name, p]));
   const values: Record<string, JsonValue> = {};
   const problems: ParameterProblem[] = [];
@@ -40,11 +43,11 @@ export function parseParameterArgs(args: readonly string[], parameters: readonly
       });
       continue;
     }
-    const parsed = parseValue(text, param.type);
+    const parsed = parseValue(text, param.type, python);
     if ('error' in parsed) {
       problems.push({ name, message: `-p ${name}=${text}: ${parsed.error} (parameter '${name}' is ${article(param.type)}, default ${param.literal}, in cell ${param.cell + 1})` });
     } else {
-      values[name] = parsed.value;
+      setOwn(values, name, parsed.value);
     }
   }
   return { values, problems };
@@ -63,7 +66,7 @@ function article(type: ParameterType): string {
 }
 
 /** Reads one value typed on the command line as a value of `type`. */
-export function parseValue(text: string, type: ParameterType): { value: JsonValue } | { error: string } {
+export function parseValue(text: string, type: ParameterType, python: PythonAnalyzer): { value: JsonValue } | { error: string } {
   const t = text.trim();
   switch (type) {
     case 'str':
@@ -86,7 +89,7 @@ export function parseValue(text: string, type: ParameterType): { value: JsonValu
     }
     case 'list':
     case 'dict': {
-      const parsed = parseLiteral(t);
+      const parsed = parseLiteral(t, python);
       if ('error' in parsed) return { error: `'${text}' is not a ${type} literal (${parsed.error})` };
       const isList = Array.isArray(parsed.value);
       const isDict = parsed.value !== null && typeof parsed.value === 'object' && !isList;
@@ -96,7 +99,7 @@ export function parseValue(text: string, type: ParameterType): { value: JsonValu
     case 'NoneType': {
       // The default says nothing about the type: take a literal when it reads as one, else the text.
       if (/^(none|null)$/i.test(t)) return { value: null };
-      const parsed = parseLiteral(t);
+      const parsed = parseLiteral(t, python);
       return 'error' in parsed ? { value: text } : parsed;
     }
   }
@@ -111,99 +114,34 @@ export function encodeParameter(value: JsonValue, type: ParameterType | undefine
   return JSON.stringify(value);
 }
 
-/** Parses a JSON or Python literal: numbers, strings, True/False/None, lists, tuples, dicts. */
-export function parseLiteral(text: string): { value: JsonValue } | { error: string } {
-  let pos = 0;
-  const fail = (why: string): never => {
-    throw new SyntaxError(`${why} at character ${pos + 1}`);
-  };
-  const ws = () => {
-    while (pos < text.length && /\s/.test(text[pos] ?? '')) pos++;
-  };
-  const value = (): JsonValue => {
-    ws();
-    const c = text[pos];
-    if (c === '[' || c === '(') return sequence(c === '[' ? ']' : ')');
-    if (c === '{') return dict();
-    if (c === '"' || c === "'") return str();
-    const word = /^(True|False|None|true|false|null)\b/.exec(text.slice(pos));
-    if (word?.[1]) {
-      pos += word[1].length;
-      return word[1] === 'True' || word[1] === 'true' ? true : word[1] === 'False' || word[1] === 'false' ? false : null;
+/**
+ * Reads a list, dict or other literal typed on the command line, as the notebook's own
+ * `pipeline-parameters` values are read (the analysis's literal reader: Python escapes,
+ * `__proto__` kept as a key, out-of-range numbers and non-string keys refused). JSON's
+ * `true`/`false`/`null` are read too, with the same checks.
+ */
+export function parseLiteral(text: string, python: PythonAnalyzer): { value: JsonValue } | { error: string } {
+  const read = python.readLiteral(text);
+  if (!('reason' in read)) return { value: read.value };
+  if (/\b(?:true|false|null)\b/.test(text)) {
+    try {
+      const value = JSON.parse(text) as JsonValue;
+      const lossy = inexactNumber(value);
+      return lossy === undefined ? { value } : { error: `${lossy} cannot be passed exactly` };
+    } catch {
+      // Not JSON either: the Python reader's reason says more.
     }
-    const num = /^[+-]?(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)([eE][+-]?\d+)?/.exec(text.slice(pos));
-    if (num) {
-      pos += num[0].length;
-      return Number(num[0].replace(/_/g, ''));
-    }
-    return fail(c === undefined ? 'unexpected end' : `unexpected '${c}'`);
-  };
-  const sequence = (close: string): JsonValue[] => {
-    pos++;
-    const items: JsonValue[] = [];
-    ws();
-    while (text[pos] !== close) {
-      items.push(value());
-      ws();
-      if (text[pos] === ',') {
-        pos++;
-        ws();
-      } else if (text[pos] !== close) fail(`expected ',' or '${close}'`);
-    }
-    pos++;
-    return items;
-  };
-  const dict = (): { [key: string]: JsonValue } => {
-    pos++;
-    const out: { [key: string]: JsonValue } = {};
-    ws();
-    while (text[pos] !== '}') {
-      const key = value();
-      if (typeof key !== 'string' && typeof key !== 'number') fail('dict keys must be strings or numbers');
-      ws();
-      if (text[pos] !== ':') fail("expected ':'");
-      pos++;
-      out[String(key)] = value();
-      ws();
-      if (text[pos] === ',') {
-        pos++;
-        ws();
-      } else if (text[pos] !== '}') fail("expected ',' or '}'");
-    }
-    pos++;
-    return out;
-  };
-  const str = (): string => {
-    const quote = text[pos];
-    pos++;
-    let out = '';
-    while (pos < text.length && text[pos] !== quote) {
-      if (text[pos] === '\\') {
-        pos++;
-        const e = text[pos] ?? '';
-        const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', '/': '/', b: '\b', f: '\f' };
-        if (e === 'u') {
-          out += String.fromCharCode(parseInt(text.slice(pos + 1, pos + 5), 16));
-          pos += 5;
-          continue;
-        }
-        out += simple[e] ?? `\\${e}`;
-        pos++;
-        continue;
-      }
-      out += text[pos];
-      pos++;
-    }
-    if (pos >= text.length) fail('unterminated string');
-    pos++;
-    return out;
-  };
-  try {
-    const v = value();
-    ws();
-    if (pos < text.length) fail(`unexpected '${text[pos]}'`);
-    return { value: v };
-  } catch (err) {
-    return { error: err instanceof Error ? err.message : String(err) };
   }
+  return { error: read.reason };
+}
+
+/** The first number JSON.parse could not keep exactly (out of range, or an integer beyond 2^53). */
+function inexactNumber(value: JsonValue): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && (!Number.isInteger(value) || Number.isSafeInteger(value)) ? undefined : String(value);
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) {
+    const bad = inexactNumber(item);
+    if (bad !== undefined) return bad;
+  }
+  return undefined;
 }

@@ -114,11 +114,91 @@ export function isDebianSystemPython(python: PythonInfo): boolean {
 
 /** How to make `module` importable for this interpreter: one command, ready to paste. */
 export function installHint(module: string, python: PythonInfo): string {
-  const apt = APT_PACKAGES[module];
-  const pip = PIP_PACKAGES[module] ?? module;
-  if (isDebianSystemPython(python)) {
-    const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
-    return apt ? `${sudo}apt-get install ${apt}` : `${python.executable} -m pip install ${pip} (Debian's Python may need a virtual environment for pip: python3 -m venv)`;
-  }
-  return `${python.command} -m pip install ${pip}`;
+  return installCommand([module], python);
+}
+
+/** Modules every step script imports through the generated runtime, whatever the notebook imports. */
+export const RUNTIME_MODULES: readonly string[] = ['cloudpickle'];
+
+/** Packages the interpreter lacks for this pipeline, as plain data for the CLI and the editor. */
+export interface MissingModules {
+  /** The interpreter checked (`sys.executable`). */
+  python: string;
+  /** Top-level import names that `importlib.util.find_spec` cannot find, sorted. */
+  modules: string[];
+  /** One command (two when some have no Debian package) that installs them all. */
+  install: string;
+}
+
+/** What the interpreter has installed: found once per run, before any step starts. */
+export interface PythonEnvironment {
+  /** Distribution name → version, for every installed distribution. */
+  distributions: Record<string, string>;
+  /** Top-level module → the distributions that provide it (`importlib.metadata.packages_distributions`). */
+  providers: Record<string, string[]>;
+  missing?: MissingModules;
+}
+
+const ENVIRONMENT_PROBE = String.raw`
+import importlib.util, json, sys
+missing = []
+for name in json.loads(sys.argv[1]):
+    try:
+        if importlib.util.find_spec(name) is None:
+            missing.append(name)
+    except (ImportError, ValueError):
+        missing.append(name)
+distributions, providers = {}, {}
+try:
+    import importlib.metadata as metadata
+    for d in metadata.distributions():
+        name = d.metadata['Name']
+        if name:
+            distributions[name] = d.version
+    providers = metadata.packages_distributions()
+except Exception:
+    pass
+print(json.dumps({'missing': missing, 'distributions': distributions, 'providers': providers}))
+`;
+
+/**
+ * Checks in one subprocess, importing nothing (`find_spec` on top-level names only), that
+ * every module in `modules` can be imported, and lists the installed distributions.
+ */
+export function probeEnvironment(
+  python: PythonInfo, modules: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv; signal?: AbortSignal },
+): Promise<PythonEnvironment> {
+  const tops = [...new Set([...modules, ...RUNTIME_MODULES].map((m) => m.split('.')[0] ?? m).filter((m) => /^[A-Za-z_]\w*$/.test(m)))].sort();
+  return new Promise((resolve, reject) => {
+    execFile(python.executable, ['-c', ENVIRONMENT_PROBE, JSON.stringify(tops)], { cwd: options.cwd, env: options.env, signal: options.signal, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ABORT_ERR') reject(err);
+        else reject(new PythonNotFoundError(`'${python.executable}' could not check which packages are installed (${(stderr.trim().split('\n').pop() ?? '') || err.message}); pass --python with the path of another Python 3 interpreter.`));
+        return;
+      }
+      const json = JSON.parse(stdout) as { missing: string[]; distributions: Record<string, string>; providers: Record<string, string[]> };
+      const result: PythonEnvironment = { distributions: json.distributions, providers: json.providers };
+      if (json.missing.length > 0) result.missing = { python: python.executable, modules: json.missing, install: installCommand(json.missing, python) };
+      resolve(result);
+    });
+  });
+}
+
+/** One command that installs every module in `modules` for this interpreter (apt for Debian's own Python where a package is known). */
+export function installCommand(modules: readonly string[], python: PythonInfo): string {
+  const pip = (names: readonly string[]) => `${isDebianSystemPython(python) ? python.executable : python.command} -m pip install ${names.map((m) => PIP_PACKAGES[m] ?? m).join(' ')}`;
+  if (!isDebianSystemPython(python)) return pip(modules);
+  const apt = modules.filter((m) => APT_PACKAGES[m] !== undefined);
+  const rest = modules.filter((m) => APT_PACKAGES[m] === undefined);
+  const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
+  const commands = [];
+  if (apt.length > 0) commands.push(`${sudo}apt-get install ${apt.map((m) => APT_PACKAGES[m]).join(' ')}`);
+  if (rest.length > 0) commands.push(`${pip(rest)} (Debian's Python may need a virtual environment for pip: python3 -m venv)`);
+  return commands.join(' && ');
+}
+
+/** The message for missing modules, naming how to choose another interpreter (`--python PATH`, or a setting in the editor). */
+export function missingModulesMessage(missing: MissingModules, chooseInterpreter = '--python PATH'): string {
+  const n = missing.modules.length;
+  return `${n === 1 ? 'a Python package is' : `${n} Python packages are`} missing for ${missing.python}: ${missing.modules.join(', ')}. Install ${n === 1 ? 'it' : 'them'} with: ${missing.install} (or choose another Python interpreter: ${chooseInterpreter})`;
 }

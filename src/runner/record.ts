@@ -4,9 +4,12 @@
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../common/atomicFile';
 import type { JsonValue } from '../converter/ir';
+import type { MissingModules } from './python';
+import type { ReadStamp } from './reads';
 
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cached' | 'cancelled';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -55,10 +58,24 @@ export interface StepRecord {
   outputDigest?: string;
   /** For `cached` steps: the run whose outputs were reused. */
   cachedFrom?: string;
-  /** Why a step was skipped or reused, in a few words. */
+  /** Why a step was skipped or reused, or why an earlier result could not be reused, in a few words. */
   reason?: string;
+  /** The pipeline parameters this step's result was computed with (for a cached step: in the run it came from). */
+  parameters?: Record<string, JsonValue>;
+  /** The step's output files (relative to `data/<template>/`), as it left them. */
+  outputFiles?: OutputFile[];
+  /** Files and folders outside the run the step read (its own local modules too); absent when unknown. */
+  reads?: ReadStamp[];
+  /** Installed distributions the step imported, name → version. */
+  packages?: Record<string, string>;
   metrics: Record<string, number>;
   error?: StepError;
+}
+
+export interface OutputFile {
+  path: string;
+  size: number;
+  mtimeMs: number;
 }
 
 export type RunMode = { kind: 'all' } | { kind: 'from'; step: string } | { kind: 'only'; step: string };
@@ -89,6 +106,14 @@ export interface RunRecord {
   baseRun?: string;
   /** The process running this run; a watcher can tell a runner that died. */
   runnerPid: number;
+  /** That process's start time (Linux: clock ticks after boot), so a reused pid is not taken for it. */
+  runnerStart?: string;
+  /** The machine it runs on: only there can the pid be checked. */
+  runnerHost?: string;
+  /** Set when the runner ended without finishing the run (killed, machine stopped); steps left running were cancelled. */
+  interrupted?: boolean;
+  /** Packages the interpreter lacks: the run did not start. */
+  missingModules?: MissingModules;
   steps: StepRecord[];
   /** Metric name → value, from every step that wrote metrics. */
   metrics: Record<string, number>;
@@ -124,14 +149,68 @@ export function writeRunRecord(runDir: string, record: RunRecord): void {
   writeFileAtomic(path.join(runDir, RUN_FILE), `${JSON.stringify(record, null, 2)}\n`);
 }
 
-/** Reads `<runsDir>/<id>/run.json`; undefined when missing or unreadable. */
+/**
+ * Reads `<runsDir>/<id>/run.json`; undefined when missing or unreadable. A record left
+ * "running" by a runner that no longer exists is returned, and rewritten when the folder
+ * is writable, as interrupted (see `settleInterrupted`).
+ */
 export function readRun(runsDir: string, id: string): RunRecord | undefined {
+  let record: RunRecord;
   try {
-    const record = JSON.parse(fs.readFileSync(path.join(runsDir, id, RUN_FILE), 'utf8')) as RunRecord;
-    return record.version === 1 && Array.isArray(record.steps) ? record : undefined;
+    record = JSON.parse(fs.readFileSync(path.join(runsDir, id, RUN_FILE), 'utf8')) as RunRecord;
+    if (record.version !== 1 || !Array.isArray(record.steps)) return undefined;
   } catch {
     return undefined;
   }
+  if (settleInterrupted(record)) {
+    try {
+      writeRunRecord(path.join(runsDir, id), record);
+    } catch {
+      // A read-only or full runs folder: the caller still sees the run as interrupted.
+    }
+  }
+  return record;
+}
+
+/** This process's identity for `runnerStart`: its start time from /proc, where there is one. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22 (starttime); fields are counted after the command name, which may hold spaces.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** False only when the run's runner is known to be gone: no such process here, or another process under its pid. */
+export function runnerAlive(record: Pick<RunRecord, 'runnerPid' | 'runnerStart' | 'runnerHost'>): boolean {
+  if (record.runnerHost !== undefined && record.runnerHost !== os.hostname()) return true;
+  try {
+    process.kill(record.runnerPid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+  }
+  const start = record.runnerStart === undefined ? undefined : processStartTime(record.runnerPid);
+  return start === undefined || start === record.runnerStart;
+}
+
+/**
+ * Marks a "running" record whose runner is gone as interrupted: the run failed, and steps
+ * still pending or running were cancelled. Returns true when it changed the record.
+ */
+export function settleInterrupted(record: RunRecord, alive: (r: RunRecord) => boolean = runnerAlive): boolean {
+  if (record.status !== 'running' || alive(record)) return false;
+  record.status = 'failed';
+  record.interrupted = true;
+  record.error = `interrupted: the runner (process ${record.runnerPid}) ended before the run finished (closed terminal or editor, killed, or the machine stopped); run it again to finish it`;
+  for (const s of record.steps) {
+    if (s.status !== 'running' && s.status !== 'pending') continue;
+    s.status = 'cancelled';
+    s.reason = 'the run was interrupted';
+    delete s.pid;
+  }
+  return true;
 }
 
 /**

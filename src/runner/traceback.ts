@@ -1,10 +1,11 @@
 // Maps what a failed step left on stderr back to the notebook: the last Python traceback
-// (its innermost frame in the step script that lies in a notebook cell, located through
-// the `#@flowbook` markers, see converter/emit/sourceMap.ts), or the one-line
+// (its innermost frame that lies in a notebook cell: a `<flowbook cell=N>` frame, also in
+// a function an earlier step passed on, or a step script line located through the
+// `#@flowbook` markers, see converter/emit/sourceMap.ts), or the one-line
 // `flowbook: ...` message the generated runtime exits with (a value that cannot be
 // loaded or saved).
 
-import { scriptLocation } from '../converter/emit/sourceMap';
+import { cellFrame, scriptLocation } from '../converter/emit/sourceMap';
 import type { ScriptLocation } from '../converter/emit/sourceMap';
 
 export type { ScriptLocation } from '../converter/emit/sourceMap';
@@ -14,7 +15,7 @@ export interface PythonFailure {
   exception?: string;
   /** The first line of the exception's message, or the runtime's message; '' when none. */
   detail: string;
-  /** The innermost frame of the step script that lies in a notebook cell. */
+  /** The innermost frame that lies in a notebook cell. */
   location?: ScriptLocation;
   /** For ModuleNotFoundError: the top-level module that is missing. */
   module?: string;
@@ -36,13 +37,13 @@ export function parseTraceback(stderr: string, scriptPath: string, source: strin
   }
   // A SyntaxError in the script itself is reported without a "Traceback" header.
   const from = start >= 0 ? start + 1 : lines.findIndex((l) => /^\s*File ".*", line \d+/.test(l));
-  const frameLines: number[] = [];
+  const frames: { file: string; line: number }[] = [];
   let exceptionLine: string | undefined;
   for (let i = Math.max(from, 0); from >= 0 && i < lines.length; i++) {
     const text = lines[i] ?? '';
     const frame = /^\s*File "(.*)", line (\d+)/.exec(text);
     if (frame) {
-      if (frame[1] === scriptPath) frameLines.push(Number(frame[2]));
+      frames.push({ file: frame[1] ?? '', line: Number(frame[2]) });
       continue;
     }
     // The exception line is the first unindented line after the frames.
@@ -57,8 +58,9 @@ export function parseTraceback(stderr: string, scriptPath: string, source: strin
   const exception = colon < 0 ? exceptionLine.trim() : exceptionLine.slice(0, colon);
   const detail = colon < 0 ? '' : exceptionLine.slice(colon + 1).trim();
   const failure: PythonFailure = { exception, detail };
-  for (let i = frameLines.length - 1; i >= 0; i--) {
-    const at = scriptLocation(source, frameLines[i] ?? 0);
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const f = frames[i];
+    const at = f === undefined ? undefined : f.file === scriptPath ? scriptLocation(source, f.line) : cellFrame(f.file, f.line);
     if (at) {
       failure.location = at;
       break;

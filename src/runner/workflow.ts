@@ -4,7 +4,9 @@
 // read, so any Workflow the emitter produces is accepted structurally; unsupported shapes
 // (no DAG entrypoint, a task whose template is not a script) are a `WorkflowError`.
 
-import { CACHE_ANNOTATION, CELLS_ANNOTATION, STEP_ANNOTATION } from '../converter/emit';
+import { taskDependencies } from '../argo/dag';
+import { CACHE_ANNOTATION, CELLS_ANNOTATION, OUTPUTS_ANNOTATION, STEP_ANNOTATION } from '../converter/emit';
+import { PARAM_ENV_PREFIX } from '../converter/emit/options';
 
 /** The subset of an Argo parameter the runner reads; `value` is a string in emitted workflows. */
 export interface WorkflowParameterLike {
@@ -64,6 +66,10 @@ export interface StepPlan {
   env: Record<string, string>;
   /** Variables the template reads from secrets: locally they come from the user's environment. */
   secretEnv: string[];
+  /** The variables the step saves (`flowbook.dev/outputs`); empty when the workflow does not say. */
+  outputs: string[];
+  /** Pipeline parameters the step reads, name → value as JSON text (from its `FLOWBOOK_PARAM_*` variables). */
+  parameters: Record<string, string>;
   timeoutSeconds?: number;
   retries: number;
   /** False when the step's `cache:disabled` tag (or the notebook's setting) turns reuse off. */
@@ -157,6 +163,8 @@ export function planWorkflow(
       source: substitute(template.script.source, local, null),
       env,
       secretEnv,
+      outputs: (annotations[OUTPUTS_ANNOTATION] ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+      parameters: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith(PARAM_ENV_PREFIX)).map(([k, v]) => [k.slice(PARAM_ENV_PREFIX.length), v])),
       retries: nonNegativeInt(template.retryStrategy?.limit) ?? 0,
     };
     if (annotations[CACHE_ANNOTATION] === 'disabled') plan.cache = false;
@@ -167,15 +175,6 @@ export function planWorkflow(
   for (const plan of plans) plan.dependencies = plan.dependencies.map((d) => stepNameOfTask.get(d) ?? d);
   assertAcyclic(plans);
   return plans;
-}
-
-/** Task names this task waits for: `dependencies`, or the task names in an enhanced `depends` expression. */
-function taskDependencies(task: DagTaskLike): string[] {
-  if (task.dependencies) return [...task.dependencies];
-  if (!task.depends) return [];
-  const names = new Set<string>();
-  for (const m of task.depends.matchAll(/([A-Za-z0-9][A-Za-z0-9-]*)(?:\.[A-Za-z]+)?/g)) names.add(m[1] ?? '');
-  return [...names];
 }
 
 const EXPRESSION = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;

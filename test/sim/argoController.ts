@@ -7,6 +7,7 @@
 // memoized resubmits. What a step does comes from `behaviour` or from `# sim:` comments
 // in its script (`# sim:fail`, `# sim:fail-attempts=1`, `# sim:lines=500`, `# sim:hang`).
 
+import { argoNodeId, argoPodName, taskDependencies } from '../../src/argo/dag';
 import type { KubeObject, NodeStatus, Workflow, WorkflowTemplate } from '../../src/cluster/types';
 import type { SimulatedCluster } from './simulatedCluster';
 
@@ -44,23 +45,6 @@ export interface ArgoControllerOptions {
 
 const WF = 'argoproj.io/workflows';
 const PODS = '/pods';
-
-/** Argo's node id: the workflow name for the root, else `<workflow>-<fnv32a(node name)>`. */
-export function argoNodeId(workflow: string, nodeName: string): string {
-  if (nodeName === workflow) return workflow;
-  let h = 0x811c9dc5;
-  for (const byte of Buffer.from(nodeName, 'utf8')) {
-    h ^= byte;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return `${workflow}-${h}`;
-}
-
-/** Argo's v2 pod name: `<workflow>-<template>-<hash of the node id>`. */
-export function argoPodName(workflow: string, template: string, nodeId: string): string {
-  const hash = nodeId.slice(nodeId.lastIndexOf('-') + 1);
-  return `${workflow}-${template}-${hash}`;
-}
 
 interface PodRun {
   namespace: string;
@@ -255,7 +239,7 @@ export class ArgoController {
           state.set(task.name, s.state);
           continue;
         }
-        const deps = task.dependencies ?? (task.depends ? [...task.depends.matchAll(/([A-Za-z0-9][A-Za-z0-9-]*)/g)].map((m) => m[1] ?? '') : []);
+        const deps = taskDependencies(task);
         const depStates = deps.map((d) => state.get(d));
         if (depStates.some((s) => s === 'failed')) {
           state.set(task.name, 'failed');

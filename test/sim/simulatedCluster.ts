@@ -113,6 +113,7 @@ const BUILTIN: CrdInfo[] = [
   { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, statusSubresource: true },
   { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true, statusSubresource: false },
   { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true, statusSubresource: false },
+  { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true, statusSubresource: false },
   { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false, statusSubresource: true },
 ];
 
@@ -120,6 +121,10 @@ export const CRD_RESOURCE = 'apiextensions.k8s.io/customresourcedefinitions';
 
 export function workflowCrd(): KubeObject {
   return crdObject({ group: 'argoproj.io', version: 'v1alpha1', plural: 'workflows', kind: 'Workflow', namespaced: true, statusSubresource: false });
+}
+
+export function cronWorkflowCrd(): KubeObject {
+  return crdObject({ group: 'argoproj.io', version: 'v1alpha1', plural: 'cronworkflows', kind: 'CronWorkflow', namespaced: true, statusSubresource: false });
 }
 
 export function inferenceServiceCrd(group = 'serving.kserve.io'): KubeObject {
@@ -179,6 +184,8 @@ export class SimulatedCluster {
   readonly argo?: ArgoController;
   readonly kserve?: KServeController;
   readonly kaniko?: SimulatedKaniko;
+  /** Tokens handed out by TokenRequest, for assertions. */
+  readonly issuedTokens: { namespace: string; serviceAccount: string; audiences: string[]; token: string }[] = [];
   url = '';
   adminToken = 'sim-admin-token-7f3e9c2a1b';
 
@@ -194,7 +201,10 @@ export class SimulatedCluster {
     this.certUsers.set('flowbook-cert-user', 'cert-user');
     this.rules.set('cert-user', 'all');
     for (const ns of options.namespaces ?? ['default']) this.createNamespace(ns);
-    if (options.argo ?? true) this.store.create(CRD_RESOURCE, workflowCrd());
+    if (options.argo ?? true) {
+      this.store.create(CRD_RESOURCE, workflowCrd());
+      this.store.create(CRD_RESOURCE, cronWorkflowCrd());
+    }
     if (options.kserve ?? true) this.store.create(CRD_RESOURCE, inferenceServiceCrd());
     if (options.legacyKserve) this.store.create(CRD_RESOURCE, inferenceServiceCrd('serving.kubeflow.org'));
     if (options.argoController ?? true) {
@@ -552,6 +562,7 @@ export class SimulatedCluster {
     const storeKey = `${group}/${info.plural}`;
     try {
       if (info.plural === 'pods' && record.subresource === 'log') return this.serveLog(req, res, record.namespace ?? '', record.name ?? '', url.searchParams);
+      if (info.plural === 'serviceaccounts' && record.subresource === 'token' && method === 'POST') return this.serveTokenRequest(req, res, record.namespace ?? '', record.name ?? '');
       if (record.resource === 'namespaces' && segments[0] === 'api' && record.name !== undefined && rest[0] === undefined) {
         const ns = this.store.get('/namespaces', undefined, record.name);
         if (!ns) return this.fail(res, 404, `namespaces "${record.name}" not found`, { name: record.name, kind: 'namespaces' });
@@ -563,6 +574,25 @@ export class SimulatedCluster {
       if (err instanceof SelectorError || err instanceof PatchError || err instanceof SyntaxError) return this.fail(res, 400, err.message);
       throw err;
     }
+  }
+
+  /** TokenRequest (`serviceaccounts/NAME/token`): a token for an existing service account, valid as that account here too. */
+  private async serveTokenRequest(req: http.IncomingMessage, res: http.ServerResponse, namespace: string, name: string): Promise<void> {
+    if (!this.store.get('/serviceaccounts', namespace, name)) {
+      return this.fail(res, 404, `serviceaccounts "${name}" not found`, { name, kind: 'serviceaccounts' });
+    }
+    const body = JSON.parse(await this.readBody(req)) as { spec?: { audiences?: string[]; expirationSeconds?: number } };
+    const seconds = body.spec?.expirationSeconds ?? 3600;
+    const token = `sim-sa-token-${namespace}-${name}-${this.issuedTokens.length + 1}`;
+    this.issuedTokens.push({ namespace, serviceAccount: name, audiences: body.spec?.audiences ?? [], token });
+    this.tokens.set(token, `system:serviceaccount:${namespace}:${name}`);
+    return this.send(res, 201, {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      metadata: { name, namespace },
+      spec: body.spec ?? {},
+      status: { token, expirationTimestamp: new Date(Date.now() + seconds * 1000).toISOString() },
+    });
   }
 
   private apiGroups(): unknown {
@@ -836,9 +866,27 @@ function validate(info: CrdInfo, obj: KubeObject): { field: string; message: str
       }
     }
   }
+  if (info.kind === 'CronWorkflow') problems.push(...validateCronWorkflow(obj));
   if (info.kind === 'InferenceService' && !(obj.spec as { predictor?: unknown } | undefined)?.predictor) problems.push({ field: 'spec.predictor', message: 'Required value' });
   if (info.kind === 'ConfigMap') problems.push(...validateConfigMap(obj));
   if (info.kind === 'Pod') problems.push(...validatePod(obj));
+  return problems;
+}
+
+/** Argo v4's CronWorkflow checks: a `schedules` list of 5-field crontabs (v4 removed `schedule`), a policy it knows, a workflowSpec. */
+function validateCronWorkflow(obj: KubeObject): { field: string; message: string }[] {
+  const problems: { field: string; message: string }[] = [];
+  const spec = obj.spec as { schedule?: unknown; schedules?: unknown; concurrencyPolicy?: unknown; workflowSpec?: { entrypoint?: unknown; templates?: unknown[] } } | undefined;
+  if (!spec || typeof spec !== 'object') return [{ field: 'spec', message: 'Required value' }];
+  if (spec.schedule !== undefined) problems.push({ field: 'spec.schedule', message: 'Forbidden: removed in Argo v4, use spec.schedules (a list)' });
+  if (!Array.isArray(spec.schedules) || spec.schedules.length === 0) problems.push({ field: 'spec.schedules', message: 'Required value' });
+  else {
+    for (const [i, c] of spec.schedules.entries()) {
+      if (typeof c !== 'string' || (c.trim().split(/\s+/).length !== 5 && !c.startsWith('@'))) problems.push({ field: `spec.schedules[${i}]`, message: `Invalid value: ${JSON.stringify(c)}: expected a 5-field cron expression` });
+    }
+  }
+  if (spec.concurrencyPolicy !== undefined && !['Allow', 'Forbid', 'Replace'].includes(String(spec.concurrencyPolicy))) problems.push({ field: 'spec.concurrencyPolicy', message: `Unsupported value: ${JSON.stringify(spec.concurrencyPolicy)}` });
+  if (!spec.workflowSpec || typeof spec.workflowSpec.entrypoint !== 'string' || !Array.isArray(spec.workflowSpec.templates)) problems.push({ field: 'spec.workflowSpec', message: 'Required value: entrypoint and templates' });
   return problems;
 }
 

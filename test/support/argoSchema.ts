@@ -33,10 +33,10 @@ export function argoSchemaAvailable(): boolean {
   return fs.existsSync(ARGO_SCHEMA_PATH);
 }
 
-let loaded: { schema: ArgoSchema; validate: ValidateFunction } | undefined;
+let loaded: { schema: ArgoSchema; validate: ValidateFunction; ajv: Ajv2020 } | undefined;
 let absenceReported = false;
 
-function load(): { schema: ArgoSchema; validate: ValidateFunction } {
+function load(): { schema: ArgoSchema; validate: ValidateFunction; ajv: Ajv2020 } {
   if (loaded) return loaded;
   const schema = JSON.parse(fs.readFileSync(ARGO_SCHEMA_PATH, 'utf8')) as ArgoSchema;
   schema.definitions[INT_OR_STRING] = { type: ['string', 'integer'] } as SchemaNode;
@@ -47,7 +47,7 @@ function load(): { schema: ArgoSchema; validate: ValidateFunction } {
   ajv.addSchema(schema as object);
   const validate = ajv.getSchema(`${schema.$id}#/definitions/${WORKFLOW_DEFINITION}`);
   if (!validate) throw new Error(`${ARGO_SCHEMA_PATH} has no definition ${WORKFLOW_DEFINITION}`);
-  loaded = { schema, validate };
+  loaded = { schema, validate, ajv };
   return loaded;
 }
 
@@ -76,6 +76,21 @@ export function schemaErrors(obj: unknown): string[] {
     for (const e of validate.errors ?? []) errors.push(`schema: ${e.instancePath || '/'} ${e.message ?? ''}`.trim());
   }
   walkKeys(obj as Json, { $ref: `#/definitions/${WORKFLOW_DEFINITION}` }, '', schema, errors);
+  return errors;
+}
+
+/** Argo's schema and the unknown-key walk for a CronWorkflow (its workflowSpec included). Throws when ../shared is absent. */
+export function cronWorkflowSchemaErrors(obj: unknown): string[] {
+  if (!argoSchemaAvailable()) throw new Error(`shared/ absent: ${ARGO_SCHEMA_PATH} not found`);
+  const { schema, ajv } = load();
+  const definition = 'io.argoproj.workflow.v1alpha1.CronWorkflow';
+  const validate = ajv.getSchema(`${schema.$id}#/definitions/${definition}`);
+  if (!validate) throw new Error(`${ARGO_SCHEMA_PATH} has no definition ${definition}`);
+  const errors: string[] = [];
+  if (!validate(obj)) {
+    for (const e of validate.errors ?? []) errors.push(`schema: ${e.instancePath || '/'} ${e.message ?? ''}`.trim());
+  }
+  walkKeys(obj as Json, { $ref: `#/definitions/${definition}` }, '', schema, errors);
   return errors;
 }
 

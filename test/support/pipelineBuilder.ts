@@ -3,7 +3,7 @@
 // plain notebook would produce: no options, no parameters, no edges.
 
 import type {
-  CarriedDefinition, CodeChunk, JsonValue, NotebookSettings, ParameterType, Pipeline, PipelineParameter, Step, StepInput, StepOptions,
+  CarriedDefinition, CodeChunk, ImportReplay, JsonValue, NotebookSettings, ParameterType, Pipeline, PipelineParameter, Step, StepInput, StepOptions,
 } from '../../src/converter/ir';
 
 export interface StepSpec {
@@ -18,6 +18,7 @@ export interface StepSpec {
   outputs?: string[];
   parameters?: string[];
   definitions?: CarriedDefinition[];
+  importReplays?: ImportReplay[];
   metrics?: string[];
   imports?: string[];
   options?: Partial<StepOptions>;
@@ -54,6 +55,7 @@ export function makeStep(spec: StepSpec): Step {
     outputs: spec.outputs ?? [],
     parameters: spec.parameters ?? [],
     definitions: spec.definitions ?? [],
+    ...(spec.importReplays ? { importReplays: spec.importReplays } : {}),
     metrics: spec.metrics ?? [],
     imports: spec.imports ?? [],
     options: { ...emptyStepOptions(), ...spec.options },

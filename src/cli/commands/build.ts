@@ -32,7 +32,7 @@ export function registerBuild(program: Command, result: CommandResult): void {
     .description('Resolve the notebook\'s requirements and build the images its steps run in (tagged by content: unchanged environments are not rebuilt)')
     .argument('<notebook>', 'the .ipynb file')
     .option('--print-requirements', 'print the resolved requirements, one per line, and stop')
-    .option('--python <path>', 'the interpreter the notebook runs with; versions are pinned from it (default: python3)')
+    .option('--python <path>', 'the interpreter the notebook runs with; versions are pinned from it (default: $FLOWBOOK_PYTHON, else python3)')
     .option('--requirements <file>', 'a requirements file to merge (default: requirements.txt next to the notebook)')
     .option('--registry <host/repo>', 'where to push the images, e.g. registry.example.com/team/flowbook')
     .addOption(new Option('--builder <name>', 'how to build').choices([...BUILDER_CHOICES]).default('auto'))
@@ -62,14 +62,21 @@ async function build(notebook: string, flags: BuildFlags): Promise<number> {
   } catch (err) {
     return reportInputError(notebook, err);
   }
-  printDiagnostics(notebook, compiled.diagnostics.filter((d) => d.severity === 'error'), false);
+  const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
+  printDiagnostics(notebook, errors, false);
+  if (errors.length > 0) {
+    // As compile and run: the requirements of a notebook with errors are not what will run.
+    process.stderr.write(`${notebook}: ${errors.length} error${errors.length === 1 ? '' : 's'}; fix ${errors.length === 1 ? 'it' : 'them'} first. Nothing was resolved or built.\n`);
+    return 1;
+  }
+  const python = flags.python ?? process.env.FLOWBOOK_PYTHON;
   const requirementsFile = flags.requirements;
   const controller = new AbortController();
   const onInterrupt = () => controller.abort();
   process.once('SIGINT', onInterrupt);
   try {
     if (flags.printRequirements) {
-      const resolved = await resolvePipelineRequirements(compiled.pipeline, { python: flags.python, requirementsFile, signal: controller.signal });
+      const resolved = await resolvePipelineRequirements(compiled.pipeline, { python, requirementsFile, signal: controller.signal });
       for (const w of resolved.warnings) process.stderr.write(`${notebook}: warning: ${w}\n`);
       for (const line of resolved.lines) process.stdout.write(line + '\n');
       return 0;
@@ -82,7 +89,7 @@ async function build(notebook: string, flags: BuildFlags): Promise<number> {
       builder: flags.builder,
       insecure: flags.insecure,
       image: flags.image,
-      python: flags.python,
+      python,
       requirementsFile,
       platform,
       wheelhouse: flags.wheelhouse,

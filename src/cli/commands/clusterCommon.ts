@@ -5,6 +5,7 @@
 
 import type { Command } from 'commander';
 import type * as Cluster from '../../cluster';
+import { ScheduleError } from '../../common/cron';
 
 let loaded: typeof Cluster | undefined;
 
@@ -63,7 +64,7 @@ export function reportError(command: string, err: unknown): number {
     say(`flowbook ${command}: nothing was submitted.`);
     return 1;
   }
-  if (err instanceof c.ParameterError) {
+  if (err instanceof c.ParameterError || err instanceof ScheduleError) {
     say(`flowbook ${command}: ${err.message}`);
     return 2;
   }

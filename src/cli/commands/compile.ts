@@ -2,17 +2,22 @@
 // to stderr as `NOTEBOOK:cell N:LINE: severity CODE message`; output goes to stdout or -o.
 
 import type { Command } from 'commander';
+import * as fs from 'node:fs';
 import { Option } from 'commander';
-import { compileNotebookFile, CompileResult, Diagnostic, formatDiagnostic, hasErrors, InputError } from '../../converter';
-import type { EmitOptions } from '../../converter';
+import { analyzeNotebookFile, compileKfpNotebookFile, compileNotebookFile, CompileResult, Diagnostic, formatDiagnostic, hasErrors, InputError } from '../../converter';
+import type { EmitOptions, Pipeline, Workflow } from '../../converter';
+import { DEFAULT_IMAGE } from '../../converter/emit/options';
+import { tableDistribution } from '../../images/distributions';
 import { toYaml } from '../../converter/yaml';
-import { emitWorkflow } from '../../converter/emit';
+import { compileKfp, emitWorkflow, kfpYaml } from '../../converter/emit';
 import { BUILDER_CHOICES, type BuilderChoice } from '../../images/builderChoices';
 import { writeFileAtomic } from '../../common/atomicFile';
+import * as valid from '../../converter/validate';
 import type { CommandResult } from '../main';
 import { describePipeline, pipelineJson } from '../pipelineText';
 
 interface CompileFlags {
+  target: 'argo' | 'kfp';
   output?: string;
   namespace?: string;
   image?: string;
@@ -27,8 +32,9 @@ interface CompileFlags {
 export function registerCompile(program: Command, result: CommandResult): void {
   program
     .command('compile')
-    .description('Compile a tagged notebook to an Argo Workflow (YAML)')
+    .description('Compile a tagged notebook to an Argo Workflow or a Kubeflow Pipelines v2 pipeline (YAML)')
     .argument('<notebook>', 'the .ipynb file')
+    .addOption(new Option('-t, --target <target>', 'argo: an Argo Workflow; kfp: Kubeflow Pipelines v2 IR (upload it in the KFP UI)').choices(['argo', 'kfp']).default('argo'))
     .option('-o, --output <file>', 'write the YAML to this file instead of stdout')
     .option('-n, --namespace <ns>', 'Kubernetes namespace of the Workflow')
     .option('--image <image>', 'image for steps without an image: tag (default: the notebook setting, else python:3.12-slim)')
@@ -36,43 +42,105 @@ export function registerCompile(program: Command, result: CommandResult): void {
     .option('--registry <host/repo>', 'build the steps\' images from the notebook\'s requirements, push them here, and use them')
     .addOption(new Option('--builder <name>', 'with --registry: how to build').choices([...BUILDER_CHOICES]).default('auto'))
     .option('--insecure', 'with --registry: the registry speaks plain HTTP (a local registry)')
-    .option('--python <path>', 'with --registry: the interpreter whose package versions are pinned (default: python3)')
+    .option('--python <path>', 'with --registry: the interpreter whose package versions are pinned (default: $FLOWBOOK_PYTHON, else python3)')
     .option('-v, --verbose', 'also print information diagnostics')
     .action(async (notebook: string, flags: CompileFlags) => {
+      if (flags.output !== undefined && sameFile(flags.output, notebook)) {
+        process.stderr.write(`flowbook compile: -o ${flags.output} is the notebook itself; give another file, e.g. ${suggestedOutput(notebook)}\n`);
+        result.code = 2;
+        return;
+      }
+      const flagProblem = checkFlags(flags);
+      if (flagProblem) {
+        process.stderr.write(`flowbook compile: ${flagProblem}\n`);
+        result.code = 2;
+        return;
+      }
       const options = emitOptions(flags);
+      if (flags.target === 'kfp') {
+        result.code = await compileForKfp(notebook, flags, options);
+        return;
+      }
       const compiled = await compileOrReport(notebook, options, flags.verbose ?? false);
       if (typeof compiled === 'number') {
         result.code = compiled;
         return;
       }
-      let workflow = compiled.workflow;
-      if (flags.registry) {
-        // The image builder loads only when it is needed.
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { stepImagesFor, ImageError } = require('../../images') as typeof import('../../images');
-        try {
-          const stepImages = await stepImagesFor(compiled.pipeline, {
-            registry: flags.registry, builder: flags.builder, insecure: flags.insecure, image: flags.image, python: flags.python,
-            log: (line) => { if (flags.verbose) process.stderr.write(line + '\n'); },
-            progress: (message) => process.stderr.write(`${message}\n`),
-          });
-          workflow = emitWorkflow(compiled.pipeline, { ...options, stepImages });
-        } catch (err) {
-          if (!(err instanceof ImageError)) throw err;
-          process.stderr.write(`${notebook}: ${err.message}\n`);
-          result.code = 1;
-          return;
-        }
+      const stepImages = await builtImages(notebook, compiled.pipeline, flags);
+      if (typeof stepImages === 'number') {
+        result.code = stepImages;
+        return;
       }
+      const workflow = stepImages ? emitWorkflow(compiled.pipeline, { ...options, stepImages }) : compiled.workflow;
       const yaml = toYaml(workflow);
-      if (flags.output) {
-        writeFileAtomic(flags.output, yaml);
-        process.stderr.write(`wrote ${flags.output} (${compiled.pipeline.steps.length} steps)\n`);
-      } else {
-        process.stdout.write(yaml);
-      }
+      for (const warning of workflowWarnings(compiled.pipeline, workflow, yaml)) process.stderr.write(`${notebook}: warning: ${warning}\n`);
+      writeOutput(flags.output, yaml, `${compiled.pipeline.steps.length} steps`);
       result.code = 0;
     });
+}
+
+/**
+ * `compile --target kfp`: the KFP IR (and platform spec) of the notebook. Values always pass
+ * between steps as KFP artifacts, and KFP pipelines have no namespace, so `--data` and
+ * `--namespace` are refused rather than silently ignored.
+ */
+async function compileForKfp(notebook: string, flags: CompileFlags, options: EmitOptions): Promise<number> {
+  if (flags.data) {
+    process.stderr.write(`--data applies to the Argo target: Kubeflow Pipelines always passes values between steps as artifacts. Leave out --data ${flags.data}.\n`);
+    return 2;
+  }
+  if (flags.namespace) {
+    process.stderr.write('--namespace applies to the Argo target: a Kubeflow Pipelines pipeline has no namespace (its runs take the experiment\'s). Leave out --namespace.\n');
+    return 2;
+  }
+  let compiled;
+  try {
+    compiled = await compileKfpNotebookFile(notebook, options);
+  } catch (err) {
+    return reportInputError(notebook, err);
+  }
+  printDiagnostics(notebook, compiled.diagnostics, flags.verbose ?? false);
+  if (!compiled.kfp) {
+    const errors = compiled.diagnostics.filter((d) => d.severity === 'error').length;
+    process.stderr.write(`${notebook}: ${errors} error${errors === 1 ? '' : 's'}; nothing was compiled.\n`);
+    return 1;
+  }
+  const stepImages = await builtImages(notebook, compiled.pipeline, flags);
+  if (typeof stepImages === 'number') return stepImages;
+  const kfp = stepImages ? compileKfp(compiled.pipeline, { ...options, stepImages }) : compiled.kfp;
+  writeOutput(flags.output, kfpYaml(kfp, notebook, toYaml), `${compiled.pipeline.steps.length} steps, Kubeflow Pipelines`);
+  return 0;
+}
+
+/**
+ * With `--registry`: builds the steps' images and returns them by step name (undefined
+ * without it). A build error is printed and its exit code returned.
+ */
+async function builtImages(notebook: string, pipeline: CompileResult['pipeline'], flags: CompileFlags): Promise<Record<string, string> | undefined | number> {
+  if (!flags.registry) return undefined;
+  // The image builder loads only when it is needed.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { stepImagesFor, ImageError } = require('../../images') as typeof import('../../images');
+  try {
+    return await stepImagesFor(pipeline, {
+      registry: flags.registry, builder: flags.builder, insecure: flags.insecure, image: flags.image, python: flags.python ?? process.env.FLOWBOOK_PYTHON,
+      log: (line) => { if (flags.verbose) process.stderr.write(line + '\n'); },
+      progress: (message) => process.stderr.write(`${message}\n`),
+    });
+  } catch (err) {
+    if (!(err instanceof ImageError)) throw err;
+    process.stderr.write(`${notebook}: ${err.message}\n`);
+    return 1;
+  }
+}
+
+function writeOutput(output: string | undefined, yaml: string, summary: string): void {
+  if (output) {
+    writeFileAtomic(output, yaml);
+    process.stderr.write(`wrote ${output} (${summary})\n`);
+  } else {
+    process.stdout.write(yaml);
+  }
 }
 
 export function registerInspect(program: Command, result: CommandResult): void {
@@ -83,21 +151,66 @@ export function registerInspect(program: Command, result: CommandResult): void {
     .option('--json', 'print the pipeline as JSON')
     .option('-v, --verbose', 'also print information diagnostics')
     .action(async (notebook: string, flags: { json?: boolean; verbose?: boolean }) => {
-      let compiled: CompileResult;
+      let pipeline: Pipeline;
       try {
-        compiled = await compileNotebookFile(notebook);
+        pipeline = await analyzeNotebookFile(notebook);
       } catch (err) {
         result.code = reportInputError(notebook, err);
         return;
       }
       if (flags.json) {
-        process.stdout.write(JSON.stringify(pipelineJson(compiled.pipeline), null, 2) + '\n');
+        process.stdout.write(JSON.stringify(pipelineJson(pipeline), null, 2) + '\n');
       } else {
-        printDiagnostics(notebook, compiled.diagnostics, flags.verbose ?? false);
-        process.stdout.write(describePipeline(compiled.pipeline));
+        printDiagnostics(notebook, pipeline.diagnostics, flags.verbose ?? false);
+        process.stdout.write(describePipeline(pipeline));
       }
-      result.code = hasErrors(compiled.diagnostics) ? 1 : 0;
+      result.code = hasErrors(pipeline.diagnostics) ? 1 : 0;
     });
+}
+
+/** Kubernetes refuses objects over about 1.5 MB (etcd's request limit). */
+export const MAX_OBJECT_BYTES = 1_500_000;
+
+/** Problems the cluster would show only later: a Workflow too big to store, steps without the packages they import. */
+export function workflowWarnings(pipeline: Pipeline, workflow: Workflow, yaml: string): string[] {
+  const warnings: string[] = [];
+  const bytes = Buffer.byteLength(yaml);
+  if (bytes > MAX_OBJECT_BYTES) {
+    warnings.push(`the Workflow is ${(bytes / 1e6).toFixed(1)} MB; Kubernetes refuses objects over about 1.5 MB, so submitting it will fail. Every step carries the imports and functions cells and the runtime: use fewer, larger steps, or move shared code into a module installed in the image.`);
+  }
+  const defaultSteps = new Set(workflow.spec.templates.filter((t) => t.script?.image === DEFAULT_IMAGE).map((t) => t.name));
+  const steps = pipeline.steps.filter((s) => defaultSteps.has(s.templateName));
+  const packages = [...new Set(pipeline.modules.map(tableDistribution).filter((d): d is string => d !== undefined))].sort();
+  if (steps.length > 0 && packages.length > 0) {
+    const names = steps.slice(0, 5).map((s) => s.name).join(', ') + (steps.length > 5 ? ` and ${steps.length - 5} more` : '');
+    warnings.push(`the notebook imports ${packages.join(', ')}, but step${steps.length === 1 ? '' : 's'} ${names} run${steps.length === 1 ? 's' : ''} in ${DEFAULT_IMAGE}, which does not have ${packages.length === 1 ? 'it' : 'them'}. Build images with the packages: \`flowbook compile --registry HOST/REPO\` (or \`flowbook build\`); or name an image that has them with --image, the notebook's image setting, or an image: tag.`);
+  }
+  return warnings;
+}
+
+/** Whether two paths name the same file (through links, either spelling); false when either is missing. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const sa = fs.statSync(a);
+    const sb = fs.statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}
+
+function suggestedOutput(notebook: string): string {
+  return `${notebook.replace(/\.ipynb$/i, '')}.yaml`;
+}
+
+/** The first flag whose value Kubernetes would refuse, as one line; the same rules as notebook settings. */
+function checkFlags(flags: CompileFlags): string | undefined {
+  const checks: [string, string | undefined, valid.Check][] = [['--namespace', flags.namespace, valid.namespaceName], ['--image', flags.image, valid.imageReference]];
+  for (const [flag, value, check] of checks) {
+    const problem = value === undefined ? undefined : check(value);
+    if (problem) return `${flag} ${JSON.stringify(value)}: ${problem}`;
+  }
+  return undefined;
 }
 
 function emitOptions(flags: CompileFlags): EmitOptions {

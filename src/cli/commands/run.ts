@@ -12,6 +12,7 @@ import {
 } from '../../runner';
 import { nextStepLines } from '../../runner/runInfo';
 import type { ParameterType } from '../../converter';
+import { formatBytes } from '../../common/bytes';
 import type { CommandResult } from '../main';
 import { compileOrReport } from './compile';
 
@@ -24,6 +25,7 @@ interface RunFlags {
   cache: boolean;
   preload: boolean;
   runsDir?: string;
+  keep?: string;
   json?: boolean;
   verbose?: boolean;
 }
@@ -41,6 +43,7 @@ export function registerRun(program: Command, result: CommandResult): void {
     .option('--no-cache', 'run every step, even unchanged ones')
     .option('--no-preload', 'start each step in a fresh Python instead of forking it from one that has imported the packages already')
     .option('--runs-dir <dir>', 'where runs are recorded (default: .flowbook/runs next to the notebook)')
+    .option('--keep <n>', 'after the run, keep only the newest N runs of this notebook (runs that kept runs reuse stay)')
     .option('--json', 'print one JSON object with the result on stdout; progress goes to stderr')
     .option('-v, --verbose', 'also print information diagnostics')
     .action(async (notebook: string, flags: RunFlags) => {
@@ -50,21 +53,18 @@ export function registerRun(program: Command, result: CommandResult): void {
 
 async function runCommand(notebook: string, flags: RunFlags): Promise<number> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  let jobs: number | undefined;
-  if (flags.jobs !== undefined) {
-    jobs = Number(flags.jobs);
-    if (!Number.isInteger(jobs) || jobs < 1) {
-      say(`flowbook run: --jobs ${flags.jobs}: give a whole number of at least 1`);
-      return 2;
-    }
-  }
+  const jobs = wholeNumber('--jobs', flags.jobs);
+  const keep = wholeNumber('--keep', flags.keep);
+  if (jobs === null || keep === null) return 2;
+  // A closed terminal or pipe is not the run's failure: the run goes on and is recorded.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const compiled = await compileOrReport(notebook, {}, flags.verbose ?? false);
   if (typeof compiled === 'number') {
     if (compiled === 1) say('flowbook run: fix the errors above; no step was run.');
     return compiled;
   }
   const { pipeline, workflow } = compiled;
-  const parsed = parseParameterArgs(flags.param, pipeline.parameters);
+  const parsed = await parseParameterArgs(flags.param, pipeline.parameters);
   if (parsed.problems.length > 0) {
     for (const p of parsed.problems) say(`flowbook run: ${p.message}`);
     return 2;
@@ -80,7 +80,9 @@ async function runCommand(notebook: string, flags: RunFlags): Promise<number> {
     parameterTypes,
     cache: flags.cache,
     preload: flags.preload,
+    modules: pipeline.modules,
   };
+  if (keep !== undefined) options.keep = keep;
   if (jobs !== undefined) options.jobs = jobs;
   if (flags.runsDir !== undefined) options.runsDir = flags.runsDir;
   if (flags.from !== undefined) options.from = flags.from;
@@ -110,20 +112,30 @@ async function runCommand(notebook: string, flags: RunFlags): Promise<number> {
       process.exit(130);
     }
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // SIGHUP: the terminal or SSH session closed; the steps must not outlive the run.
+  const stopSignals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of stopSignals) process.on(s, onSignal);
   let record: RunRecord;
   try {
     record = await handle.done;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const s of stopSignals) process.off(s, onSignal);
     view.close();
   }
   for (const line of summaryLines(record, peopleDir(handle.dir))) out.write(`${line}\n`);
   if (record.status !== 'cancelled') for (const line of nextStepLines(record, peopleDir(handle.dir), peopleDir(path.resolve(notebook)))) out.write(`${line}\n`);
   if (flags.json) process.stdout.write(`${JSON.stringify(runSummaryJson(record))}\n`);
+  if (record.missingModules) return 2;
   return record.status === 'succeeded' ? 0 : record.status === 'cancelled' ? 130 : 1;
+}
+
+/** A count option: undefined when not given, null (after saying why) when not a whole number of at least 1. */
+function wholeNumber(flag: string, text: string | undefined): number | undefined | null {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (Number.isInteger(n) && n >= 1) return n;
+  process.stderr.write(`flowbook run: ${flag} ${text}: give a whole number of at least 1\n`);
+  return null;
 }
 
 /** The run folder as people would type it: relative when under the current folder. */
@@ -189,6 +201,10 @@ class LiveView {
       } else if (!this.tty) {
         this.out.write('  starting Python...\n');
       }
+      return;
+    }
+    if (e.type === 'pruned') {
+      this.note(`  deleted ${e.runs.length} older run${e.runs.length === 1 ? '' : 's'} (--keep), ${formatBytes(e.bytes)} freed`);
       return;
     }
     if (e.type === 'warning') {

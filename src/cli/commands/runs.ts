@@ -4,15 +4,18 @@
 // the kubeconfig contexts, to pick one for --context.
 
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import type * as Cluster from '../../cluster';
 import type { CommandResult } from '../main';
+import { addKfpOptions, kfpRunsCommand, KfpFlags } from './kfp';
 import { addClusterOptions, age, cluster, ClusterFlags, connect, out, reportError, table } from './clusterCommon';
 import { addLocalOptions, clusterConfigured, listLocalRuns, reportLocalError, showLocalRun, type LocalFlags } from './localRuns';
 
-interface RunsFlags extends ClusterFlags, LocalFlags {
+interface RunsFlags extends ClusterFlags, KfpFlags, LocalFlags {
   all?: boolean;
   json?: boolean;
   local?: boolean;
+  target: 'argo' | 'kfp';
 }
 
 export function registerRuns(program: Command, result: CommandResult): void {
@@ -22,8 +25,13 @@ export function registerRuns(program: Command, result: CommandResult): void {
     .argument('[run]', 'a run name: show its steps')
     .option('--local', 'local runs (from `flowbook run`), with their parameters and metrics')
     .option('--all', 'all workflows of the namespace, not only Flowbook runs')
-    .option('--json', 'print JSON');
-  addLocalOptions(addClusterOptions(cmd)).action(async (run: string | undefined, flags: RunsFlags) => {
+    .option('--json', 'print JSON')
+    .addOption(new Option('--target <target>', 'argo: Workflows on the cluster; kfp: Kubeflow Pipelines runs per experiment').choices(['argo', 'kfp']).default('argo'));
+  addLocalOptions(addKfpOptions(addClusterOptions(cmd))).action(async (run: string | undefined, flags: RunsFlags) => {
+    if (flags.target === 'kfp') {
+      result.code = await kfpRunsCommand(run, flags);
+      return;
+    }
     const local = flags.local === true || flags.runsDir !== undefined || flags.notebook !== undefined
       || (flags.kubeconfig === undefined && flags.context === undefined && !clusterConfigured());
     if (local) {

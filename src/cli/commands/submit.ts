@@ -4,35 +4,52 @@
 // keeping every step's log in the local run record; the exit code is 1 when the run fails.
 
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type * as Cluster from '../../cluster';
 import type { CommandResult } from '../main';
 import { addClusterOptions, addRecordsOption, cluster, ClusterFlags, collect, connect, out, records, reportError, say } from './clusterCommon';
+import type { Pipeline } from '../../converter';
+import { emitWorkflow } from '../../converter/emit';
 import { compileOrReport } from './compile';
+import { addKfpOptions, kfpSubmitCommand, KfpSubmitFlags } from './kfp';
 
-interface SubmitFlags extends ClusterFlags {
+interface SubmitFlags extends ClusterFlags, KfpSubmitFlags {
   param: string[];
   watch?: boolean;
   logs?: boolean;
   requestId?: string;
   preflight: boolean;
+  target: 'argo' | 'kfp';
 }
 
 export function registerSubmit(program: Command, result: CommandResult): void {
   const cmd = program
     .command('submit')
-    .description('Run the pipeline on a Kubernetes cluster with Argo Workflows (checks the cluster first; prints the run name)')
-    .argument('<input>', 'a notebook (.ipynb, compiled first) or a Workflow (.yaml/.json)')
+    .description('Run the pipeline on a cluster: with Argo Workflows (checks the cluster first; prints the run name) or, with --target kfp, in Kubeflow Pipelines (prints the run\'s link)')
+    .argument('<input>', 'a notebook (.ipynb, compiled first), a Workflow (.yaml/.json), or with --target kfp a compiled KFP pipeline (.yaml)')
+    .addOption(new Option('--target <target>', 'where to run').choices(['argo', 'kfp']).default('argo'))
     .option('-p, --param <NAME=VALUE>', 'set a pipeline parameter (repeat for several)', collect, [] as string[])
     .option('-w, --watch', 'follow the run to its end; exit 1 if it fails')
     .option('--logs', 'with --watch: also print step logs as they arrive')
     .option('--request-id <id>', 'make a retried submit idempotent: the same id, input and parameters give the same run')
-    .option('--no-preflight', 'skip the checks before submitting');
-  addRecordsOption(addClusterOptions(cmd)).action(async (input: string, flags: SubmitFlags) => {
-    result.code = await submitCommand(input, flags);
+    .option('--no-preflight', 'skip the checks before submitting')
+    .option('--schedule <cron>', 'run on a schedule instead of now: a 5-field crontab ("0 2 * * *") or @daily/@hourly/@weekly')
+    .option('--max-concurrency <n>', 'with --schedule: at most this many runs at once (1-10)')
+    .option('--catchup', 'with --schedule: also start the runs missed while the schedule was paused')
+    .option('--version-only', 'with --target kfp: upload the pipeline version, start nothing')
+    .option('--experiment <name>', 'with --target kfp: the experiment (default: the notebook setting, else the pipeline name)');
+  addKfpOptions(addRecordsOption(addClusterOptions(cmd))).action(async (input: string, flags: SubmitFlags) => {
+    result.code = flags.target === 'kfp' ? await kfpSubmitCommand(input, flags, compileForKfp) : await submitCommand(input, flags);
   });
+}
+
+/** Compiles a notebook for KFP: the IR file's text and the notebook's experiment setting. */
+function compileForKfp(notebook: string): Promise<{ text: string; experiment?: string } | number> {
+  say(`flowbook submit: compiling ${notebook} for Kubeflow Pipelines needs the KFP emitter (flowbook compile --target kfp); compile it first and submit the .yaml.`);
+  return Promise.resolve(2);
 }
 
 /** Reads a Workflow from YAML or JSON (the first document of kind Workflow). */
@@ -63,6 +80,7 @@ async function submitCommand(input: string, flags: SubmitFlags): Promise<number>
   let workflow: Cluster.Workflow;
   let notebookPath: string | undefined;
   let pipelineName: string | undefined;
+  let compiledPipeline: Pipeline | undefined;
   try {
     if (input.endsWith('.ipynb')) {
       const compiled = await compileOrReport(input, flags.namespace ? { namespace: flags.namespace } : {}, false);
@@ -70,7 +88,8 @@ async function submitCommand(input: string, flags: SubmitFlags): Promise<number>
         if (compiled === 1) say('flowbook submit: fix the errors above; nothing was submitted.');
         return compiled;
       }
-      workflow = compiled.workflow as unknown as Cluster.Workflow;
+      workflow = compiled.workflow;
+      compiledPipeline = compiled.pipeline;
       notebookPath = path.resolve(input);
       pipelineName = compiled.pipeline.name;
     } else {
@@ -79,7 +98,15 @@ async function submitCommand(input: string, flags: SubmitFlags): Promise<number>
     const c = cluster();
     const parameters = c.parseParameterArgs(flags.param);
     const client = connect(flags);
+    if (compiledPipeline && compiledPipeline.settings.dataPassing === undefined) {
+      // No setting in the notebook: artifacts where the cluster has a repository, else a volume kept on one node.
+      const probe = await c.detectArtifactRepository(client, flags.namespace ?? workflow.metadata.namespace ?? client.namespace);
+      const plan = c.planDataPassing(probe, undefined);
+      if (plan.mode === 'artifacts') workflow = emitWorkflow(compiledPipeline, { ...(flags.namespace ? { namespace: flags.namespace } : {}), dataPassing: 'artifacts' }) as unknown as Cluster.Workflow;
+      say(plan.message);
+    }
     say(`Submitting to ${client.connection.describe()} (${client.connection.server})…`);
+    if (flags.schedule !== undefined) return await scheduleOnArgo(client, workflow, flags, { parameters, notebookPath, pipelineName });
     const options: Cluster.SubmitOptions = { parameters, preflight: flags.preflight };
     if (flags.namespace) options.namespace = flags.namespace;
     if (flags.requestId) options.requestId = flags.requestId;
@@ -94,6 +121,28 @@ async function submitCommand(input: string, flags: SubmitFlags): Promise<number>
   } catch (err) {
     return reportError('submit', err);
   }
+}
+
+/** `submit --schedule` on the Argo target: a CronWorkflow, printed by name. */
+async function scheduleOnArgo(
+  client: Cluster.ClusterClient,
+  workflow: Cluster.Workflow,
+  flags: SubmitFlags,
+  from: { parameters: Record<string, string>; notebookPath: string | undefined; pipelineName: string | undefined },
+): Promise<number> {
+  const c = cluster();
+  if (flags.watch) say('note: --watch does not apply to a schedule; use `flowbook runs` to see its runs.');
+  const options: Cluster.ScheduleOptions = { crontab: flags.schedule ?? '', catchup: flags.catchup ?? false, parameters: from.parameters };
+  if (flags.maxConcurrency !== undefined) options.maxConcurrency = Number(flags.maxConcurrency);
+  if (flags.namespace) options.namespace = flags.namespace;
+  if (from.notebookPath) options.notebookPath = from.notebookPath;
+  if (from.pipelineName) options.pipelineName = from.pipelineName;
+  const result = await c.scheduleWorkflow(client, workflow, options);
+  for (const note of result.notes) say(`note: ${note}`);
+  const cw = result.cronWorkflow;
+  say(`${result.created ? 'Created' : 'Already there (not created twice):'} CronWorkflow ${cw.metadata.name ?? ''} in ${cw.metadata.namespace ?? ''}, schedules ${cw.spec.schedules.join(', ')}`);
+  out(cw.metadata.name ?? '');
+  return 0;
 }
 
 /**

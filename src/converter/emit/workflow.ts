@@ -31,15 +31,17 @@ import type { Pipeline, Step, VolumeSetting } from '../ir';
 import { VERSION } from '../../version';
 import type {
   Artifact, DagTask, EnvVar, Parameter, PersistentVolumeClaimTemplate, PodMetadata, Template, Volume, VolumeMount, Workflow,
-} from './argo';
+} from '../../argo/compiled';
 import {
   DATA_MOUNT_PATH, DATA_VOLUME_NAME, DEFAULT_IMAGE, DEFAULT_VOLUME_SIZE, EmitOptions, METRICS_PATH, PARAM_ENV_PREFIX, STEP_ENV,
 } from './options';
-import { baseName, stepScript } from './script';
+import { baseName, noTemplate, stepScript } from './script';
 
 export const STEP_ANNOTATION = 'flowbook.dev/step';
 export const CELLS_ANNOTATION = 'flowbook.dev/cells';
 export const CACHE_ANNOTATION = 'flowbook.dev/cache';
+/** The variables a step saves for later steps (comma-separated); a runner checks they were written. */
+export const OUTPUTS_ANNOTATION = 'flowbook.dev/outputs';
 export const PIPELINE_LABEL = 'flowbook.dev/pipeline';
 export const NOTEBOOK_ANNOTATION = 'flowbook.dev/notebook';
 export const VERSION_ANNOTATION = 'flowbook.dev/version';
@@ -155,6 +157,7 @@ function stepTemplate(pipeline: Pipeline, step: Step, options: EmitOptions, ctx:
   metadata.annotations = { ...o.annotations, [STEP_ANNOTATION]: step.name, [CELLS_ANNOTATION]: step.cells.join(',') };
   const cache = o.cache ?? pipeline.settings.enableCaching;
   if (cache !== undefined) metadata.annotations[CACHE_ANNOTATION] = cache ? 'enabled' : 'disabled';
+  if (step.outputs.length > 0) metadata.annotations[OUTPUTS_ANNOTATION] = step.outputs.join(',');
 
   const template: Template = { name: step.templateName, metadata };
   const inputParameters = step.parameters.map((p) => ({ name: p }));
@@ -195,9 +198,12 @@ export function imageOf(pipeline: Pipeline, step: Step, options: EmitOptions = {
   return options.stepImages?.[step.name] ?? step.options.image ?? options.image ?? pipeline.settings.image ?? DEFAULT_IMAGE;
 }
 
-/** A workflow parameter's value: the JSON of its default; a float keeps its `.0` so the step reads a float. */
+/**
+ * A workflow parameter's value: the JSON of its default; a float keeps its `.0` so the step
+ * reads a float. No `{{` (Argo would substitute it): JSON strings escape it as `{\u007b`.
+ */
 export function parameterJson(p: { type: string; default: unknown }): string {
-  const json = JSON.stringify(p.default) ?? 'null';
+  const json = noTemplate(JSON.stringify(p.default) ?? 'null');
   return p.type === 'float' && /^-?\d+$/.test(json) ? `${json}.0` : json;
 }
 

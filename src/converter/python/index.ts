@@ -5,10 +5,10 @@
 // shared with callers. Nothing here runs notebook code, and nothing throws on any input.
 
 import { diag, type Diagnostic } from '../diagnostics';
-import type { CellAnalysis, NameRef, PipelineParameter } from '../ir';
+import type { CellAnalysis, CellEffects, NameRef, PipelineParameter } from '../ir';
 import { loadGrammar, syntaxMessage, type PythonGrammar } from './grammar';
 import { lowerCell } from './ipython';
-import { metricsFrom, parametersFrom } from './literals';
+import { literalFrom, metricsFrom, parametersFrom, type Literal } from './literals';
 import { analyzeScopes } from './scopes';
 
 export { PYTHON_BUILTINS } from './builtins';
@@ -55,6 +55,7 @@ export class PythonAnalyzer {
     return {
       code: a.code, reads: a.reads, binds: a.binds, mutates: a.mutates, deletes: a.deletes, definitions: a.definitions,
       imports: a.imports, starImports: a.starImports, pip: stampPip(a, cell), diagnostics: stampDiagnostics(a, cell),
+      effects: a.effects,
     };
   }
 
@@ -66,6 +67,11 @@ export class PythonAnalyzer {
   /** A `pipeline-metrics` cell: `print(name)` or `name` lines; anything else is FB402. */
   parseMetrics(source: string, cell: number): { names: NameRef[]; diagnostics: Diagnostic[] } {
     return this.declarative(this.metricCache, source, cell, () => metricsFrom(this.grammar.parse(source), source, cell));
+  }
+
+  /** One Python literal typed outside a notebook (a `-p` value), read as a parameter's value is; nothing is evaluated. */
+  readLiteral(text: string): Literal {
+    return literalFrom(this.grammar.parse(text), text);
   }
 
   /** Drops every cached analysis (for tests and memory pressure). */
@@ -122,7 +128,7 @@ export class PythonAnalyzer {
       diagnostics.push(diag('FB202', `Flowbook could not analyse this cell (${reason}); please report this as a Flowbook bug.`));
       return {
         code: lowered.code, reads: [], binds: [], mutates: [], deletes: [], definitions: [], imports: [], starImports: [],
-        pip: lowered.pip.map((p) => ({ ...p, cell: -1 })), diagnostics,
+        pip: lowered.pip.map((p) => ({ ...p, cell: -1 })), diagnostics, effects: noEffects(),
       };
     }
   }
@@ -141,7 +147,13 @@ function stamp(a: CellAnalysis, cell: number): CellAnalysis {
     starImports: a.starImports.slice(),
     pip: stampPip(a, cell),
     diagnostics: stampDiagnostics(a, cell),
+    effects: structuredClone(a.effects),
   };
+}
+
+/** The effects of a cell that could not be analysed. */
+export function noEffects(): CellEffects {
+  return { aliases: [], changes: [], calls: [], functions: [], importStatements: [], specialValues: [], random: [] };
 }
 
 function stampPip(a: CellAnalysis, cell: number): CellAnalysis['pip'] {

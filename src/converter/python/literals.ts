@@ -6,13 +6,14 @@
 import { diag, type Diagnostic } from '../diagnostics';
 import type { JsonValue, NameRef, ParameterType, PipelineParameter } from '../ir';
 import { syntaxMessage, type ParsedCode, type PyNode } from './grammar';
+import { setOwn } from '../../common/json';
 
 const ALLOWED_PARAMETER =
   'write one `NAME = value` per line, where value is a number, a string, True/False, None, or a list or dict of those (comments and blank lines are fine)';
 const ALLOWED_METRIC = 'write one metric per line as `print(name)` or just `name` (comments and blank lines are fine)';
 
 /** Python literal → JSON value, or the reason it is not a literal we can pass. */
-type Literal = { value: JsonValue; type: ParameterType } | { reason: string };
+export type Literal = { value: JsonValue; type: ParameterType } | { reason: string };
 
 const MAX_DEPTH = 64;
 
@@ -86,7 +87,7 @@ function literal(node: PyNode, code: string, depth: number): Literal {
         if (typeof k.value !== 'string') return { reason: 'dict keys must be strings (they become JSON object keys)' };
         const v = literal(value, code, depth + 1);
         if ('reason' in v) return v;
-        object[k.value] = v.value;
+        setOwn(object, k.value, v.value);
       }
       return { value: object, type: 'dict' };
     }
@@ -163,6 +164,19 @@ function stringLiteral(node: PyNode, code: string): Literal {
     i++;
   }
   return { value, type: 'str' };
+}
+
+/**
+ * A value typed outside a notebook (`flowbook run -p`): `code` must be one Python literal
+ * expression, read exactly as a `pipeline-parameters` value is.
+ */
+export function literalFrom(parsed: ParsedCode, code: string): Literal {
+  if (parsed.problem) return { reason: syntaxMessage(parsed.problem) };
+  const statements = parsed.root.children;
+  const only = statements.length === 1 ? statements[0] : undefined;
+  const expr = only?.type === 'expression_statement' && only.children.length === 1 ? only.children[0] : undefined;
+  if (!expr) return { reason: 'write one value: a number, a string, True/False, None, or a list or dict of those' };
+  return literal(expr, code, 0);
 }
 
 /** The statements of a parsed cell with an ERROR node reported once as a syntax problem. */

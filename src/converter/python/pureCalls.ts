@@ -11,7 +11,9 @@ export const READ_ONLY_FUNCTIONS: ReadonlySet<string> = new Set([
   'abs', 'all', 'any', 'ascii', 'bin', 'bool', 'bytes', 'callable', 'chr', 'complex', 'dict', 'dir', 'divmod',
   'enumerate', 'filter', 'float', 'format', 'frozenset', 'getattr', 'hasattr', 'hash', 'hex', 'id', 'int',
   'isinstance', 'issubclass', 'len', 'list', 'map', 'max', 'min', 'oct', 'ord', 'pow', 'print', 'range', 'repr',
-  'reversed', 'round', 'set', 'sorted', 'str', 'sum', 'tuple', 'type', 'vars', 'zip', 'display',
+  'reversed', 'round', 'set', 'sorted', 'str', 'sum', 'tuple', 'type', 'vars', 'zip', 'display', 'iter', 'open',
+  // progress bars wrap an iterable without changing it
+  'tqdm', 'trange', 'tqdm_notebook',
   // copies and serialisation to text
   'copy', 'deepcopy', 'dumps',
   // numpy / pandas functions that return new objects

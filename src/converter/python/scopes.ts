@@ -5,12 +5,14 @@
 // local; walrus binds in the enclosing non-comprehension scope; `global`/`nonlocal` redirect
 // bindings. The walk uses an explicit task stack in evaluation order, never recursion.
 
-import type { CellAnalysis, Definition, ImportInfo, NameRef } from '../ir';
+import type {
+  ArgumentRoot, CallSite, CellAnalysis, CellEffects, ChangeSite, Definition, FunctionSummary, ImportInfo, NameRef, RandomUse, SpecialValue,
+} from '../ir';
 import type { PyNode } from './grammar';
 import { isReadOnlyFunction, isReadOnlyMethod } from './pureCalls';
 
 /** What the scope walk finds: the analysis of a cell, less what lowering adds. */
-export type ScopeFacts = Pick<CellAnalysis, 'reads' | 'binds' | 'mutates' | 'deletes' | 'definitions' | 'imports' | 'starImports'>;
+export type ScopeFacts = Pick<CellAnalysis, 'reads' | 'binds' | 'mutates' | 'deletes' | 'definitions' | 'imports' | 'starImports' | 'effects'>;
 
 type ScopeKind = 'module' | 'class' | 'function' | 'lambda' | 'comprehension' | 'annotation';
 
@@ -23,6 +25,28 @@ interface Scope {
   nonlocals: Set<string> | null;
   /** True inside a function body (or a lazily evaluated `type` alias): its reads happen later. */
   deferred: boolean;
+  /** The summary of the top-level function or method this scope is part of. */
+  summary?: SummaryDraft;
+  /** For a class body: the class name, which names its methods' summaries. */
+  className?: string;
+}
+
+/** A function summary being built; `scope` is the function's own scope (its parameters live there). */
+interface SummaryDraft {
+  out: FunctionSummary;
+  scope: Scope;
+  params: Set<string>;
+  mutated: Set<string>;
+  mutatedGlobals: Set<string>;
+  writtenGlobals: Set<string>;
+  /** The top-level definition whose free names are the summary's reads (a method reads what its class reads). */
+  definition: PyNode;
+}
+
+/** A name used inside a function body, resolved once the whole cell is walked (a later assignment makes it local). */
+interface PendingName {
+  name: string;
+  scope: Scope;
 }
 
 const LOAD = 0;
@@ -63,6 +87,16 @@ const NO_NAMES = new Set([
   'ellipsis', 'string_start', 'string_end', 'type_conversion', 'keyword_separator', 'positional_separator',
   'pass_statement', 'break_statement', 'continue_statement', 'wildcard_import',
 ]);
+
+/** Calls that seed global random state, and calls on `*.random` that do not draw from it. */
+const SEEDS = new Set(['seed', 'manual_seed', 'manual_seed_all', 'set_seed', 'set_random_seed']);
+const NOT_DRAWS = new Set(['default_rng', 'RandomState', 'Generator', 'get_state', 'set_state', 'getstate', 'setstate', 'SeedSequence', 'PCG64', 'MT19937', 'Random', 'SystemRandom']);
+const TORCH_DRAWS = new Set(['rand', 'randn', 'randint', 'randperm', 'normal', 'bernoulli', 'multinomial', 'poisson', 'rand_like', 'randn_like', 'randint_like']);
+/** Calls whose result shares the objects of their arguments (a shallow copy, a view, an iterator over them). */
+const SHARING_CALLS = new Set(['list', 'tuple', 'set', 'frozenset', 'dict', 'zip', 'enumerate', 'reversed', 'sorted', 'iter', 'filter', 'vars']);
+/** Calls whose result is an iterator a later step would receive partly or wholly consumed. */
+const SHARING_METHODS = new Set(['items', 'values', 'keys', 'get', 'pop', 'popitem', 'setdefault', 'view']);
+const ITERATOR_CALLS = new Set(['iter', 'map', 'filter', 'zip', 'enumerate', 'reversed']);
 
 function field(node: PyNode, name: string): PyNode | undefined {
   for (const child of node.children) if (child.field === name) return child;
@@ -161,6 +195,17 @@ class ScopeWalker {
   private readonly definitions: TopLevelDefinition[] = [];
   private readonly imports: ImportInfo[] = [];
   private readonly starImports: string[] = [];
+  private readonly aliases: CellEffects['aliases'] = [];
+  private readonly changes = new Map<string, ChangeSite>();
+  private readonly calls: CallSite[] = [];
+  private readonly summaries: SummaryDraft[] = [];
+  private readonly pendingMutations: (PendingName & { summary: SummaryDraft })[] = [];
+  private readonly pendingCalls: { site: CallSite; roots: (PendingName | null)[]; keywords: [string, PendingName][]; splat: (PendingName | null)[]; summary: SummaryDraft }[] = [];
+  private readonly importStatements: (CellEffects['importStatements'][number])[] = [];
+  private readonly specialValues: SpecialValue[] = [];
+  private readonly random: RandomUse[] = [];
+  /** Byte ranges of top-level `for` loop bodies, to say a change happens "in the loop". */
+  private readonly loops: { start: number; end: number }[] = [];
 
   constructor(private readonly code: string) {}
 
@@ -178,6 +223,20 @@ class ScopeWalker {
     for (const p of this.pendingReads) {
       if (this.resolvesToModule(p.name, p.scope)) this.moduleReads.push({ name: p.name, node: p.node, deferred: true, boundBefore: false });
     }
+    for (const m of this.pendingMutations) {
+      const root = this.classify(m);
+      if (root?.param) m.summary.mutated.add(root.name);
+      else if (root) m.summary.mutatedGlobals.add(root.name);
+    }
+    for (const c of this.pendingCalls) {
+      c.site.args = c.roots.map((r) => (r ? this.classify(r) : null));
+      for (const [k, r] of c.keywords) {
+        const root = this.classify(r);
+        if (root) c.site.keywords[k] = root;
+      }
+      c.site.splat = c.splat.map((r) => (r ? this.classify(r) : null));
+      c.summary.out.calls.push(c.site);
+    }
     return this.facts();
   }
 
@@ -194,7 +253,21 @@ class ScopeWalker {
   }
 
   private newScope(kind: ScopeKind, parent: Scope, deferred: boolean): Scope {
-    return { kind, parent, bound: new Set(), globals: null, nonlocals: null, deferred };
+    const scope: Scope = { kind, parent, bound: new Set(), globals: null, nonlocals: null, deferred };
+    if (parent.summary) scope.summary = parent.summary;
+    return scope;
+  }
+
+  /** A name used in a function body: a parameter of the summarised function, a module name, or a local (null). */
+  private classify(p: PendingName): ArgumentRoot | null {
+    if (this.resolvesToModule(p.name, p.scope)) return { name: p.name };
+    const summary = p.scope.summary;
+    if (!summary || !summary.params.has(p.name)) return null;
+    // The nearest scope binding the name must be the function's own (a nested parameter of the same name is another object).
+    for (let s: Scope | null = p.scope; s; s = s.parent) {
+      if (s.bound.has(p.name) && s.kind !== 'class') return s === summary.scope ? { name: p.name, param: true } : null;
+    }
+    return null;
   }
 
   // -------------------------------------------------------------------------
@@ -233,6 +306,7 @@ class ScopeWalker {
         return;
       }
       this.globalBinds.push({ name, offset: node.start });
+      scope.summary?.writtenGlobals.add(name);
     }
     this.module.bound.add(name);
     this.binds.add(name);
@@ -240,12 +314,31 @@ class ScopeWalker {
     else this.importBound.delete(name);
   }
 
-  /** Records that the object named by `root` may change in place, when this runs at once and means a module name. */
-  private mutate(root: PyNode | undefined, scope: Scope): void {
-    if (!root || scope.deferred) return;
+  /**
+   * Records that the object named by `root` may change in place: at once, when it means a
+   * module name; in a function body, in the function's summary (a parameter or a global).
+   * `how` says how, for edge reasons: `m.fit`, `X_df['b'] = ...`.
+   */
+  private mutate(root: PyNode | undefined, scope: Scope, how: string): void {
+    if (!root) return;
     const name = this.text(root);
+    if (scope.deferred) {
+      if (scope.summary) this.pendingMutations.push({ name, scope, summary: scope.summary });
+      return;
+    }
     if (this.importBound.has(name)) return; // `np.random.seed(1)` does not make `np` data
-    if (this.resolvesToModule(name, scope)) this.mutates.add(name);
+    if (!this.resolvesToModule(name, scope)) return;
+    this.mutates.add(name);
+    const site: ChangeSite = { name, line: root.line, how };
+    if (this.loops.some((l) => root.start >= l.start && root.start < l.end)) site.inLoop = true;
+    this.changes.delete(name);
+    this.changes.set(name, site);
+  }
+
+  /** Source text for messages, on one line and at most 40 characters. */
+  private snippet(node: PyNode): string {
+    const t = this.text(node).replace(/\s+/g, ' ');
+    return t.length > 40 ? `${t.slice(0, 37)}...` : t;
   }
 
   // -------------------------------------------------------------------------
@@ -299,6 +392,9 @@ class ScopeWalker {
         return this.classDefinition(node, node, [], scope);
       case 'lambda':
         return this.lambda(node, scope);
+      case 'yield':
+        if (scope.summary && scope === scope.summary.scope) scope.summary.out.generator = true;
+        return this.each(node.children, LOAD, scope);
       case 'global_statement':
       case 'nonlocal_statement':
         if (scope.kind !== 'module') {
@@ -330,7 +426,7 @@ class ScopeWalker {
   private store(node: PyNode, scope: Scope): void {
     if (node.type === 'identifier') return this.bind(node, scope);
     if (node.type === 'attribute' || node.type === 'subscript') {
-      this.mutate(rootName(node), scope);
+      this.mutate(rootName(node), scope, `by \`${this.snippet(node)} = ...\``);
       return this.then({ node, mode: LOAD, scope });
     }
     if (TARGET_SEQUENCES.has(node.type)) return this.each(node.children, STORE, scope);
@@ -345,7 +441,7 @@ class ScopeWalker {
       return;
     }
     if (node.type === 'attribute' || node.type === 'subscript') {
-      this.mutate(rootName(node), scope);
+      this.mutate(rootName(node), scope, `by \`del ${this.snippet(node)}\``);
       return this.then({ node, mode: LOAD, scope });
     }
     if (TARGET_SEQUENCES.has(node.type)) return this.each(node.children, DEL, scope);
@@ -401,26 +497,89 @@ class ScopeWalker {
   private call(node: PyNode, scope: Scope): void {
     const fn = field(node, 'function');
     const args = field(node, 'arguments');
-    if (!scope.deferred) {
-      // `x.method()` and `x.a.method()` may change x; so may passing x (or x.a, x[i]) to a call,
-      // unless the call is known to only read (`df.head()`, `len(x)`) and has no `inplace=True`.
-      const argList = args?.type === 'argument_list' ? args.children : [];
-      const inplace = argList.some((a) => a.type === 'keyword_argument' && this.isInplaceTrue(a));
-      const callee = fn?.type === 'attribute' ? field(fn, 'attribute') : fn;
-      const calleeName = callee?.type === 'identifier' ? this.text(callee) : '';
-      if (fn?.type === 'attribute' && !isReadOnlyMethod(calleeName, inplace)) this.mutate(rootName(field(fn, 'object')), scope);
-      if (!isReadOnlyFunction(calleeName, inplace)) {
-        for (const arg of argList) {
-          let value: PyNode | undefined = arg;
-          if (arg.type === 'keyword_argument') value = field(arg, 'value');
-          else if (arg.type === 'list_splat' || arg.type === 'dictionary_splat') value = arg.children[0];
-          if (value && (value.type === 'identifier' || value.type === 'attribute' || value.type === 'subscript')) {
-            this.mutate(rootName(value), scope);
-          }
-        }
+    // `x.method()` and `x.a.method()` may change x; so may passing x (or x.a, x[i]) to a call,
+    // unless the call is known to only read (`df.head()`, `len(x)`) and has no `inplace=True`.
+    // A call of a plain name (`f(x)`) is recorded instead: when f is a notebook function, its
+    // summary decides what it changes (the pipeline builder applies it); otherwise x may change.
+    const argList = args?.type === 'argument_list' ? args.children : [];
+    const inplace = argList.some((a) => a.type === 'keyword_argument' && this.isInplaceTrue(a));
+    const callee = fn?.type === 'attribute' ? field(fn, 'attribute') : fn;
+    const calleeName = callee?.type === 'identifier' ? this.text(callee) : '';
+    const method = fn?.type === 'attribute';
+    if (method && fn && !isReadOnlyMethod(calleeName, inplace)) this.mutate(rootName(field(fn, 'object')), scope, `through \`${this.snippet(fn)}\``);
+    const readOnly = isReadOnlyFunction(calleeName, inplace);
+    const plain = fn?.type === 'identifier' && (scope.deferred || this.resolvesToModule(calleeName, scope));
+    if (plain || (method && calleeName !== '')) {
+      this.recordCall(calleeName, method, node, readOnly ? [] : argList, scope);
+    }
+    if (!readOnly && !plain) {
+      for (const value of this.argumentValues(argList)) this.mutate(rootName(value), scope, `when passed to \`${fn ? this.snippet(fn) : 'a call'}\``);
+    }
+    if (!scope.deferred && fn) this.randomUse(fn);
+    this.then(fn && { node: fn, mode: LOAD, scope }, args && { node: args, mode: LOAD, scope });
+  }
+
+  /** The argument expressions of a call that name an object: `x`, `x.a`, `x[0]`, `*xs`, `k=x`. */
+  private argumentValues(argList: readonly PyNode[]): PyNode[] {
+    const out: PyNode[] = [];
+    for (const arg of argList) {
+      let value: PyNode | undefined = arg;
+      if (arg.type === 'keyword_argument') value = field(arg, 'value');
+      else if (arg.type === 'list_splat' || arg.type === 'dictionary_splat') value = arg.children[0];
+      if (value && (value.type === 'identifier' || value.type === 'attribute' || value.type === 'subscript')) out.push(value);
+    }
+    return out;
+  }
+
+  /** Records a call site: at the top level for the pipeline builder, in a function body for its summary. */
+  private recordCall(callee: string, method: boolean, node: PyNode, argList: readonly PyNode[], scope: Scope): void {
+    const site: CallSite = { callee, line: node.line, args: [], keywords: {}, splat: [] };
+    if (method) site.method = true;
+    const rootOf = (value: PyNode | undefined): PendingName | null => {
+      if (!value || !(value.type === 'identifier' || value.type === 'attribute' || value.type === 'subscript')) return null;
+      const root = rootName(value);
+      return root ? { name: this.text(root), scope } : null;
+    };
+    const roots: (PendingName | null)[] = [];
+    const keywords: [string, PendingName][] = [];
+    const splat: (PendingName | null)[] = [];
+    for (const arg of argList) {
+      if (arg.type === 'keyword_argument') {
+        const k = field(arg, 'name');
+        const r = rootOf(field(arg, 'value'));
+        if (k && r) keywords.push([this.text(k), r]);
+      } else if (arg.type === 'list_splat' || arg.type === 'dictionary_splat') {
+        splat.push(rootOf(arg.children[0]));
+      } else if (arg.type !== 'comment') {
+        roots.push(rootOf(arg));
       }
     }
-    this.then(fn && { node: fn, mode: LOAD, scope }, args && { node: args, mode: LOAD, scope });
+    if (scope.deferred) {
+      if (scope.summary) this.pendingCalls.push({ site, roots, keywords, splat, summary: scope.summary });
+      return;
+    }
+    const atModule = (r: PendingName | null): ArgumentRoot | null =>
+      r && !this.importBound.has(r.name) && this.resolvesToModule(r.name, r.scope) ? { name: r.name } : null;
+    site.args = roots.map(atModule);
+    for (const [k, r] of keywords) {
+      const root = atModule(r);
+      if (root) site.keywords[k] = root;
+    }
+    site.splat = splat.map(atModule);
+    this.calls.push(site);
+  }
+
+  /** Global random state: `np.random.seed(0)` seeds `np.random`; `np.random.rand()` and `random.choice(x)` draw. */
+  private randomUse(fn: PyNode): void {
+    if (fn.type !== 'attribute') return;
+    const call = this.text(fn).replace(/\s+/g, '');
+    const m = /^((?:[A-Za-z_]\w*\.)*?(?:random|torch|cuda))\.(\w+)$/.exec(call);
+    if (!m) return;
+    const state = m[1] as string;
+    const fnName = m[2] as string;
+    const line = fn.line;
+    if (SEEDS.has(fnName)) this.random.push({ kind: 'seed', state, call, line });
+    else if (state.endsWith('random') ? !NOT_DRAWS.has(fnName) : TORCH_DRAWS.has(fnName)) this.random.push({ kind: 'draw', state, call, line });
   }
 
   private isInplaceTrue(keywordArgument: PyNode): boolean {
@@ -444,6 +603,7 @@ class ScopeWalker {
         current = undefined;
       }
     }
+    if (value && scope.kind === 'module') this.assignmentEffects(targets, value, scope);
     if (value) {
       const tasks: Task[] = [{ node: value, mode: LOAD, scope }];
       if (annotation) tasks.push({ node: annotation, mode: LOAD, scope });
@@ -461,6 +621,88 @@ class ScopeWalker {
     }
   }
 
+  /** At the top level: `X_df = df` and `data = [a, b]` make aliases; a generator or open file bound to a name is noted. */
+  private assignmentEffects(targets: PyNode[], value: PyNode, scope: Scope): void {
+    const of = this.aliasRoots(value, scope);
+    for (const t of targets) {
+      // `obj.df = df` puts df inside obj: obj and df share it.
+      const names = t.type === 'attribute' || t.type === 'subscript' ? [rootName(t)].filter((n): n is PyNode => n !== undefined) : identifiersIn(t);
+      if (of.length > 0) for (const id of names) this.alias(this.text(id), of, value.line);
+    }
+    const target = targets.length === 1 ? targets[0] : undefined;
+    if (target?.type !== 'identifier') return;
+    const name = this.text(target);
+    if (value.type === 'generator_expression') {
+      this.specialValues.push({ name, line: target.line, kind: 'generator' });
+    } else if (value.type === 'call') {
+      const fn = field(value, 'function');
+      if (fn?.type !== 'identifier') return;
+      const callee = this.text(fn);
+      if (callee === 'open') this.specialValues.push({ name, line: target.line, kind: 'file' });
+      else if (ITERATOR_CALLS.has(callee)) this.specialValues.push({ name, line: target.line, kind: 'iterator' });
+      else this.specialValues.push({ name, line: target.line, kind: 'generator', callee });
+    }
+  }
+
+  private alias(name: string, of: string[], line: number): void {
+    const others = of.filter((n) => n !== name);
+    if (others.length > 0) this.aliases.push({ name, of: others, line });
+  }
+
+  /** The module names whose objects the value of `node` may share: `df`, `m` in `[m, n]`, `models` in `models.items()`. */
+  private aliasRoots(node: PyNode, scope: Scope): string[] {
+    const out = new Set<string>();
+    const stack = [node];
+    while (stack.length > 0) {
+      const n = stack.pop() as PyNode;
+      switch (n.type) {
+        case 'identifier':
+        case 'attribute':
+        case 'subscript': {
+          const root = rootName(n);
+          if (root) {
+            const name = this.text(root);
+            if (!this.importBound.has(name) && this.resolvesToModule(name, scope)) out.add(name);
+          }
+          break;
+        }
+        case 'call': {
+          const fn = field(n, 'function');
+          const args = field(n, 'arguments');
+          const method = fn?.type === 'attribute' ? field(fn, 'attribute') : undefined;
+          if (method && SHARING_METHODS.has(this.text(method))) {
+            const root = rootName(n);
+            if (root) stack.push(root);
+          } else if (fn?.type === 'identifier' && SHARING_CALLS.has(this.text(fn)) && args) {
+            stack.push(...args.children);
+          }
+          break;
+        }
+        case 'list': case 'tuple': case 'set': case 'expression_list': case 'parenthesized_expression':
+        case 'list_splat': case 'dictionary_splat': case 'conditional_expression': case 'dictionary': case 'argument_list':
+          stack.push(...n.children);
+          break;
+        case 'pair': {
+          const v = field(n, 'value');
+          if (v) stack.push(v);
+          break;
+        }
+        case 'keyword_argument': {
+          const v = field(n, 'value');
+          if (v) stack.push(v);
+          break;
+        }
+        default:
+          if (COMPREHENSIONS.has(n.type)) {
+            const clause = n.children.find((c) => c.type === 'for_in_clause');
+            const right = clause?.children.find((c) => c.field === 'right');
+            if (right) stack.push(right);
+          }
+      }
+    }
+    return [...out];
+  }
+
   private augmentedAssignment(node: PyNode, scope: Scope): void {
     // `x += v` reads x, evaluates v, then writes x; the object x names may change in place.
     const left = field(node, 'left');
@@ -472,12 +714,17 @@ class ScopeWalker {
       () => {
         if (left.type === 'identifier') {
           this.bind(left, scope);
-          this.mutate(left, scope);
+          this.mutate(left, scope, `by \`${this.snippet(left)} ${this.operator(node)} ...\``);
         } else {
           this.then({ node: left, mode: STORE, scope });
         }
       },
     );
+  }
+
+  private operator(node: PyNode): string {
+    const op = field(node, 'operator');
+    return op ? this.text(op) : '+=';
   }
 
   private walrus(node: PyNode, scope: Scope): void {
@@ -494,6 +741,12 @@ class ScopeWalker {
     const iterables = node.children.filter((c) => c.field === 'right');
     const targets = node.children.filter((c) => c.field === 'left');
     const rest = node.children.filter((c) => c.field !== 'right' && c.field !== 'left');
+    if (scope.kind === 'module') {
+      // `for d in data:` and `for k, m in models.items():`: d and m are the objects in the container.
+      this.loops.push({ start: node.start, end: node.end });
+      const of = iterables.flatMap((i) => this.aliasRoots(i, scope));
+      if (of.length > 0) for (const t of targets) for (const id of identifiersIn(t)) this.alias(this.text(id), of, node.line);
+    }
     this.each(rest, LOAD, scope);
     this.each(targets, STORE, scope);
     this.each(iterables, LOAD, scope);
@@ -581,9 +834,26 @@ class ScopeWalker {
     tasks.push(() => {
       const inner = this.newScope('function', annotationScope, true);
       for (const p of params.names) inner.bound.add(this.text(p));
+      const owner = scope.kind === 'module' ? '' : scope.kind === 'class' && scope.parent?.kind === 'module' ? scope.className : undefined;
+      if (name && owner !== undefined) this.summarise(inner, owner ? `${owner}.${this.text(name)}` : this.text(name), node, outer, params.names);
       if (body) this.then({ node: body, mode: LOAD, scope: inner });
     });
     this.then(...tasks);
+  }
+
+  /** Starts the summary of a top-level function or of a method of a top-level class; its own scope is `inner`. */
+  private summarise(inner: Scope, name: string, node: PyNode, outer: PyNode, params: PyNode[]): void {
+    const out: FunctionSummary = {
+      name, line: node.line, params: params.map((p) => this.text(p)), mutatedParams: [], mutatedGlobals: [], writtenGlobals: [],
+      reads: [], calls: [], generator: false,
+    };
+    // A method reads what its class reads (the class's free names include every method's).
+    const definition = name.includes('.') ? this.definitions[this.definitions.length - 1]?.outer ?? outer : outer;
+    const draft: SummaryDraft = {
+      out, scope: inner, params: new Set(out.params), mutated: new Set(), mutatedGlobals: new Set(), writtenGlobals: new Set(), definition,
+    };
+    inner.summary = draft;
+    this.summaries.push(draft);
   }
 
   private classDefinition(node: PyNode, outer: PyNode, decorators: PyNode[], scope: Scope): void {
@@ -598,6 +868,7 @@ class ScopeWalker {
     if (bases) tasks.push({ node: bases, mode: LOAD, scope: annotationScope });
     // The class body runs at once, in its own scope; the name is bound after it.
     const inner = this.newScope('class', annotationScope, scope.deferred);
+    if (name && scope.kind === 'module') inner.className = this.text(name);
     if (body) tasks.push({ node: body, mode: LOAD, scope: inner });
     if (name) tasks.push(() => this.bind(name, scope));
     this.then(...tasks);
@@ -632,6 +903,7 @@ class ScopeWalker {
         this.imports.push({ module: this.text(top), line: node.line, absolute: true });
         const alias = child.type === 'aliased_import' ? field(child, 'alias') : undefined;
         this.bind(alias ?? top, scope, true);
+        if (scope.kind === 'module') this.importStatement_(node, [this.text(alias ?? top)]);
       }
       return;
     }
@@ -646,8 +918,19 @@ class ScopeWalker {
       } else if (child.field === 'name') {
         const bound = child.type === 'aliased_import' ? field(child, 'alias') : child.type === 'dotted_name' ? child.children[0] : undefined;
         if (bound) this.bind(bound, scope, true);
+        if (bound && scope.kind === 'module') this.importStatement_(node, [this.text(bound)]);
       }
     }
+  }
+
+  /** Notes that a top-level import statement binds `names`; one entry per statement. */
+  private importStatement_(node: PyNode, names: string[]): void {
+    const last = this.importStatements[this.importStatements.length - 1];
+    if (last && last.line === node.line && last.source === this.sourceOf(node)) {
+      last.names.push(...names);
+      return;
+    }
+    this.importStatements.push({ names, line: node.line, source: this.sourceOf(node) });
   }
 
   // -------------------------------------------------------------------------
@@ -672,14 +955,42 @@ class ScopeWalker {
       definitions: this.definitions.map((d) => this.definition(d, reads)),
       imports: this.imports,
       starImports: this.starImports,
+      effects: this.effects(reads),
+    };
+  }
+
+  private effects(sortedReads: ModuleRead[]): CellEffects {
+    const functions = this.summaries.map((d) => {
+      const out = d.out;
+      out.mutatedParams = out.params.filter((p) => d.mutated.has(p));
+      out.mutatedGlobals = [...d.mutatedGlobals];
+      out.writtenGlobals = [...d.writtenGlobals];
+      out.reads = this.freeNamesIn(d.definition, new Set(), sortedReads, true);
+      return out;
+    });
+    return {
+      aliases: this.aliases,
+      changes: [...this.changes.values()],
+      calls: this.calls,
+      functions,
+      importStatements: this.importStatements
+        .map((i) => ({ ...i, names: i.names.filter((n) => this.importBound.has(n)) }))
+        .filter((i) => i.names.length > 0),
+      specialValues: this.specialValues,
+      random: this.random,
     };
   }
 
   /** A top-level definition's source and the module names it reads (body, decorators, defaults, annotations, bases). */
   private definition(d: TopLevelDefinition, sortedReads: ModuleRead[]): Definition {
-    const { start, end } = d.outer;
-    const own = new Set([d.name]);
-    for (const g of this.globalBinds) if (g.offset >= start && g.offset < end) own.add(g.name);
+    const freeNames = this.freeNamesIn(d.outer, new Set([d.name]), sortedReads);
+    return { name: d.name, kind: d.kind, source: this.sourceOf(d.outer), freeNames, line: d.outer.line };
+  }
+
+  /** The module names read between the start and end of `node`, less `own` and the names it binds through `global`. */
+  private freeNamesIn(node: PyNode, own: Set<string>, sortedReads: ModuleRead[], withGlobals = false): string[] {
+    const { start, end } = node;
+    if (!withGlobals) for (const g of this.globalBinds) if (g.offset >= start && g.offset < end) own.add(g.name);
     const freeNames: string[] = [];
     const seen = new Set<string>();
     let lo = 0;
@@ -696,7 +1007,7 @@ class ScopeWalker {
       seen.add(r.name);
       freeNames.push(r.name);
     }
-    return { name: d.name, kind: d.kind, source: this.sourceOf(d.outer), freeNames, line: d.outer.line };
+    return freeNames;
   }
 
   /** The definition's text; one nested in a top-level `if`/`try` is dedented so it stands alone. */

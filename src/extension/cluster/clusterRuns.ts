@@ -210,7 +210,7 @@ export class ClusterRuns extends Disposable {
     const [core, connected] = await Promise.all([this.ctx.core(), this.connected()]);
     const stepImages = await this.images.stepImagesForRun(doc, pipeline);
     const options = { ...emitOptions(this.ctx.settingsFor(doc.uri), pipeline), ...(stepImages ? { stepImages } : {}) };
-    const workflow = core.emitWorkflow(pipeline, options) as unknown as Cluster.Workflow;
+    const workflow: Cluster.Workflow = core.emitWorkflow(pipeline, options);
     return { requestId: crypto.randomUUID(), connected, workflow, pipelineName: pipeline.name, notebookPath: doc.uri.fsPath };
   }
 

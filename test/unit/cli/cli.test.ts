@@ -80,7 +80,7 @@ describe('flowbook CLI', () => {
     assert.deepEqual(p.parameters[0], { name: 'factor', type: 'int', default: 2, cell: 3 });
     const report = p.steps.find((s) => s.name === 'report');
     assert.deepEqual(report?.after, ['double', 'stats']);
-    assert.deepEqual(report?.inputs, [{ name: 'doubled', from: 'double' }, { name: 'count', from: 'stats' }]);
+    assert.deepEqual(report?.inputs, [{ name: 'summarize', from: 'stats' }, { name: 'doubled', from: 'double' }, { name: 'count', from: 'stats' }]);
     assert.deepEqual(p.metrics, [{ name: 'score', step: 'report' }, { name: 'count', step: 'stats' }]);
     assert.ok(Array.isArray(p.requirements) && Array.isArray(p.diagnostics));
   });

@@ -147,7 +147,7 @@ describe('submit and preflight (simulated cluster)', function () {
   it('preflight passes on a healthy cluster', async () => {
     const report = await preflight(h.client(), pipelineWorkflow());
     assert.equal(report.ok, true, JSON.stringify(report.problems));
-    assert.deepEqual(report.passed, ['crd', 'namespace', 'permission', 'dryRun']);
+    assert.deepEqual(report.passed, ['crd', 'namespace', 'permission', 'data', 'dryRun']);
     assert.ok(h.sim.count({ verb: 'create', resource: 'workflows', dryRun: true }) > 0, 'the dry run went to the server');
   });
 

@@ -24,7 +24,7 @@ const inputs = (s: Step) => s.inputs.map((i) => `${i.name}<${i.from}`);
 const codes = (p: Pipeline, severity = 'error') => p.diagnostics.filter((d) => d.severity === severity).map((d) => d.code);
 
 describe('buildPipeline: fixtures', () => {
-  it('basic.ipynb: steps, providers, carried functions, parameters and metrics', () => {
+  it('basic.ipynb: steps, providers, functions passed as values, parameters and metrics', () => {
     const p = fixture('basic.ipynb');
     assert.deepEqual(codes(p), []);
     assert.deepEqual(p.steps.map((s) => s.name), ['load', 'double', 'stats', 'report']);
@@ -32,13 +32,14 @@ describe('buildPipeline: fixtures', () => {
     assert.deepEqual(inputs(step(p, 'double')), ['raw<load']);
     assert.deepEqual(step(p, 'double').parameters, ['factor']);
     assert.deepEqual(step(p, 'load').parameters, ['label']);
-    // `scale(raw, factor)` passes raw to a call, so `double` may have changed it.
-    assert.deepEqual(inputs(step(p, 'stats')), ['raw<double']);
-    assert.deepEqual(inputs(step(p, 'report')), ['doubled<double', 'count<stats']);
-    assert.deepEqual(step(p, 'report').definitions.map((d) => `${d.kind} ${d.name}<${d.from}`), ['function summarize<stats']);
+    // `scale(raw, factor)` calls a functions-cell function whose body only reads its arguments.
+    assert.deepEqual(inputs(step(p, 'stats')), ['raw<load']);
+    // `summarize`, defined in step stats, is a value like any other.
+    assert.deepEqual(inputs(step(p, 'report')), ['summarize<stats', 'doubled<double', 'count<stats']);
+    assert.deepEqual(step(p, 'report').definitions, []);
     assert.deepEqual(step(p, 'report').parameters, ['threshold']);
     assert.deepEqual(step(p, 'load').outputs, ['raw']);
-    assert.deepEqual(step(p, 'double').outputs, ['doubled', 'raw']);
+    assert.deepEqual(step(p, 'double').outputs, ['doubled']);
     assert.deepEqual(p.metrics.map((m) => `${m.name}<${m.step}`), ['score<report', 'count<stats']);
     assert.deepEqual(step(p, 'report').metrics, ['score']);
     assert.deepEqual(p.parameters.map((x) => [x.name, x.type, x.default]), [['factor', 'int', 2], ['label', 'str', 'run'], ['threshold', 'float', 0.5]]);
@@ -140,23 +141,22 @@ describe('buildPipeline: provider rule', () => {
     assert.deepEqual(step(p, 'b').parameters, ['k']);
   });
 
-  it('carries a function by source and passes its free variables as data', () => {
+  it('passes a step-defined function on as a value, with the names its body reads', () => {
     const p = analyze([
       ['step:a', 'base = 10\ndef add(v):\n    return v + base'],
       ['step:b', 'total = add(5)'],
     ]);
-    assert.deepEqual(step(p, 'b').definitions.map((d) => d.name), ['add']);
-    assert.match(step(p, 'b').definitions[0]?.source ?? '', /^def add\(v\):/);
-    assert.deepEqual(inputs(step(p, 'b')), ['base<a']);
+    assert.deepEqual(step(p, 'b').definitions, []);
+    assert.deepEqual(inputs(step(p, 'b')), ['add<a', 'base<a']);
   });
 
-  it('carries the classes of a providing step so its objects unpickle', () => {
+  it('passes objects of a step-defined class on without re-creating the class from source', () => {
     const p = analyze([
       ['step:a', 'class Box:\n    def __init__(self, v):\n        self.v = v\nbox = Box(1)'],
       ['step:b', 'print(box.v)'],
     ]);
     assert.deepEqual(inputs(step(p, 'b')), ['box<a']);
-    assert.deepEqual(step(p, 'b').definitions.map((d) => `${d.kind} ${d.name}`), ['class Box']);
+    assert.deepEqual(step(p, 'b').definitions, []);
   });
 
   it('lets a step shadow a builtin for later steps', () => {
@@ -176,9 +176,12 @@ describe('buildPipeline: provider rule', () => {
     assert.match(d?.message ?? '', /from math import \*/);
   });
 
-  it('warns when a step assigns to a pipeline parameter', () => {
-    const p = analyze([['pipeline-parameters', 'lr = 0.1'], ['step:a', 'lr = lr * 2']]);
-    assert.ok(p.diagnostics.some((d) => d.code === 'FB404' && d.cell === 1));
+  it('tells when a step assigns to a pipeline parameter; later steps get the new value', () => {
+    const p = analyze([['pipeline-parameters', 'lr = 0.1'], ['step:a', 'lr = lr * 2'], ['step:b', 'print(lr)']]);
+    assert.ok(p.diagnostics.some((d) => d.code === 'FB404' && d.cell === 1 && d.severity === 'info'));
+    assert.deepEqual(step(p, 'a').parameters, ['lr']);
+    assert.deepEqual(inputs(step(p, 'b')), ['lr<a']);
+    assert.deepEqual(step(p, 'b').parameters, []);
   });
 });
 

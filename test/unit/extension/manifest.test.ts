@@ -54,7 +54,7 @@ describe('extension manifest (package.json)', () => {
       assert.ok(cellMenu.includes(`flowbook.${id}`), id);
     }
     const toolbar = (pkg.contributes.menus['notebook/toolbar'] ?? []).map((m) => m.command);
-    assert.deepEqual(toolbar, ['flowbook.compile', 'flowbook.runLocally', 'flowbook.runOnCluster', 'flowbook.showGraph']);
+    assert.deepEqual(toolbar, ['flowbook.compile', 'flowbook.runLocally', 'flowbook.runOnCluster', 'flowbook.showGraph', 'flowbook.verifyPipeline']);
     const cluster = pkg.contributes.commands.find((c) => c.command === 'flowbook.runOnCluster');
     assert.equal(cluster?.enablement, 'flowbook:clusterConfigured');
   });

@@ -70,6 +70,18 @@ describe('runner: flowbook run (CLI, real notebooks)', function () {
   };
   const statuses = (r: RunRecord) => Object.fromEntries(r.steps.map((s) => [s.name, s.status]));
 
+  /** Runs hang.ipynb until its step and the process it started have written their pids. */
+  async function startHang(...args: string[]): Promise<{ cli: number; done: Promise<CliResult>; pids: number[] }> {
+    const pidFile = path.join(runs, 'pids');
+    let cli = -1;
+    const done = flowbook(['run', path.join(FIXTURES, 'hang.ipynb'), '--python', PYTHON, '--runs-dir', runs, ...args, '-p', `pid_file=${pidFile}`], (pid) => (cli = pid));
+    const pids = await waitFor(() => {
+      const text = fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8') : '';
+      return /^\d+ \d+$/.test(text) ? text.split(' ').map(Number) : undefined;
+    });
+    return { cli, done, pids };
+  }
+
   it('values of every kind: metrics equal the cells run straight through, with and without -p, and --json prints one object', async () => {
     const notebook = path.join(FIXTURES, 'values.ipynb');
     const plain = await run(notebook, '--json');
@@ -136,13 +148,7 @@ describe('runner: flowbook run (CLI, real notebooks)', function () {
   });
 
   it('SIGTERM stops the steps and their children, marks the run cancelled and leaves no process', async () => {
-    const pidFile = path.join(runs, 'pids');
-    let cli = -1;
-    const done = flowbook(['run', path.join(FIXTURES, 'hang.ipynb'), '--python', PYTHON, '--runs-dir', runs, '-p', `pid_file=${pidFile}`], (pid) => (cli = pid));
-    const pids = await waitFor(() => {
-      const text = fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8') : '';
-      return /^\d+ \d+$/.test(text) ? text.split(' ').map(Number) : undefined;
-    });
+    const { cli, done, pids } = await startHang();
     const launcher = listRuns(runs)[0]?.python.launcherPid;
     for (const pid of pids) assert.ok(alive(pid));
     process.kill(cli, 'SIGTERM');
@@ -155,18 +161,58 @@ describe('runner: flowbook run (CLI, real notebooks)', function () {
   });
 
   it('even a runner killed with SIGKILL leaves no step behind (the launcher stops them)', async () => {
-    const pidFile = path.join(runs, 'pids');
-    let cli = -1;
-    const done = flowbook(['run', path.join(FIXTURES, 'hang.ipynb'), '--python', PYTHON, '--runs-dir', runs, '-p', `pid_file=${pidFile}`], (pid) => (cli = pid));
-    const pids = await waitFor(() => {
-      const text = fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8') : '';
-      return /^\d+ \d+$/.test(text) ? text.split(' ').map(Number) : undefined;
-    });
+    const { cli, done, pids } = await startHang();
     const launcher = listRuns(runs)[0]?.python.launcherPid;
     assert.ok(launcher !== undefined && alive(launcher));
     process.kill(cli, 'SIGKILL');
     await done;
     await waitFor(() => ([...pids, launcher].every((p) => !alive(p)) ? true : undefined), 10_000);
+  });
+
+  it('SIGHUP (terminal closed) stops the steps like SIGTERM: run cancelled, no process left', async () => {
+    const { cli, done, pids } = await startHang();
+    process.kill(cli, 'SIGHUP');
+    const result = await done;
+    assert.equal(result.code, 130, result.stderr);
+    assert.equal(only(result).status, 'cancelled');
+    for (const pid of pids) assert.ok(!alive(pid), `process ${pid} is gone`);
+  });
+
+  it('a runner killed with SIGKILL under --no-preload leaves no step behind, and its run then reads as interrupted', async () => {
+    const { cli, done, pids } = await startHang('--no-preload');
+    for (const pid of pids) assert.ok(alive(pid));
+    process.kill(cli, 'SIGKILL');
+    await done;
+    await waitFor(() => (pids.every((p) => !alive(p)) ? true : undefined), 10_000);
+    const record = listRuns(runs)[0];
+    assert.equal(record?.status, 'failed');
+    assert.equal(record?.interrupted, true);
+    assert.deepEqual(statuses(record as RunRecord), { hang: 'cancelled', later: 'cancelled' });
+  });
+
+  it('lists every missing package with one install command and exits 2 before any step runs', async () => {
+    const result = await run(path.join(FIXTURES, 'missing.ipynb'));
+    assert.equal(result.code, 2, result.stderr);
+    const text = result.stdout + result.stderr;
+    assert.match(text, /Python packages are missing for .*python3.*: (cloudpickle, )?flowbook_missing_alpha, flowbook_missing_beta\. Install them with: .*pip install .*flowbook_missing_alpha flowbook_missing_beta/);
+    assert.ok(only(result).steps.every((s) => s.status === 'skipped'));
+  });
+
+  it('flowbook clean keeps the newest runs and the runs they reuse; run --keep does the same after a run', async () => {
+    const tiny = path.join(FIXTURES, 'tiny.ipynb');
+    for (const k of [1, 2, 3]) assert.equal((await run(tiny, '-p', `k=${k}`)).code, 0);
+    const ids = listRuns(runs).map((r) => r.id).reverse();
+    const dry = await flowbook(['clean', tiny, '--keep', '1', '--dry-run', '--runs-dir', runs]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, new RegExp(`would delete ${ids[1]}  tiny\\.ipynb  succeeded\\nwould delete ${ids[0]}  tiny\\.ipynb  succeeded\\nwould delete 2 runs, .* would be freed`));
+    assert.equal(listRuns(runs).length, 3);
+    const kept = await run(tiny, '-p', 'k=4', '--keep', '2');
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.match(kept.stdout, /deleted 2 older runs \(--keep\)/);
+    assert.equal(listRuns(runs).length, 2);
+    const bad = await flowbook(['clean', tiny, '--keep', 'none', '--runs-dir', runs]);
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr, 'flowbook clean: --keep none: give a whole number of at least 1\n');
   });
 
   it('a step printing 200 MB: the output is on disk and the runner process stays small', async () => {

@@ -113,7 +113,7 @@ for (const preload of [true, false]) describe(`runner: executor (${preload ? 'st
     assert.deepEqual(second.metrics, first.metrics);
     assert.equal(second.steps[0]?.cachedFrom, first.id);
     const dir = path.join(root, '.flowbook', 'runs', second.id);
-    assert.ok(fs.existsSync(path.join(dir, 'data', 'load', 'data.pkl')), 'cached outputs are linked into the new run');
+    assert.ok(fs.existsSync(path.join(dir, 'data', 'load', '_values.pkl')), 'cached outputs are linked into the new run');
 
     const third = await run(PIPELINE, { parameters: { factor: 5 } }).done;
     assert.deepEqual(statuses(third), { load: 'cached', total: 'succeeded', count: 'cached', report: 'succeeded' });
@@ -160,11 +160,12 @@ for (const preload of [true, false]) describe(`runner: executor (${preload ? 'st
   });
 
   it('names the step, the module and the install command when a package is missing', async () => {
-    const step: FakeStep = { name: 'train', cells: [[1, 'import json'], [2, 'import flowbook_no_such_module as m']] };
+    // Imported where the check before the run does not look: the step's traceback tells.
+    const step: FakeStep = { name: 'train', cells: [[1, 'import json'], [2, 'if True:\n    import flowbook_no_such_module as m']] };
     const record = await run([step]).done;
     const error = record.steps[0]?.error;
     assert.equal(error?.module, 'flowbook_no_such_module');
-    assert.match(error?.message ?? '', /^step train failed: ModuleNotFoundError at cell 3, line 1 \(No module named 'flowbook_no_such_module'\)\. Module 'flowbook_no_such_module' is not installed for .*python3.*; install it with: .*pip install flowbook_no_such_module/);
+    assert.match(error?.message ?? '', /^step train failed: ModuleNotFoundError at cell 3, line 2 \(No module named 'flowbook_no_such_module'\)\. Module 'flowbook_no_such_module' is not installed for .*python3.*; install it with: .*pip install flowbook_no_such_module/);
   });
 
   it('behaves like a fresh interpreter: exit codes, sys.exit messages, syntax errors, unseeded random numbers', async () => {

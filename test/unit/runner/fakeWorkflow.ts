@@ -2,7 +2,8 @@
 // emitter would compile (cells, inputs, outputs, parameters, metrics), and this builds an
 // Argo Workflow object whose scripts follow the runtime conventions of
 // docs/architecture.md (parameters in FLOWBOOK_PARAM_<NAME> as JSON, values under
-// FLOWBOOK_DATA_DIR/<template>/, metrics at FLOWBOOK_METRICS_PATH, `#@flowbook` markers).
+// FLOWBOOK_DATA_DIR/<template>/_values.pkl, metrics at FLOWBOOK_METRICS_PATH, `#@flowbook`
+// markers, each cell compiled under `<flowbook cell=N>`).
 
 import type { WorkflowLike } from '../../../src/runner';
 
@@ -26,19 +27,20 @@ function templateName(step: string): string {
 function script(step: FakeStep): string {
   const lines = [
     '#@flowbook generated',
-    'import json, os, pickle',
+    'import json, os, pickle, types',
     "_data = os.environ.get('FLOWBOOK_DATA_DIR', '/flowbook/data')",
+    "_flowbook = types.SimpleNamespace(cell=lambda n, line, text: exec(compile(text[1:], '<flowbook cell=%d>' % n, 'exec'), globals()))",
   ];
   for (const p of step.params ?? []) lines.push(`${p} = json.loads(os.environ['FLOWBOOK_PARAM_${p}'])`);
   for (const i of step.inputs ?? []) {
-    lines.push(`with open(os.path.join(_data, '${templateName(i.from)}', '${i.name}.pkl'), 'rb') as _f:`, `    ${i.name} = pickle.load(_f)`);
+    lines.push(`with open(os.path.join(_data, '${templateName(i.from)}', '_values.pkl'), 'rb') as _f:`, `    ${i.name} = pickle.load(_f)['${i.name}']`);
   }
   for (const [cell, code] of step.cells) {
-    lines.push(`#@flowbook cell=${cell}`, ...code.split('\n'), '#@flowbook generated');
+    lines.push(`#@flowbook cell=${cell}`, `_flowbook.cell(${cell}, 1, r'''`, ...code.split('\n'), "''')", '#@flowbook generated');
   }
   lines.push(`os.makedirs(os.path.join(_data, '${templateName(step.name)}'), exist_ok=True)`);
-  for (const o of step.outputs ?? []) {
-    lines.push(`with open(os.path.join(_data, '${templateName(step.name)}', '${o}.pkl'), 'wb') as _f:`, `    pickle.dump(${o}, _f)`);
+  if (step.outputs?.length) {
+    lines.push(`with open(os.path.join(_data, '${templateName(step.name)}', '_values.pkl'), 'wb') as _f:`, `    pickle.dump({${step.outputs.map((o) => `'${o}': ${o}`).join(', ')}}, _f)`);
   }
   if (step.metrics?.length) {
     const items = step.metrics.map((m) => `{'name': '${m}', 'numberValue': float(${m}), 'format': 'RAW'}`).join(', ');
@@ -68,7 +70,12 @@ export function fakeWorkflow(steps: FakeStep[], parameters: Record<string, unkno
         },
         ...steps.map((s) => ({
           name: templateName(s.name),
-          metadata: { annotations: { 'flowbook.dev/step': s.name, 'flowbook.dev/cells': s.cells.map(([c]) => c).join(',') } },
+          metadata: {
+            annotations: {
+              'flowbook.dev/step': s.name, 'flowbook.dev/cells': s.cells.map(([c]) => c).join(','),
+              ...(s.outputs?.length ? { 'flowbook.dev/outputs': s.outputs.join(',') } : {}),
+            },
+          },
           inputs: { parameters: (s.params ?? []).map((p) => ({ name: p })) },
           script: {
             image: 'python:3.12-slim',

@@ -12,6 +12,7 @@ import {
 import { createRunDir, writeRunRecord } from '../../../src/runner/record';
 import type { RunRecord } from '../../../src/runner';
 import { fakeWorkflow } from './fakeWorkflow';
+import { PythonAnalyzer } from '../../../src/converter/python';
 
 const param = (name: string, type: PipelineParameter['type'], literal: string, value: PipelineParameter['default']): PipelineParameter => ({
   name, type, default: value, literal, cell: 2, line: 1,
@@ -23,23 +24,23 @@ const PARAMS = [
 ];
 
 describe('runner: -p parameters', () => {
-  it('parses each type the way people type it', () => {
-    const r = parseParameterArgs(['lr=1e-3', 'epochs=+20', 'name=sgd momentum', 'verbose=yes', "layers=[128, 64, 'x']", 'opts={"b": [1, 2.5], "c": None}', 'seed=3'], PARAMS);
+  it('parses each type the way people type it', async () => {
+    const r = await parseParameterArgs(['lr=1e-3', 'epochs=+20', 'name=sgd momentum', 'verbose=yes', "layers=[128, 64, 'x']", 'opts={"b": [1, 2.5], "c": None}', 'seed=3'], PARAMS);
     assert.deepEqual(r.problems, []);
     assert.deepEqual(r.values, { lr: 0.001, epochs: 20, name: 'sgd momentum', verbose: true, layers: [128, 64, 'x'], opts: { b: [1, 2.5], c: null }, seed: 3 });
-    assert.deepEqual(parseParameterArgs(['seed=none', 'name='], PARAMS).values, { seed: null, name: '' });
+    assert.deepEqual((await parseParameterArgs(['seed=none', 'name='], PARAMS)).values, { seed: null, name: '' });
   });
 
-  it('names an unknown parameter and lists the known ones', () => {
-    const r = parseParameterArgs(['learning_rate=0.2'], PARAMS);
+  it('names an unknown parameter and lists the known ones', async () => {
+    const r = await parseParameterArgs(['learning_rate=0.2'], PARAMS);
     assert.deepEqual(r.values, {});
     assert.equal(r.problems[0]?.message, "-p learning_rate: the notebook has no parameter 'learning_rate'; its parameters are lr, epochs, name, verbose, layers, opts, seed");
-    assert.match(parseParameterArgs(['x=1'], []).problems[0]?.message ?? '', /has no pipeline parameters/);
-    assert.match(parseParameterArgs(['lr'], PARAMS).problems[0]?.message ?? '', /write it as NAME=VALUE/);
+    assert.match((await parseParameterArgs(['x=1'], [])).problems[0]?.message ?? '', /has no pipeline parameters/);
+    assert.match((await parseParameterArgs(['lr'], PARAMS)).problems[0]?.message ?? '', /write it as NAME=VALUE/);
   });
 
-  it('rejects a value of the wrong type, naming the parameter, its type and cell', () => {
-    const r = parseParameterArgs(['epochs=1.5', 'lr=fast', 'verbose=maybe', 'layers={"a": 1}', 'opts=[1'], PARAMS);
+  it('rejects a value of the wrong type, naming the parameter, its type and cell', async () => {
+    const r = await parseParameterArgs(['epochs=1.5', 'lr=fast', 'verbose=maybe', 'layers={"a": 1}', 'opts=[1'], PARAMS);
     assert.deepEqual(r.problems.map((p) => p.name), ['epochs', 'lr', 'verbose', 'layers', 'opts']);
     assert.equal(r.problems[0]?.message, "-p epochs=1.5: '1.5' is not a whole number (parameter 'epochs' is an int, default 10, in cell 3)");
     assert.equal(r.problems[1]?.message, "-p lr=fast: 'fast' is not a number (parameter 'lr' is a float, default 0.1, in cell 3)");
@@ -53,22 +54,38 @@ describe('runner: -p parameters', () => {
     assert.equal(encodeParameter('a"b', 'str'), '"a\\"b"');
   });
 
-  it('reads Python literals', () => {
-    assert.deepEqual(parseLiteral("(1, 'two', True, None, -3.5e2, 1_000)"), { value: [1, 'two', true, null, -350, 1000] });
-    assert.ok('error' in parseLiteral('[1, 2'));
-    assert.ok('error' in parseLiteral('os.system("x")'));
+  it('reads Python literals', async () => {
+    const python = await PythonAnalyzer.create();
+    assert.deepEqual(parseLiteral("(1, 'two', True, None, -3.5e2, 1_000)", python), { value: [1, 'two', true, null, -350, 1000] });
+    assert.ok('error' in parseLiteral('[1, 2', python));
+    assert.ok('error' in parseLiteral('os.system("x")', python));
+  });
+
+  it('loses nothing: __proto__ keys, out-of-range numbers, Python escapes, int keys', async () => {
+    const r = await parseParameterArgs(['opts={"__proto__": 1, "a": 2}', "layers=['\\x41', '\\u00e9', r'\\x41']"], PARAMS);
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual(Object.keys(r.values.opts as object), ['__proto__', 'a']);
+    assert.equal(encodeParameter(r.values.opts ?? null, 'dict'), '{"__proto__":1,"a":2}');
+    assert.deepEqual(r.values.layers, ['A', 'é', '\\x41']);
+    const bad = await parseParameterArgs(['layers=[1e400]', "opts={1: 'a', '1': 'b'}", 'layers=[true, 1e400]', 'layers=[12345678901234567890]'], PARAMS);
+    assert.equal(bad.problems.length, 4, JSON.stringify(bad));
+    assert.match(bad.problems[0]?.message ?? '', /out of range/);
+    assert.match(bad.problems[1]?.message ?? '', /dict keys must be strings/);
+    assert.match(bad.problems[2]?.message ?? '', /cannot be passed exactly/);
+    assert.match(bad.problems[3]?.message ?? '', /too large/);
+    assert.deepEqual((await parseParameterArgs(['opts={"a": true, "b": null}'], PARAMS)).values, { opts: { a: true, b: null } });
   });
 });
 
 describe('runner: traceback mapping', () => {
-  const script = ['#@flowbook generated', 'import os', '#@flowbook cell=6', 'items = []', 'first = items[3]', '#@flowbook generated', 'save()'].join('\n');
+  const script = ['#@flowbook generated', 'import os', '#@flowbook cell=6', "_flowbook.cell(6, 1, r'''", 'items = []', 'first = items[3]', "''')", '#@flowbook generated', 'save()'].join('\n');
   const file = '/runs/x/steps/boom/script.py';
 
   it('maps the innermost script frame inside a cell to cell and line', () => {
     const stderr = [
       'some earlier output',
       'Traceback (most recent call last):',
-      `  File "${file}", line 5, in <module>`,
+      `  File "${file}", line 6, in <module>`,
       '    first = items[3]',
       '            ~~~~~^^^',
       'IndexError: list index out of range',
@@ -81,8 +98,8 @@ describe('runner: traceback mapping', () => {
       'Traceback (most recent call last):', `  File "${file}", line 4, in <module>`, 'KeyError: 1', '',
       'During handling of the above exception, another exception occurred:', '',
       'Traceback (most recent call last):',
-      `  File "${file}", line 7, in <module>`,
-      `  File "${file}", line 5, in helper`,
+      `  File "${file}", line 9, in <module>`,
+      `  File "${file}", line 6, in helper`,
       '  File "/usr/lib/python3/dist-packages/pandas/core/frame.py", line 10, in f',
       'pandas.errors.ParserError: bad line',
     ].join('\n');
@@ -92,8 +109,23 @@ describe('runner: traceback mapping', () => {
   it('finds the missing module of a ModuleNotFoundError and reads SyntaxErrors', () => {
     const missing = ['Traceback (most recent call last):', `  File "${file}", line 4, in <module>`, "ModuleNotFoundError: No module named 'sklearn.linear_model'"].join('\n');
     assert.equal(parseTraceback(missing, file, script)?.module, 'sklearn');
-    const syntax = [`  File "${file}", line 5`, '    first = (', '            ^', "SyntaxError: '(' was never closed"].join('\n');
+    const syntax = [`  File "${file}", line 6`, '    first = (', '            ^', "SyntaxError: '(' was never closed"].join('\n');
     assert.deepEqual(parseTraceback(syntax, file, script), { exception: 'SyntaxError', detail: "'(' was never closed", location: { cell: 6, line: 2 } });
+  });
+
+  it('maps a frame of a cell compiled on its own, also one of a function an earlier step defined', () => {
+    const stderr = [
+      'Traceback (most recent call last):',
+      '  File "<flowbook cell=9>", line 3, in <module>',
+      '    total = f(0)',
+      '  File "<flowbook cell=2>", line 4, in f',
+      '    return 1 / y',
+      '  File "/usr/lib/python3/dist-packages/numpy/core/x.py", line 10, in g',
+      'ZeroDivisionError: division by zero',
+    ].join('\n');
+    assert.deepEqual(parseTraceback(stderr, file, script)?.location, { cell: 2, line: 4 });
+    const syntax = ['  File "<flowbook cell=7>", line 2', '    z = (', '        ^', "SyntaxError: '(' was never closed"].join('\n');
+    assert.deepEqual(parseTraceback(syntax, file, script)?.location, { cell: 7, line: 2 });
   });
 
   it("reads the generated runtime's one-line message, and nothing from unrelated output", () => {

@@ -7,11 +7,12 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { compileNotebookText } from '../../../../src/converter';
-import { emitWorkflow, scriptLocation, stepScript, type Workflow } from '../../../../src/converter/emit';
+import { emitWorkflow, stepScript, type Workflow } from '../../../../src/converter/emit';
+import { parseTraceback } from '../../../../src/runner/traceback';
 import type { Pipeline } from '../../../../src/converter/ir';
 import { FIXTURES } from '../../../support/notebooks';
 import { makePipeline, param } from '../../../support/pipelineBuilder';
-import { lastLine, pyCompileAll, requireDataPython, runScript, runWorkflow, tempDir, type StepRun } from './python';
+import { lastLine, pythonSuite, pyCompileAll, runScript, runWorkflow, type StepRun } from './python';
 import { mlPipeline, optionsPipeline } from './samples';
 
 /** The notebook as one kernel would run it: prelude, parameters, then every step cell in notebook order. */
@@ -41,16 +42,7 @@ function single(code: string, extra: Partial<Parameters<typeof makePipeline>[0][
 
 describe('step scripts with real Python', function () {
   this.timeout(120_000);
-  const dirs: string[] = [];
-  const work = (prefix: string) => {
-    const d = tempDir(prefix);
-    dirs.push(d);
-    return d;
-  };
-  before(requireDataPython);
-  after(() => {
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-  });
+  const work = pythonSuite();
 
   it('compiles every generated script with py_compile', () => {
     const pipelines = [
@@ -91,9 +83,9 @@ describe('step scripts with real Python', function () {
       assert.deepEqual((reference as { point: unknown }).point, ['Point', 25], 'the reference ran the carried class');
     });
 
-    it('stores each kind of value in its own format, only in the producer folder', () => {
-      assert.deepEqual(fs.readdirSync(path.join(dataDir, 'load')).sort(), ['arr.npy', 'df.pd.pkl', 'fn.pkl', 'mixed.pkl', 'p.pkl', 'plain.pkl']);
-      assert.deepEqual(fs.readdirSync(path.join(dataDir, 'train')).sort(), ['model.joblib', 'scaled.npy']);
+    it('stores all values of a step in one bundle with their summaries, only in the producer folder, and a model file for an estimator', () => {
+      assert.deepEqual(fs.readdirSync(path.join(dataDir, 'load')).sort(), ['_summary.json', '_values.pkl']);
+      assert.deepEqual(fs.readdirSync(path.join(dataDir, 'train')).sort(), ['_summary.json', '_values.pkl', 'model.joblib']);
       assert.deepEqual(fs.readdirSync(dataDir).sort(), ['load', 'train'], 'a step without outputs writes no folder');
     });
 
@@ -195,11 +187,11 @@ describe('step scripts with real Python', function () {
     const cases: [string, string, string][] = [
       ['a generator', 'gen = (i for i in range(3))', `flowbook: cannot save variable 'gen' of type generator for step 'make': cannot pickle 'generator' object`],
       ['a lock', 'import threading\nlock = threading.Lock()', `flowbook: cannot save variable 'lock' of type _thread.lock for step 'make': cannot pickle '_thread.lock' object`],
-      ['a lambda', 'f = lambda x: x', `flowbook: cannot save variable 'f' of type function for step 'make': Can't pickle <function <lambda> at`],
+      ['a module', 'import os.path as f', `flowbook: cannot save variable 'f' for step 'make': it is the module posixpath, and modules are never passed between steps; import it in the step that uses it`],
     ];
     for (const [what, code, message] of cases) {
       it(`stops with one line naming the variable, its type and the step: ${what}`, () => {
-        const name = /^(?:import threading\n)?(\w+) =/.exec(code)?.[1] ?? '';
+        const name = /^(?:import threading\n)?(\w+) =|as (\w+)$/.exec(code)?.slice(1).find(Boolean) ?? '';
         const dir = work('unsaveable');
         const runs = runWorkflow(emitWorkflow(single(code, { outputs: [name] })), dir);
         assert.equal(runs[0]?.status, 1);
@@ -213,7 +205,7 @@ describe('step scripts with real Python', function () {
     it('says so when the step did not define an output', () => {
       const runs = runWorkflow(emitWorkflow(single('if False:\n    x = 1', { outputs: ['x'] })), work('undefined'));
       assert.equal(runs[0]?.status, 1);
-      assert.equal(runs[0]?.stderr.trim(), `flowbook: cannot save variable 'x' for step 'make': the step's cells did not define it`);
+      assert.equal(runs[0]?.stderr.trim(), `flowbook: cannot save variable 'x' for step 'make': the step's cells did not define it (they ran to the end of cell 1)`);
     });
   });
 
@@ -225,30 +217,37 @@ describe('step scripts with real Python', function () {
       fs.writeFileSync(file, stepScript(p, p.steps[1] as never));
       const r = runScript(file, { FLOWBOOK_DATA_DIR: path.join(dir, 'data') }, dir);
       assert.equal(r.status, 1);
-      const where = path.join(dir, 'data', 'make', 'x');
-      assert.equal(r.stderr.trim(), `flowbook: cannot load variable 'x' from step 'make': ${where}.* does not exist (did step 'make' finish?)`);
+      const where = path.join(dir, 'data', 'make', '_values.pkl');
+      assert.equal(r.stderr.trim(), `flowbook: cannot load 'x' from step 'make': ${where} does not exist (did step 'make' finish?)`);
     });
 
-    it('names the variable, the step and the file when the value needs a class the step lacks', () => {
+    it('names the step, the variables and the file when the saved values cannot be read', () => {
       const p = makePipeline({
         steps: [
-          { name: 'make', code: [{ cell: 0, code: 'class C:\n    pass\n\nc = C()' }], outputs: ['c'] },
+          { name: 'make', code: [{ cell: 0, code: 'c = 1' }], outputs: ['c'] },
           { name: 'use', code: [{ cell: 1, code: 'print(c)' }], inputs: { c: 'make' }, after: ['make'] },
         ],
       });
-      const runs = runWorkflow(emitWorkflow(p), work('noclass'));
-      assert.equal(runs[1]?.status, 1);
-      assert.match(lastLine(runs[1]?.stderr ?? ''), /^flowbook: cannot load variable 'c' saved by step 'make' from \S+\/make\/c\.pkl: Can't get attribute 'C' on <module '__main__'/);
+      const dir = work('corrupt');
+      succeeded(runWorkflow(emitWorkflow(p), dir));
+      const file = path.join(dir, 'data', 'make', '_values.pkl');
+      fs.writeFileSync(file, 'not a pickle');
+      const use = path.join(dir, 'use.py');
+      fs.writeFileSync(use, stepScript(p, p.steps[1] as never));
+      const r = runScript(use, { FLOWBOOK_DATA_DIR: path.join(dir, 'data') }, dir);
+      assert.equal(r.status, 1);
+      assert.match(lastLine(r.stderr), new RegExp(`^flowbook: cannot load the values saved by step 'make' \\(c\\) from ${file.replace(/[/.]/g, '\\$&')}: UnpicklingError: `));
     });
 
-    it('replaces a value saved earlier in another format', () => {
+    it('replaces the values saved by an earlier run, and a model file that is no longer a model', () => {
       const dir = work('stale');
       const consumer = { name: 'use', code: [{ cell: 1, code: 'print("TYPE", x.__class__.__name__)' }], inputs: { x: 'make' }, after: ['make'] };
-      const asFrame = makePipeline({ imports: [{ cell: 9, code: 'import pandas as pd' }], steps: [{ name: 'make', code: [{ cell: 0, code: 'x = pd.DataFrame({"a": [1]})' }], outputs: ['x'] }, consumer] });
+      const asModel = makePipeline({ imports: [{ cell: 9, code: 'from sklearn.linear_model import LinearRegression' }], steps: [{ name: 'make', code: [{ cell: 0, code: 'x = LinearRegression()' }], outputs: ['x'] }, consumer] });
       const asDict = makePipeline({ steps: [{ name: 'make', code: [{ cell: 0, code: 'x = {"a": 1}' }], outputs: ['x'] }, consumer] });
-      assert.match(succeeded(runWorkflow(emitWorkflow(asFrame), dir))[1]?.stdout ?? '', /^TYPE DataFrame$/m);
+      assert.match(succeeded(runWorkflow(emitWorkflow(asModel), dir))[1]?.stdout ?? '', /^TYPE LinearRegression$/m);
+      assert.deepEqual(fs.readdirSync(path.join(dir, 'data', 'make')).sort(), ['_summary.json', '_values.pkl', 'x.joblib']);
       assert.match(succeeded(runWorkflow(emitWorkflow(asDict), dir))[1]?.stdout ?? '', /^TYPE dict$/m);
-      assert.deepEqual(fs.readdirSync(path.join(dir, 'data', 'make')), ['x.pkl']);
+      assert.deepEqual(fs.readdirSync(path.join(dir, 'data', 'make')).sort(), ['_summary.json', '_values.pkl']);
     });
   });
 
@@ -279,9 +278,10 @@ describe('step scripts with real Python', function () {
     const wf: Workflow = emitWorkflow(p);
     const runs = runWorkflow(wf, work('traceback'));
     assert.equal(runs[0]?.status, 1);
-    const frames = [...(runs[0]?.stderr ?? '').matchAll(/File "([^"]+)", line (\d+)/g)].filter((m) => m[1] === runs[0]?.scriptPath);
-    const line = Number(frames[frames.length - 1]?.[2]);
-    assert.deepEqual(scriptLocation(wf.spec.templates[1]?.script?.source ?? '', line), { cell: 6, line: 3 });
+    const stderr = runs[0]?.stderr ?? '';
+    assert.match(stderr, /^ {2}File "<flowbook cell=6>", line 3, in <module>\n {4}raise ValueError\("boom"\)$/m, 'the frame names the cell and shows its line');
+    assert.doesNotMatch(stderr, /_flowbook_runtime|File "[^<]/, 'no frame of the runtime');
+    assert.deepEqual(parseTraceback(stderr, runs[0]?.scriptPath ?? '', wf.spec.templates[1]?.script?.source ?? '')?.location, { cell: 6, line: 3 });
     assert.equal(lastLine(runs[0]?.stderr ?? ''), 'ValueError: boom');
   });
 });

@@ -29,6 +29,23 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `flowbook-${prefix}-`));
 }
 
+/**
+ * For a suite that runs real Python: checks the interpreter first and returns `work`,
+ * which makes a temporary folder removed after the suite.
+ */
+export function pythonSuite(): (prefix: string) => string {
+  const dirs: string[] = [];
+  before(requireDataPython);
+  after(() => {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+  return (prefix: string) => {
+    const d = tempDir(prefix);
+    dirs.push(d);
+    return d;
+  };
+}
+
 /** Runs one script file with a clean environment plus `env`. */
 export function runScript(file: string, env: Record<string, string>, cwd: string): PyResult {
   const r = spawnSync(PYTHON, [file], {

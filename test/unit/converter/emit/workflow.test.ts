@@ -175,7 +175,7 @@ describe('emitWorkflow', () => {
     it('puts label: and annotation: tags on the pod, with the Flowbook annotations winning', () => {
       assert.deepEqual(template(wf(), 'prepare').metadata, {
         labels: { team: 'ml' },
-        annotations: { 'example.com/owner': 'ada', 'flowbook.dev/step': 'prepare', 'flowbook.dev/cells': '1', 'flowbook.dev/cache': 'disabled' },
+        annotations: { 'example.com/owner': 'ada', 'flowbook.dev/step': 'prepare', 'flowbook.dev/cells': '1', 'flowbook.dev/cache': 'disabled', 'flowbook.dev/outputs': 'data' },
       });
       assert.equal(template(wf(), 'train-model').metadata?.labels, undefined);
     });

@@ -79,7 +79,7 @@ describe('python scopes: statements with targets', () => {
     const a = run(lines('with open(p) as fh, lock, ctx() as (u, v), other as box.item:', '    data = fh.read()'));
     assert.deepEqual(readNames(a), ['open', 'p', 'lock', 'ctx', 'other', 'box']);
     assert.deepEqual(a.binds, ['fh', 'u', 'v', 'data']);
-    assert.deepEqual(a.mutates, ['p', 'box', 'fh']);
+    assert.deepEqual(a.mutates, ['box', 'fh']); // open() only reads its arguments
   });
 
   it('except and except* bind their names; the types are read', () => {
@@ -332,9 +332,20 @@ describe('python scopes: del and mutation', () => {
     assert.deepEqual(a.mutates, ['model', 'frame']);
   });
 
-  it('names passed as call arguments (positional, keyword, starred) may be mutated', () => {
-    const a = run(lines('train(model, data=ds.train, *extra, **opts)', 'update(frame["col"])', 'f(1 + n)'));
-    assert.deepEqual(a.mutates, ['model', 'ds', 'extra', 'opts', 'frame']);
+  it('names passed to a method (positional, keyword, starred) may be mutated', () => {
+    const a = run(lines('trainer.train(model, data=ds.train, *extra, **opts)', 'ops.update(frame["col"])', 'ops.f(1 + n)'));
+    assert.deepEqual(a.mutates, ['trainer', 'model', 'ds', 'extra', 'opts', 'ops', 'frame']);
+  });
+
+  it('a call of a plain name is recorded with its argument roots, for the callee summary to decide', () => {
+    const a = run(lines('train(model, data=ds.train, *extra, **opts)', 'update(frame["col"])', 'f(1 + n)', 'len(xs)'));
+    assert.deepEqual(a.mutates, []);
+    assert.deepEqual(a.effects.calls.map((c) => [c.callee, c.args.map((r) => r?.name ?? null), Object.keys(c.keywords), c.splat.map((r) => r?.name)]), [
+      ['train', ['model'], ['data'], ['extra', 'opts']],
+      ['update', ['frame'], [], []],
+      ['f', [null], [], []],
+      ['len', [], [], []],
+    ]);
   });
 
   it('names imported in the cell are not mutated by method calls or arguments', () => {

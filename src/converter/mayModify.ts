@@ -1,0 +1,238 @@
+// The may-modify analysis across cells: which names a step may change in place, counting
+// aliases (`X_df = df`, `data = [a, b]`, loop variables over containers) and calls into
+// notebook-defined functions (summaries followed through their own calls to a fixpoint).
+// Conservative: a call of anything the notebook does not define may change its arguments.
+// Works on the per-cell `CellEffects`; nothing here runs notebook code.
+
+import type { CallSite, CellAnalysis, EdgeChange, FunctionSummary } from './ir';
+
+/** What calling (or reading) a notebook function may do, its own calls included. */
+export interface Effect {
+  params: string[];
+  mutatedParams: Set<string>;
+  /** Module names it may change in place or rebind. */
+  changedGlobals: Set<string>;
+  /** Module names it reads, its callees' included. */
+  reads: Set<string>;
+  generator: boolean;
+}
+
+/** The notebook-wide facts the per-step analysis needs: summaries, aliases, names bound by imports. */
+export interface NotebookEffects {
+  /** By function name, and `Class.method`; a class name maps to its `__init__` less `self`. */
+  functions: Map<string, Effect>;
+  /** By method name: the union of every notebook class's method of that name. */
+  methods: Map<string, Effect>;
+  /** Names bound by an import statement anywhere: modules are never data, so changing them is not a change. */
+  importNames: Set<string>;
+  /** Names that may share objects, as groups (union-find roots). */
+  aliasGroup: (name: string) => string[];
+}
+
+/** Builds the notebook-wide facts from every analysed code cell (prelude and steps). */
+export function notebookEffects(analyses: readonly CellAnalysis[]): NotebookEffects {
+  const summaries = new Map<string, FunctionSummary[]>();
+  const importNames = new Set<string>();
+  const classes = new Set<string>();
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.has(r) && parent.get(r) !== r) r = parent.get(r) as string;
+    let y = x;
+    while (y !== r) {
+      const next = parent.get(y) as string;
+      parent.set(y, r);
+      y = next;
+    }
+    return r;
+  };
+  const union = (a: string, b: string) => {
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) parent.set(ra, rb);
+  };
+  for (const a of analyses) {
+    for (const f of a.effects.functions) {
+      const list = summaries.get(f.name);
+      if (list) list.push(f);
+      else summaries.set(f.name, [f]);
+    }
+    for (const d of a.definitions) if (d.kind === 'class') classes.add(d.name);
+    for (const i of a.effects.importStatements) for (const n of i.names) importNames.add(n);
+    for (const al of a.effects.aliases) {
+      if (!parent.has(al.name)) parent.set(al.name, al.name);
+      for (const o of al.of) {
+        if (!parent.has(o)) parent.set(o, o);
+        union(al.name, o);
+      }
+    }
+  }
+  const groups = new Map<string, string[]>();
+  for (const name of parent.keys()) {
+    if (importNames.has(name)) continue;
+    const r = find(name);
+    const g = groups.get(r);
+    if (g) g.push(name);
+    else groups.set(r, [name]);
+  }
+
+  const functions = solve(summaries, importNames);
+  for (const c of classes) {
+    const init = functions.get(`${c}.__init__`);
+    if (init) functions.set(c, { ...init, params: init.params.slice(1) });
+  }
+  const methods = new Map<string, Effect>();
+  for (const [name, e] of functions) {
+    const dot = name.indexOf('.');
+    if (dot < 0) continue;
+    const m = name.slice(dot + 1);
+    const acc = methods.get(m);
+    if (!acc) methods.set(m, { params: e.params.slice(1), mutatedParams: new Set(), changedGlobals: new Set(e.changedGlobals), reads: new Set(e.reads), generator: e.generator });
+    else {
+      for (const g of e.changedGlobals) acc.changedGlobals.add(g);
+      for (const r of e.reads) acc.reads.add(r);
+    }
+  }
+  return {
+    functions,
+    methods,
+    importNames,
+    aliasGroup: (name) => (parent.has(name) ? groups.get(find(name)) ?? [] : []),
+  };
+}
+
+/** Effects of every summarised function, following calls between them until nothing changes. */
+function solve(summaries: Map<string, FunctionSummary[]>, importNames: Set<string>): Map<string, Effect> {
+  const effects = new Map<string, Effect>();
+  for (const [name, list] of summaries) {
+    const e: Effect = { params: list[0]?.params ?? [], mutatedParams: new Set(), changedGlobals: new Set(), reads: new Set(), generator: false };
+    for (const f of list) {
+      for (const p of f.mutatedParams) e.mutatedParams.add(p);
+      for (const g of [...f.mutatedGlobals, ...f.writtenGlobals]) if (!importNames.has(g)) e.changedGlobals.add(g);
+      for (const r of f.reads) e.reads.add(r);
+      e.generator ||= f.generator;
+    }
+    effects.set(name, e);
+  }
+  const calleeOf = (site: CallSite): Effect | undefined => (site.method ? undefined : effects.get(site.callee) ?? classInit(effects, site.callee));
+  for (let changed = true, rounds = 0; changed && rounds < 50; rounds++) {
+    changed = false;
+    for (const [name, list] of summaries) {
+      const e = effects.get(name) as Effect;
+      const before = e.mutatedParams.size + e.changedGlobals.size + e.reads.size;
+      for (const f of list) {
+        for (const site of f.calls) {
+          const callee = calleeOf(site);
+          if (callee) for (const r of callee.reads) e.reads.add(r);
+          if (callee) for (const g of callee.changedGlobals) e.changedGlobals.add(g);
+          for (const { root } of changedArguments(site, callee)) {
+            if (root.param) e.mutatedParams.add(root.name);
+            else if (!importNames.has(root.name)) e.changedGlobals.add(root.name);
+          }
+        }
+      }
+      if (e.mutatedParams.size + e.changedGlobals.size + e.reads.size !== before) changed = true;
+    }
+  }
+  return effects;
+}
+
+function classInit(effects: Map<string, Effect>, name: string): Effect | undefined {
+  const init = effects.get(`${name}.__init__`);
+  return init && { ...init, params: init.params.slice(1) };
+}
+
+/**
+ * The arguments a call may change: for a notebook function, those passed to parameters it
+ * changes; for a method call, none here (the receiver and arguments are counted where the
+ * call is); for anything else, all of them.
+ */
+export function changedArguments(site: CallSite, callee: Effect | undefined): { root: NonNullable<CallSite['args'][number]>; param?: string }[] {
+  if (site.method) return [];
+  const out: { root: NonNullable<CallSite['args'][number]>; param?: string }[] = [];
+  if (!callee) {
+    for (const r of [...site.args, ...Object.values(site.keywords), ...site.splat]) if (r) out.push({ root: r });
+    return out;
+  }
+  site.args.forEach((r, i) => {
+    const p = callee.params[i];
+    // Past the named parameters, an argument goes to `*args`: changed when any parameter is.
+    if (r && (p === undefined ? callee.mutatedParams.size > 0 : callee.mutatedParams.has(p))) out.push({ root: r, param: p });
+  });
+  for (const [k, r] of Object.entries(site.keywords)) {
+    if (callee.params.includes(k) ? callee.mutatedParams.has(k) : callee.mutatedParams.size > 0) out.push({ root: r, param: k });
+  }
+  if (callee.mutatedParams.size > 0) for (const r of site.splat) if (r) out.push({ root: r });
+  return out;
+}
+
+/** How a step last touches a name: by binding it, or by changing its object (with where and how, for edge reasons). */
+export interface Touch {
+  /** Index into the step's cells. */
+  at: number;
+  change?: EdgeChange;
+  /** The name's last binding is this import statement. */
+  importAt?: { line: number; source: string };
+}
+
+/**
+ * What a step touches, by name, in cell order: bindings, changes in place, changes by calls
+ * into notebook functions (or any call), and changes reaching a name through an alias.
+ * `extraNeeds` are the names the step must load so that it can save them changed: names it
+ * changes through an alias or a call, and the names the notebook functions it uses read.
+ */
+export function stepTouches(
+  analyses: readonly CellAnalysis[], cells: readonly number[], reads: ReadonlySet<string>, nb: NotebookEffects,
+): { touched: Map<string, Touch>; extraNeeds: { name: string; cell: number; line: number }[] } {
+  const touched = new Map<string, Touch>();
+  /** Every change in place, even of a name the step binds too (a loop variable): it reaches the name's aliases. */
+  const changes = new Map<string, Touch>();
+  const extraNeeds: { name: string; cell: number; line: number }[] = [];
+  const change = (name: string, at: number, line: number, how: string) => {
+    if (nb.importNames.has(name)) return;
+    const t: Touch = { at, change: { name, cell: cells[at] ?? 0, line, how } };
+    touched.delete(name);
+    touched.set(name, t);
+    changes.set(name, t);
+  };
+  analyses.forEach((a, at) => {
+    const cell = cells[at] ?? 0;
+    const e = a.effects;
+    for (const c of e.changes) change(c.name, at, c.line, c.inLoop ? `${c.how} in the loop` : c.how);
+    for (const site of e.calls) {
+      const callee = site.method ? nb.methods.get(site.callee) : nb.functions.get(site.callee);
+      const call = site.method ? `.${site.callee}(...)` : `${site.callee}(...)`;
+      for (const { root } of changedArguments(site, callee)) change(root.name, at, site.line, `when passed to \`${site.callee}\``);
+      if (!callee) continue;
+      for (const g of callee.changedGlobals) {
+        change(g, at, site.line, `by calling \`${call}\``);
+        extraNeeds.push({ name: g, cell, line: site.line });
+      }
+      for (const r of callee.reads) extraNeeds.push({ name: r, cell, line: site.line });
+    }
+    for (const n of a.binds) {
+      touched.delete(n);
+      touched.set(n, { at });
+    }
+    for (const i of e.importStatements) {
+      for (const n of i.names) touched.set(n, { at, importAt: { line: i.line, source: i.source } });
+    }
+  });
+  // A notebook function passed on (not only called) still runs its body somewhere in this step.
+  for (const name of reads) {
+    const f = nb.functions.get(name);
+    if (!f) continue;
+    for (const r of f.reads) extraNeeds.push({ name: r, cell: cells[0] ?? 0, line: 1 });
+  }
+  // Changing an object changes it under every name that may share it.
+  for (const [name, t] of changes) {
+    if (!t.change) continue;
+    for (const other of nb.aliasGroup(name)) {
+      if (other === name || touched.has(other)) continue;
+      const how = t.change.how.includes(`\`${name}`) ? t.change.how : `${t.change.how} (on \`${name}\`, which may be the same object)`;
+      touched.set(other, { at: t.at, change: { ...t.change, name: other, how } });
+      extraNeeds.push({ name: other, cell: t.change.cell, line: t.change.line });
+    }
+  }
+  return { touched, extraNeeds };
+}

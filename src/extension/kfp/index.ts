@@ -1,0 +1,251 @@
+// The Kubeflow Pipelines half of the extension, registered by `activate` in one call: the
+// "Run on Kubeflow" command, the Kubeflow Pipelines view (experiments → runs → tasks, with
+// terminate, retry, logs and "Open in Kubeflow") and the cell chips of the latest KFP run.
+// The KFP core loads on first use; the Kubernetes client only when a token is requested
+// through the kubeconfig (`flowbook.kfp.tokenSource: kubeconfig`).
+
+import * as vscode from 'vscode';
+import type { Ctx } from '../context';
+import type { NotebookModels } from '../notebookModel';
+import { NOTEBOOK_TYPE } from '../notebookModel';
+import { targetNotebook } from '../cells';
+import { Disposable } from '../lifecycle';
+import { UserError } from '../tagCommands';
+import { hasErrors } from '../../converter/diagnostics';
+import type * as Kfp from '../../kfp';
+import type { KfpRunsModel } from '../../kfp/runsModel';
+import { KfpRunsTree, stateLabel, tasksOf, type KfpNode } from '../../views/kfp/kfpRunsTree';
+import { readKfpSettings } from './kfpSettings';
+import { kfpPackageFor } from './kfpPackage';
+
+type Handler = (...args: unknown[]) => unknown;
+
+export const KFP_VIEW = 'flowbook.kfpRuns';
+
+let core: typeof Kfp | undefined;
+function kfp(): typeof Kfp {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  core ??= require('../../kfp') as typeof Kfp;
+  return core;
+}
+
+/** The KFP client for the current settings; throws a UserError naming the setting to fix. */
+function clientFor(ctx: Ctx): Kfp.KfpClient {
+  const k = kfp();
+  try {
+    const endpoint = k.resolveEndpoint(readKfpSettings(), {
+      kubeTokens: (serviceAccount, namespace) => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const c = require('../../cluster') as typeof import('../../cluster');
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { serviceAccountTokens } = require('../../kfp/kubeToken') as typeof import('../../kfp/kubeToken');
+        const settings = vscode.workspace.getConfiguration('flowbook');
+        const kubeconfig = settings.get<string>('kubeconfig', '').trim();
+        const context = settings.get<string>('cluster.context', '').trim();
+        const connection = c.ClusterConnection.open({ ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}) });
+        return serviceAccountTokens(new c.ClusterClient(connection), serviceAccount, namespace);
+      },
+    });
+    ctx.log.info(`Kubeflow Pipelines: ${endpoint.display} (${endpoint.mode}), token: ${endpoint.tokens.describe}`);
+    return new k.KfpClient(endpoint);
+  } catch (err) {
+    if (err instanceof k.KfpError && err.kind === 'config') throw new UserError(err.message);
+    throw err;
+  }
+}
+
+/** The view's model, built when the view is first shown or a run is submitted. */
+class KfpRuns extends Disposable {
+  private current?: KfpRunsModel;
+  private client?: Kfp.KfpClient;
+  private problem?: string;
+  readonly tree: KfpRunsTree;
+  private readonly changed = this._register(new vscode.EventEmitter<void>());
+  readonly onDidChange = this.changed.event;
+
+  constructor(private readonly ctx: Ctx) {
+    super();
+    this.tree = this._register(new KfpRunsTree(() => this.current, () => this.problem));
+    const view = this._register(vscode.window.createTreeView(KFP_VIEW, { treeDataProvider: this.tree, showCollapseAll: true }));
+    this._register(view.onDidChangeVisibility((e) => {
+      if (e.visible && !this.current) void this.refresh();
+    }));
+    this._register(vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration('flowbook.kfp') && !e.affectsConfiguration('flowbook.kubeconfig')) return;
+      this.reset();
+      if (view.visible) void this.refresh();
+    }));
+    this._register({ dispose: () => this.reset() });
+  }
+
+  private reset(): void {
+    this.current?.dispose();
+    this.client?.dispose();
+    this.current = undefined;
+    this.client = undefined;
+    this.problem = undefined;
+  }
+
+  model(): KfpRunsModel | undefined {
+    return this.current;
+  }
+
+  /** The model, built on first use; a configuration problem becomes the view's message. */
+  ensure(): KfpRunsModel | undefined {
+    if (this.current) return this.current;
+    try {
+      const client = clientFor(this.ctx);
+      this.client = client;
+      this.problem = undefined;
+      this.current = new (kfp().KfpRunsModel)(() => client);
+      this.current.onDidChange(() => {
+        this.tree.update();
+        this.changed.fire();
+      });
+      return this.current;
+    } catch (err) {
+      this.problem = err instanceof Error ? err.message : String(err);
+      this.tree.update();
+      return undefined;
+    }
+  }
+
+  async refresh(): Promise<void> {
+    await this.ensure()?.refresh();
+  }
+
+  clientOrThrow(): Kfp.KfpClient {
+    this.ensure();
+    if (!this.client) throw new UserError(this.problem ?? 'Kubeflow Pipelines is not configured: set flowbook.kfp.endpoint.');
+    return this.client;
+  }
+}
+
+/** A chip on the first cell of each step with its state in the latest KFP run of the notebook. */
+class KfpChips extends Disposable implements vscode.NotebookCellStatusBarItemProvider {
+  private readonly changed = this._register(new vscode.EventEmitter<void>());
+  readonly onDidChangeCellStatusBarItems = this.changed.event;
+
+  constructor(private readonly runs: KfpRuns, private readonly models: NotebookModels) {
+    super();
+    this._register(vscode.notebooks.registerNotebookCellStatusBarItemProvider(NOTEBOOK_TYPE, this));
+    this._register(runs.onDidChange(() => this.changed.fire()));
+  }
+
+  async provideCellStatusBarItems(cell: vscode.NotebookCell): Promise<vscode.NotebookCellStatusBarItem[]> {
+    const model = this.runs.model();
+    if (!model || cell.kind !== vscode.NotebookCellKind.Code) return [];
+    const analysis = await this.models.current(cell.notebook);
+    const pipeline = analysis?.pipeline;
+    if (!pipeline) return [];
+    const run = model.latestRunOf(pipeline.name);
+    const step = pipeline.steps.find((s) => s.cells[0] === cell.index);
+    const task = step && tasksOf(run).find((t) => t.display_name === step.name || t.display_name === step.templateName);
+    if (!run || !step || !task) return [];
+    const item = new vscode.NotebookCellStatusBarItem(`$(cloud) ${stateLabel(task.state)} on Kubeflow`, vscode.NotebookCellStatusBarAlignment.Right);
+    item.tooltip = `Step ${step.name} in the latest Kubeflow Pipelines run "${run.display_name}": ${stateLabel(task.state)}.${task.error?.message ? ` ${task.error.message}` : ''}`;
+    item.accessibilityInformation = { label: `Kubeflow run state of step ${step.name}: ${stateLabel(task.state)}` };
+    item.command = { title: 'Show in Kubeflow Pipelines view', command: `${KFP_VIEW}.focus` };
+    return [item];
+  }
+}
+
+export interface KfpApi {
+  /** The Kubeflow Pipelines view's top level, as labels. */
+  viewItems(): string[];
+}
+
+export interface KfpFeature {
+  commands(table: Record<string, Handler>): Record<string, Handler>;
+  api: KfpApi;
+}
+
+export function registerKfp(ctx: Ctx, deps: { models: NotebookModels }, own: <T extends vscode.Disposable>(d: T) => T): KfpFeature {
+  const runs = own(new KfpRuns(ctx));
+  own(new KfpChips(runs, deps.models));
+  const inFlight = new Map<string, Promise<unknown>>();
+
+  const runOf = (node: unknown): string => {
+    const n = node as Partial<Extract<KfpNode, { kind: 'run' }>> | undefined;
+    if (!n?.runId) throw new UserError('Select a run in the Kubeflow Pipelines view.');
+    return n.runId;
+  };
+
+  const runOnKubeflow = async (target: unknown, options?: { experiment?: string; parameters?: Record<string, string> }) => {
+    if (!vscode.workspace.isTrusted) throw new UserError('Running a pipeline runs the notebook\'s code, so Flowbook runs only in a trusted workspace.');
+    const doc = targetNotebook(target);
+    if (!doc) throw new UserError('Open a Jupyter notebook to run its pipeline on Kubeflow.');
+    const key = doc.uri.toString();
+    // A second click while the first submit is on the wire waits for it instead of racing it.
+    const pending = inFlight.get(key);
+    if (pending) return pending;
+    const work = (async () => {
+      const analysis = await deps.models.current(doc);
+      if (!analysis) throw new UserError('This is not a Jupyter notebook.');
+      const pipeline = analysis.pipeline;
+      if (hasErrors(pipeline.diagnostics)) throw new UserError('The notebook has errors (see the Problems panel); fix them before running it on Kubeflow.');
+      const client = runs.clientOrThrow();
+      const text = await kfpPackageFor(ctx, pipeline, doc.uri.fsPath);
+      const k = kfp();
+      const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Running ${pipeline.name} on Kubeflow`, cancellable: true }, async (progress, token) => {
+        const abort = new AbortController();
+        token.onCancellationRequested(() => abort.abort());
+        const submitOptions: Kfp.KfpSubmitOptions = { signal: abort.signal, progress: (message) => progress.report({ message }) };
+        const experiment = options?.experiment ?? pipeline.settings.experimentName ?? pipeline.experiment;
+        if (experiment) submitOptions.experiment = experiment;
+        if (options?.parameters) submitOptions.parameters = options.parameters;
+        const source = doc.uri.scheme === 'file' ? k.codeSourceUrl(doc.uri.fsPath) : undefined;
+        if (source) submitOptions.codeSourceUrl = source;
+        return k.submitToKfp(client, k.readPackage(text, doc.uri.fsPath), submitOptions);
+      });
+      ctx.log.info(`Kubeflow run ${result.run?.run_id ?? ''} (${result.versionUploaded ? 'new version' : 'existing version'} ${result.version.name ?? ''})`);
+      void runs.refresh();
+      const open = result.url ? 'Open in Kubeflow' : undefined;
+      void vscode.window.showInformationMessage(`Started ${result.run?.display_name ?? 'the run'} in experiment ${result.experiment?.display_name ?? ''}.`, ...(open ? [open] : [])).then((choice) => {
+        if (choice && result.url) void vscode.env.openExternal(vscode.Uri.parse(result.url));
+      });
+      return { runId: result.run?.run_id, url: result.url };
+    })();
+    inFlight.set(key, work);
+    try {
+      return await work;
+    } catch (err) {
+      const k = kfp();
+      if (err instanceof k.KfpError || err instanceof k.KfpInputError) throw new UserError(err.message);
+      throw err;
+    } finally {
+      inFlight.delete(key);
+    }
+  };
+
+  const commands = (table: Record<string, Handler>): Record<string, Handler> => ({
+    ...table,
+    runOnKubeflow: (target, options) => runOnKubeflow(target, options as { experiment?: string; parameters?: Record<string, string> } | undefined),
+    refreshKfpRuns: () => runs.refresh(),
+    terminateKfpRun: async (node) => {
+      await runs.ensure()?.terminate(runOf(node));
+    },
+    retryKfpRun: async (node) => {
+      await runs.ensure()?.retry(runOf(node));
+    },
+    openKfpRun: async (node) => {
+      const url = kfp().runUrl(runs.clientOrThrow().endpoint, runOf(node));
+      if (!url) throw new UserError('Set flowbook.kfp.uiUrl to where the Kubeflow Pipelines UI is, to open runs there.');
+      await vscode.env.openExternal(vscode.Uri.parse(url));
+    },
+    showKfpTaskLog: async (node) => {
+      const n = node as Partial<Extract<KfpNode, { kind: 'task' }>> | undefined;
+      const runId = runOf(node);
+      const task = tasksOf(runs.model()?.run(runId)).find((t) => t.display_name === n?.task);
+      if (!task?.pod_name) throw new UserError('This task has not started a pod yet, so it has no log.');
+      const text = await runs.clientOrThrow().stepLog(runId, task.pod_name);
+      const doc = await vscode.workspace.openTextDocument({ content: text, language: 'log' });
+      await vscode.window.showTextDocument(doc, { preview: true });
+    },
+  });
+
+  const api: KfpApi = {
+    viewItems: () => runs.tree.getChildren().map((n) => String(runs.tree.getTreeItem(n).label ?? '')),
+  };
+  return { commands, api };
+}

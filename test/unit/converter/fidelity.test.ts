@@ -1,0 +1,249 @@
+// Issue 10, the analysis half: the step graph gives each step what running the notebook top
+// to bottom would give it, or a diagnostic names the cell. One small notebook per case of the
+// issue (imports in step cells, classes, loop variables, aliases, functions touching globals,
+// parameters rebound, skip, reopened steps, generators, random state).
+
+import * as assert from 'node:assert/strict';
+import { Compiler } from '../../../src/converter';
+import type { Pipeline, Step } from '../../../src/converter/ir';
+import { describePipeline } from '../../../src/cli/pipelineText';
+import { notebookJson, CellSpec } from '../../support/notebooks';
+
+let compiler: Compiler;
+before(async () => { compiler = await Compiler.create(); });
+
+function analyze(cells: CellSpec[]): Pipeline {
+  return compiler.compileText(notebookJson(cells), 't.ipynb').pipeline;
+}
+function step(p: Pipeline, name: string): Step {
+  const s = p.steps.find((x) => x.name === name);
+  assert.ok(s, `no step ${name} in ${p.steps.map((x) => x.name).join(', ')}`);
+  return s;
+}
+const inputs = (s: Step) => s.inputs.map((i) => `${i.name}<${i.from}`);
+const errors = (p: Pipeline) => p.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.code} ${d.message}`);
+const withCode = (p: Pipeline, code: string) => p.diagnostics.filter((d) => d.code === code);
+
+describe('fidelity: imports anywhere are imports', () => {
+  it('a module imported in a step cell is re-imported by the later step, never passed as data', () => {
+    const p = analyze([['step:a', 'import math\nimport matplotlib.pyplot as plt\nx = 2.0'], ['step:b', 'r = math.sqrt(x)\nplt.plot([r])']]);
+    assert.deepEqual(errors(p), []);
+    assert.deepEqual(inputs(step(p, 'b')), ['x<a']);
+    assert.deepEqual(step(p, 'b').importReplays, [
+      { from: 'a', cell: 0, line: 1, source: 'import math' },
+      { from: 'a', cell: 0, line: 2, source: 'import matplotlib.pyplot as plt' },
+    ]);
+    assert.deepEqual(step(p, 'a').outputs, ['x']);
+  });
+
+  it('a name rebound after its import is data again', () => {
+    const p = analyze([['step:a', 'import json as data\ndata = [1]'], ['step:b', 'print(data)']]);
+    assert.deepEqual(inputs(step(p, 'b')), ['data<a']);
+    assert.equal(step(p, 'b').importReplays, undefined);
+  });
+
+  it('calling a module function (np.random.seed) does not make the module data', () => {
+    const p = analyze([['step:a', 'import numpy as np\nnp.random.seed(0)\nv = 1'], ['step:b', 'print(np.zeros(v))']]);
+    assert.deepEqual(inputs(step(p, 'b')), ['v<a']);
+    assert.deepEqual(step(p, 'b').importReplays?.map((r) => r.source), ['import numpy as np']);
+  });
+});
+
+describe('fidelity: functions and classes are values', () => {
+  it('objects of a step-defined class reach later steps, changed by method calls (class 2)', () => {
+    const p = analyze([
+      ['step:define', 'class Net:\n    def __init__(self):\n        self.w = 0\n    def train(self, n):\n        self.w += n\nnet = Net()'],
+      ['step:train', 'net.train(3)'],
+      ['step:evaluate', 'w = net.w'],
+    ]);
+    assert.deepEqual(errors(p), []);
+    assert.deepEqual(inputs(step(p, 'evaluate')), ['net<train']);
+    for (const s of p.steps) assert.deepEqual(s.definitions, []);
+  });
+
+  it('a function passed on carries the needs of its body and makes the caller provide what it writes (class 5)', () => {
+    const p = analyze([
+      ['step:a', 'cnt = 0\ndef bump():\n    global cnt\n    cnt += 1'],
+      ['step:b', 'bump()'],
+      ['step:c', 'print(cnt)'],
+    ]);
+    assert.deepEqual(inputs(step(p, 'b')), ['bump<a', 'cnt<a']);
+    assert.deepEqual(step(p, 'b').outputs, ['cnt']);
+    assert.deepEqual(inputs(step(p, 'c')), ['cnt<b']);
+  });
+
+  it('a functions-cell helper that reads a step variable makes the calling step need it; one that appends to a global makes the caller provide it', () => {
+    const p = analyze([
+      ['functions', 'history = []\ndef log(v):\n    history.append(v)\ndef scale(v):\n    return v * factor'],
+      ['step:a', 'factor = 3\nlog(3)'],
+      ['step:b', 'y = scale(2)'],
+      ['step:c', 'print(history)'],
+    ]);
+    assert.deepEqual(inputs(step(p, 'b')), ['factor<a']);
+    assert.deepEqual(inputs(step(p, 'c')), ['history<a']);
+    const edge = p.edges.find((e) => e.from === 'a' && e.to === 'c');
+    assert.deepEqual(edge?.reasons, [{ kind: 'data', names: ['history'], changes: [{ name: 'history', cell: 1, line: 2, how: 'by calling `log(...)`' }] }]);
+  });
+
+  it('a function that only reads its argument does not change it: the branches stay parallel (dog-breed)', () => {
+    const p = analyze([
+      ['step:load', 'files = [1, 2]\ndef path_to_tensor(p):\n    return [p]\ndef paths_to_tensor(ps):\n    return [path_to_tensor(p) for p in tqdm(ps)]'],
+      ['step:one', 'a = paths_to_tensor(files)'],
+      ['step:two', 'b = paths_to_tensor(files)'],
+    ]);
+    assert.deepEqual(step(p, 'two').after, ['load']);
+    assert.deepEqual(inputs(step(p, 'two')), ['paths_to_tensor<load', 'files<load', 'path_to_tensor<load']);
+  });
+
+  it('a function that changes its parameter, directly or through another notebook function, changes the argument', () => {
+    const p = analyze([
+      ['step:a', 'xs = [1]\ndef add(v, item):\n    v.append(item)\ndef add_twice(w):\n    add(w, 1)\n    add(w, 2)'],
+      ['step:b', 'add_twice(xs)'],
+      ['step:c', 'print(xs)'],
+    ]);
+    assert.deepEqual(inputs(step(p, 'c')), ['xs<b']);
+    const edge = p.edges.find((e) => e.from === 'b' && e.to === 'c');
+    assert.deepEqual(edge?.reasons, [{ kind: 'data', names: ['xs'], changes: [{ name: 'xs', cell: 1, line: 1, how: 'when passed to `add_twice`' }] }]);
+  });
+
+  it('an unknown function may change what it is given (conservative)', () => {
+    const p = analyze([['imports', 'from helpers import clean'], ['step:a', 'df = [1]'], ['step:b', 'clean(df)'], ['step:c', 'print(df)']]);
+    assert.deepEqual(inputs(step(p, 'c')), ['df<b']);
+  });
+
+  it('a method of a notebook class that writes a global makes the calling step provide it', () => {
+    const p = analyze([
+      ['step:a', 'calls = 0\nclass Model:\n    def fit(self):\n        global calls\n        calls += 1\nm = Model()'],
+      ['step:b', 'm.fit()'],
+      ['step:c', 'print(calls)'],
+    ]);
+    assert.deepEqual(inputs(step(p, 'c')), ['calls<b']);
+  });
+});
+
+describe('fidelity: aliases and loop variables (classes 3 and 4)', () => {
+  it('models changed through the loop variable reach evaluate from train, with the reason', () => {
+    const p = analyze([
+      ['imports', 'from sklearn.linear_model import LogisticRegression'],
+      ['step:data', "models = {'lr': LogisticRegression()}\nX = [[0], [1]]\ny = [0, 1]"],
+      ['step:train', 'for name, m in models.items():\n    m.fit(X, y)'],
+      ['step:evaluate', "acc = models['lr'].score(X, y)"],
+    ]);
+    assert.deepEqual(inputs(step(p, 'evaluate')), ['models<train', 'X<data', 'y<data']);
+    assert.match(describePipeline(p), /after train: uses models \(models changed through `m\.fit` in the loop at cell 3 line 2\)/);
+  });
+
+  it('an assignment alias: changing X_df changes df', () => {
+    const p = analyze([['step:a', "df = {'a': 1}\nX_df = df"], ['step:b', "X_df['b'] = 1"], ['step:c', 'n = len(df)']]);
+    assert.deepEqual(inputs(step(p, 'b')), ['X_df<a', 'df<a']);
+    assert.deepEqual(inputs(step(p, 'c')), ['df<b']);
+  });
+
+  it('a container of frames: changing each item in a loop changes the frames (titanic)', () => {
+    const p = analyze([
+      ['step:a', "train_df = {'x': 0}\ntest_df = {'x': 0}\ndata = [train_df, test_df]"],
+      ['step:b', "for d in data:\n    d['x'] = 1"],
+      ['step:c', 'print(train_df, test_df)'],
+    ]);
+    assert.deepEqual(inputs(step(p, 'c')), ['train_df<b', 'test_df<b']);
+  });
+
+  it('copies are not aliases: two steps reading the same frame stay parallel (breast-cancer)', () => {
+    const p = analyze([
+      ['imports', 'from sklearn.model_selection import train_test_split\nfrom sklearn.svm import SVC\nfrom sklearn.tree import DecisionTreeClassifier'],
+      ['step:data', 'X = [[0], [1]]\ny = [0, 1]\nX_train, X_test, y_train, y_test = train_test_split(X, y)'],
+      ['step:svm', 'svm = SVC()\nsvm.fit(X_train, y_train)\ns1 = svm.score(X_test, y_test)'],
+      ['step:tree', 'tree = DecisionTreeClassifier()\ntree.fit(X_train, y_train)\ns2 = tree.score(X_test, y_test)'],
+    ]);
+    assert.deepEqual(step(p, 'svm').after, ['data']);
+    assert.deepEqual(step(p, 'tree').after, ['data']);
+  });
+});
+
+describe('fidelity: parameters and prelude names become data once changed (class 9)', () => {
+  it('a parameter rebound in a step reaches later steps from that step', () => {
+    const p = analyze([['pipeline-parameters', 'p = 1'], ['step:a', 'p = p + 10'], ['step:b', 'print(p)']]);
+    assert.deepEqual(step(p, 'a').parameters, ['p']);
+    assert.deepEqual(inputs(step(p, 'b')), ['p<a']);
+  });
+
+  it('functions-cell state changed in a step reaches later steps from that step', () => {
+    const p = analyze([['functions', 'registry = []'], ['step:a', 'registry.append(1)'], ['step:b', 'print(registry)']]);
+    assert.deepEqual(inputs(step(p, 'b')), ['registry<a']);
+  });
+
+  it('a prelude name no step changes stays prelude', () => {
+    const p = analyze([['functions', 'registry = []'], ['step:a', 'print(registry)'], ['step:b', 'print(registry)']]);
+    assert.deepEqual(inputs(step(p, 'b')), []);
+  });
+});
+
+describe("fidelity: Kale's skip (class 10)", () => {
+  it('a skip cell drops only itself; untagged cells after it continue the block above', () => {
+    const p = analyze([['step:a', 'x = 1'], ['skip', 'junk = 1'], ['', 'x = x + 1'], ['step:b', 'print(x)']]);
+    assert.deepEqual(step(p, 'a').cells, [0, 2]);
+    assert.deepEqual(errors(p), []);
+  });
+
+  it('a functions block after a skip cell stays a functions block', () => {
+    const p = analyze([['functions', 'def f():\n    return 1'], ['skip', 'f()'], ['', 'def g():\n    return 2'], ['step:a', 'print(f(), g())']]);
+    assert.deepEqual(p.functions.map((c) => c.cell), [0, 2]);
+    assert.deepEqual(errors(p), []);
+  });
+
+  it('untagged cells after a leading skip cell are skipped, as Kale does', () => {
+    const p = analyze([['skip', 'a = 1'], ['', 'b = 2'], ['step:s', 'c = 3']]);
+    assert.deepEqual(step(p, 's').cells, [2]);
+    assert.ok(withCode(p, 'FB105').some((d) => d.cell === 1));
+  });
+
+  it('prev: naming an unknown step on a continuation cell is a warning', () => {
+    const p = analyze([['step:a', 'x = 1'], ['prev:nothere', 'y = 2'], ['step:b', 'print(x, y)']]);
+    assert.deepEqual(withCode(p, 'FB301').map((d) => [d.severity, d.cell]), [['warning', 1]]);
+    assert.deepEqual(errors(p), []);
+  });
+
+  it('prev: naming an unknown step on a step\'s first cell stays an error', () => {
+    const p = analyze([[['step:a', 'prev:nothere'], 'x = 1']]);
+    assert.deepEqual(withCode(p, 'FB301').map((d) => d.severity), ['error']);
+  });
+});
+
+describe('fidelity: diagnostics where a step-by-step run differs (classes 11 and 7)', () => {
+  it('a reopened step whose later cell reads what the step in between changes', () => {
+    const p = analyze([['step:a', 'x = 1'], ['step:b', 'x = 5'], ['step:a', 'print(x)']]);
+    const d = withCode(p, 'FB306');
+    assert.deepEqual(d.map((x) => [x.cell, x.line, x.severity]), [[2, 1, 'warning']]);
+    assert.match(d[0]?.message ?? '', /runs before step "b".*changes "x"/);
+  });
+
+  it('a reopened step whose later cell changes what the step in between reads', () => {
+    const p = analyze([['step:a', 'x = [1]'], ['step:b', 'print(len(x))'], ['step:a', 'x.append(2)']]);
+    assert.deepEqual(withCode(p, 'FB306').map((x) => x.cell), [2]);
+  });
+
+  it('a reopened step that touches nothing the other step uses is silent', () => {
+    const p = analyze([['step:a', 'x = 1'], ['step:b', 'y = 5'], ['step:a', 'print(x)']]);
+    assert.deepEqual(withCode(p, 'FB306'), []);
+  });
+
+  it('a generator or an open file handed to a later step is an error on its cell; an iterator a warning', () => {
+    const p = analyze([
+      ['step:a', "g = (i for i in range(3))\nf = open('x')\nit = iter([1])\ndef gen():\n    yield 1\nh = gen()\nok = list(g)"],
+      ['step:b', 'print(g, f, it, h)'],
+    ]);
+    assert.deepEqual(withCode(p, 'FB305').map((d) => [d.line, d.severity]), [[1, 'error'], [2, 'error'], [3, 'warning'], [6, 'error']]);
+  });
+
+  it('global random state seeded in one step and drawn in another is a warning on the seed', () => {
+    const p = analyze([['imports', 'import numpy as np\nimport random'], ['step:a', 'np.random.seed(0)\nu = np.random.rand()'], ['step:b', 'v = np.random.rand()\nrandom.shuffle([1])']]);
+    const d = withCode(p, 'FB307');
+    assert.deepEqual(d.map((x) => [x.cell, x.line]), [[1, 1]]);
+    assert.match(d[0]?.message ?? '', /step "b" draws from it/);
+  });
+
+  it('random state seeded and drawn in one step only is fine', () => {
+    const p = analyze([['imports', 'import numpy as np'], ['step:a', 'np.random.seed(0)\nu = np.random.rand()'], ['step:b', 'print(u)']]);
+    assert.deepEqual(withCode(p, 'FB307'), []);
+  });
+});

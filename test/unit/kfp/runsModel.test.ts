@@ -1,0 +1,79 @@
+// The model behind the Kubeflow Pipelines runs view, against the simulated KFP server:
+// experiments and runs with per-task state, polling only while a run is going, and a failed
+// fetch kept as a message.
+
+import * as assert from 'node:assert/strict';
+import { KfpRunsModel } from '../../../src/kfp/runsModel';
+import { submitToKfp } from '../../../src/kfp/submit';
+import { churn, KfpHarness, startKfp } from './support';
+
+describe('KfpRunsModel (simulated KFP server)', () => {
+  let h: KfpHarness;
+  let timers: { fn: () => void; ms: number; cancelled: boolean }[];
+  let model: KfpRunsModel;
+  beforeEach(async () => {
+    h = await startKfp();
+    timers = [];
+    const client = h.client();
+    model = new KfpRunsModel(() => client, {
+      pollMs: 1234,
+      setTimer: (fn, ms) => {
+        const t = { fn, ms, cancelled: false };
+        timers.push(t);
+        return { cancel: () => (t.cancelled = true) };
+      },
+    });
+  });
+  afterEach(async () => {
+    model.dispose();
+    await h.close();
+  });
+
+  it('groups runs by experiment with their tasks, and polls only while one is going', async () => {
+    const client = h.client();
+    const a = await submitToKfp(client, churn(), { experiment: 'nightly' });
+    await submitToKfp(client, churn(), { experiment: 'adhoc' });
+    let changes = 0;
+    model.onDidChange(() => changes++);
+    await model.refresh();
+    assert.equal(model.snapshot.state, 'ready');
+    assert.deepEqual(model.snapshot.experiments.map((e) => [e.experiment.display_name, e.runs.length]).sort(), [['adhoc', 1], ['nightly', 1]]);
+    assert.ok(changes >= 1);
+    assert.equal(timers.filter((t) => !t.cancelled).length, 1, 'a poll is scheduled while runs are going');
+    assert.equal(timers[0]?.ms, 1234);
+    for (const id of h.sim.runs.keys()) h.sim.finish(id);
+    timers[0]?.fn();
+    await model.refresh();
+    const run = model.run(a.run?.run_id ?? '');
+    assert.equal(run?.state, 'SUCCEEDED');
+    assert.deepEqual(run?.run_details?.task_details?.map((t) => `${t.display_name ?? ''}:${t.state ?? ''}`), ['load:SUCCEEDED', 'train:SUCCEEDED', 'evaluate:SUCCEEDED']);
+    const live = timers.filter((t) => !t.cancelled);
+    assert.equal(live.length, 0, 'no polling once every run has finished');
+    assert.equal(model.latestRunOf('churn')?.display_name.startsWith('churn '), true);
+  });
+
+  it('terminate and retry go to KFP and refresh', async () => {
+    h.sim.options.taskOutcome = (task, attempt) => (task === 'load' && attempt === 1 ? 'fail' : 'succeed');
+    const { run } = await submitToKfp(h.client(), churn());
+    const id = run?.run_id ?? '';
+    h.sim.finish(id);
+    await model.refresh();
+    assert.equal(model.run(id)?.state, 'FAILED');
+    await model.retry(id);
+    assert.equal(h.sim.count({ operation: 'RunService_RetryRun' }), 1);
+    assert.equal(model.run(id)?.state, 'RUNNING');
+    await model.terminate(id);
+    assert.equal(h.sim.count({ operation: 'RunService_TerminateRun' }), 1);
+    assert.ok(['CANCELING', 'CANCELED'].includes(model.run(id)?.state ?? ''));
+  });
+
+  it('a failed fetch is an error message in the snapshot, and the runs fetched before stay', async () => {
+    await submitToKfp(h.client(), churn());
+    await model.refresh();
+    h.sim.inject({ operation: 'ExperimentService_ListExperiments', status: 403, message: 'PermissionDenied: no' });
+    await model.refresh();
+    assert.equal(model.snapshot.state, 'error');
+    assert.match(model.snapshot.error ?? '', /did not allow you to list experiments/);
+    assert.equal(model.snapshot.experiments.length, 1);
+  });
+});
