@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 apt_packages=(
   # Python with the data-science stack, for running notebook steps (local runner, tests)
   python3 python3-numpy python3-pandas python3-sklearn python3-pyflakes
+  # cloudpickle: the step runtime passes values between steps by value with it
+  python3-cloudpickle
 )
 
 # Images (src/images tests and bench/images.bench.ts): a real registry on loopback, a

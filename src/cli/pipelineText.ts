@@ -3,10 +3,15 @@
 
 import type { Edge, EdgeChange, EdgeReason, JsonValue, Pipeline } from '../converter/ir';
 import { cellLabel } from '../converter/diagnostics';
+import { withCellNumbers } from '../converter/cellNumbers';
 
-/** The JSON printed by `flowbook inspect --json`. Field order is part of the format. */
+/**
+ * The JSON printed by `flowbook inspect --json`. Field order is part of the format. Cell
+ * indices (`cell`, `cells`) are 0-based; `cellNumber`/`cellNumbers` beside them are the
+ * 1-based numbers the editor and messages show.
+ */
 export function pipelineJson(p: Pipeline): Record<string, JsonValue> {
-  return {
+  return withCellNumbers({
     name: p.name,
     description: p.description ?? null,
     parameters: p.parameters.map((x) => ({ name: x.name, type: x.type, default: x.default, cell: x.cell })),
@@ -29,7 +34,7 @@ export function pipelineJson(p: Pipeline): Record<string, JsonValue> {
     requirements: p.requirements.flatMap((r) => r.specs),
     modules: p.modules,
     diagnostics: p.diagnostics as unknown as JsonValue,
-  };
+  });
 }
 
 /** One line saying why an edge exists, e.g. `needs df, X (data)`. */

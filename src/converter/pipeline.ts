@@ -132,6 +132,8 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
       // Remember what skipped cells define, to explain a missing name later.
       const a = analyzer.analyzeCell(cell.source, cell.index);
       for (const n of a.binds) if (!skippedBinds.has(n)) skippedBinds.set(n, cell.index);
+      // Kale's install cell is a skipped `!pip install ...`: its pins still decide the image.
+      requirements.push(...a.pip);
     } else if (role === 'step' && step) {
       addToStep(step, cell, tags);
     } else if (role === 'imports' || role === 'functions') {

@@ -3,6 +3,7 @@
 // tags of other tools are kept in place, the result stays in Kale's language (Kale reads it
 // unchanged), and an edit that changes nothing returns an equal list.
 
+import * as valid from './validate';
 import { STEP_NAME } from './tags';
 
 /** Tags that make a cell something other than a step. `parameters` is Flowbook's short form. */
@@ -31,7 +32,6 @@ const RESOURCE_KEYS: Record<keyof Resources, string[]> = {
 /** The spelling written for each resource: the full Kubernetes name, as Kale writes it. */
 const RESOURCE_NAME: Record<keyof Resources, string> = { cpu: 'cpu', memory: 'memory', gpu: 'nvidia.com/gpu' };
 
-const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
 function prefixOf(tag: string): string | undefined {
   const t = tag.trim();
@@ -222,15 +222,15 @@ export function checkStepName(name: string): { error: string } | { warning: stri
 /** Checks a resource quantity such as `500m`, `2`, `4Gi`; empty means "remove the limit". */
 export function checkQuantity(value: string): string | undefined {
   const v = value.trim();
-  if (v === '' || QUANTITY.test(v)) return undefined;
+  if (v === '' || valid.quantity(v) === undefined) return undefined;
   return `"${v}" is not a Kubernetes quantity; write for example 500m or 2 (CPU), 4Gi (memory), 1 (GPU), or leave empty to remove the limit.`;
 }
 
-/** Checks an image reference: no spaces; empty means "remove the tag". */
+/** Checks an image reference with the rules the notebook parser applies; empty means "remove the tag". */
 export function checkImage(value: string): string | undefined {
   const v = value.trim();
-  if (v === '' || /^[^\s]+$/.test(v)) return undefined;
-  return 'An image reference has no spaces, for example "python:3.12-slim" or "registry.example.com/team/train:1.0".';
+  const problem = v === '' ? undefined : valid.imageReference(v);
+  return problem === undefined ? undefined : `"${v}" is not an image reference: ${problem}.`;
 }
 
 /** True when two tag lists are the same, in order. */

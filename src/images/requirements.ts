@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cellLabel } from '../converter/diagnostics';
+import { RUNTIME_DISTRIBUTIONS } from '../converter/emit/runtime';
 import type { Pipeline, PipRequirement } from '../converter/ir';
 import { tableDistribution } from './distributions';
 import { ImageError } from './errors';
@@ -19,7 +20,9 @@ import { STDLIB_MODULES } from './stdlib';
 export type RequirementSource =
   | { kind: 'pip'; cell: number; line: number }
   | { kind: 'file'; file: string }
-  | { kind: 'import'; modules: string[] };
+  | { kind: 'import'; modules: string[] }
+  /** The step runtime itself needs it (cloudpickle passes values between steps). */
+  | { kind: 'runtime' };
 
 export interface ResolvedRequirement {
   /** The line that goes into requirements.txt, e.g. `scikit-learn==1.4.2`. */
@@ -55,6 +58,8 @@ export interface RequirementsInput {
   pip: readonly PipRequirement[];
   /** The notebook's folder: local modules and requirements.txt are looked up here. */
   notebookDir: string;
+  /** Distributions the step runtime needs whatever the notebook imports. */
+  runtime?: readonly string[];
 }
 
 export interface ResolveOptions {
@@ -68,7 +73,7 @@ export interface ResolveOptions {
 /** Resolves the requirements of a whole pipeline: every step gets the same set (one image per base image). */
 export function resolvePipelineRequirements(pipeline: Pipeline, options: ResolveOptions = {}): Promise<ResolvedRequirements> {
   return resolveRequirements(
-    { modules: pipeline.modules, pip: pipeline.requirements, notebookDir: path.dirname(path.resolve(pipeline.notebookPath)) },
+    { modules: pipeline.modules, pip: pipeline.requirements, notebookDir: path.dirname(path.resolve(pipeline.notebookPath)), runtime: RUNTIME_DISTRIBUTIONS },
     options,
   );
 }
@@ -92,20 +97,36 @@ export async function resolveRequirements(input: RequirementsInput, options: Res
   }
 
   const explicit: Explicit[] = [];
+  const options_: string[] = [];
+  /** A requirements file's lines join the explicit requirements; its pip options and left-out lines are kept too. */
+  const mergeFile = (file: string, where: string) => {
+    const parsed = readRequirementsFile(file);
+    for (const spec of parsed.requirements) explicit.push({ spec, source: { kind: 'file', file }, where });
+    for (const o of parsed.options) if (!options_.includes(o)) options_.push(o);
+    for (const s of parsed.skipped) warnings.push(`${path.basename(s.file)} line ${s.line}: \`${s.text}\` is left out: ${s.reason}.`);
+  };
   for (const pip of input.pip) {
+    const where = `${cellLabel(pip.cell)} line ${pip.line}`;
     for (const text of pip.specs) {
+      // `pip install -r requirements.txt` (Kale's usual install cell): the file's requirements, relative to the notebook.
+      const include = /^(?:-r|--requirement)(?:\s+|=)(.+)$/.exec(text)?.[1]?.trim();
+      if (include !== undefined) {
+        const file = path.resolve(input.notebookDir, include);
+        if (!fs.existsSync(file)) {
+          warnings.push(`${where}: \`pip install -r ${include}\` names ${file}, which does not exist; its requirements are left out.`);
+          continue;
+        }
+        mergeFile(file, `${path.basename(file)} (from ${where})`);
+        continue;
+      }
       if (text.startsWith('-')) continue;
-      explicit.push({ spec: parseRequirement(text), source: { kind: 'pip', cell: pip.cell, line: pip.line }, where: `${cellLabel(pip.cell)} line ${pip.line}` });
+      explicit.push({ spec: parseRequirement(text), source: { kind: 'pip', cell: pip.cell, line: pip.line }, where });
     }
   }
-  const options_: string[] = [];
   const reqFile = options.requirementsFile === undefined ? defaultRequirementsFile(input.notebookDir) : options.requirementsFile || undefined;
   if (reqFile) {
     if (!fs.existsSync(reqFile)) throw new ImageError(`The requirements file ${reqFile} does not exist: check the path or leave the setting empty.`);
-    const parsed = readRequirementsFile(reqFile);
-    for (const spec of parsed.requirements) explicit.push({ spec, source: { kind: 'file', file: reqFile }, where: path.basename(reqFile) });
-    for (const o of parsed.options) if (!options_.includes(o)) options_.push(o);
-    for (const s of parsed.skipped) warnings.push(`${path.basename(s.file)} line ${s.line}: \`${s.text}\` is left out: ${s.reason}.`);
+    mergeFile(reqFile, path.basename(reqFile));
   }
 
   let report: InterpreterReport | undefined;
@@ -115,6 +136,7 @@ export async function resolveRequirements(input: RequirementsInput, options: Res
       const t = tableDistribution(m);
       if (t) names.push(t);
     }
+    names.push(...(input.runtime ?? []));
     report = await probeInterpreter(python, candidates, names, options.signal);
   } catch (err) {
     if (!(err instanceof ImageError) || err.kind === 'cancelled') throw err;
@@ -168,6 +190,15 @@ export async function resolveRequirements(input: RequirementsInput, options: Res
         pinned: info !== undefined,
       });
     }
+  }
+
+  // What the runtime needs, unless the notebook already asks for it (its pin wins).
+  for (const dist of input.runtime ?? []) {
+    const key = canonicalName(dist);
+    if (byKey.has(key)) continue;
+    const info = installed(dist);
+    if (!info) unpinned.push(dist);
+    byKey.set(key, { requirement: info ? `${info.name}==${info.version}` : dist, key, source: { kind: 'runtime' }, pinned: info !== undefined });
   }
 
   const where = report ? `\`${python}\` (Python ${report.version})` : `\`${python}\``;

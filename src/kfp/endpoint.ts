@@ -50,6 +50,8 @@ export interface KfpEndpoint {
 
 /** Where KFP mounts the projected token for pods that may call it (notebook servers, pipeline steps). */
 export const IN_CLUSTER_TOKEN_PATH = '/var/run/secrets/kubeflow/pipelines/token';
+/** The endpoint value that asks the CLI to start `kubectl port-forward` to KFP's API itself. */
+export const PORT_FORWARD = 'port-forward';
 export const IN_CLUSTER_API = 'http://ml-pipeline.kubeflow.svc.cluster.local:8888';
 /** The audience KFP checks in service-account tokens. */
 export const KFP_TOKEN_AUDIENCE = 'pipelines.kubeflow.org';
@@ -85,6 +87,9 @@ export function resolveEndpoint(settings: KfpSettings, options: ResolveOptions =
       'No Kubeflow Pipelines endpoint is set. Set flowbook.kfp.endpoint (or --endpoint) to your Kubeflow address, e.g. https://kubeflow.example.com; ' +
         'or port-forward the API with `kubectl port-forward -n kubeflow svc/ml-pipeline 8888:8888` and use http://localhost:8888.',
     );
+  }
+  if (raw === PORT_FORWARD) {
+    throw new KfpError('config', 'flowbook.kfp.endpoint "port-forward" works on the command line (flowbook ... --endpoint port-forward). Here, run `kubectl port-forward -n kubeflow svc/ml-pipeline 8888:8888` and set the endpoint to http://localhost:8888.');
   }
   let url: URL;
   try {

@@ -91,7 +91,8 @@ export function errorForResponse(status: number, contentType: string | undefined
   const server = serverMessage(body);
   const details = { status, ...(server !== undefined ? { serverMessage: server } : {}) };
   const said = server ? ` KFP said: ${truncate(server)}` : '';
-  if (looksLikeHtml(contentType, body)) {
+  // A redirect is where an auth proxy (oauth2-proxy, Dex) sends a request it did not authenticate.
+  if (looksLikeHtml(contentType, body) || (status >= 300 && status < 400)) {
     return new KfpError(
       'loginPage',
       `${where} answered with a web page (a login page, e.g. Dex) instead of the API, so the request to ${ctx.action} was not authenticated. ` +

@@ -10,3 +10,4 @@ export * from './gitSource';
 export * from './submit';
 export type * from './types';
 export * from './runsModel';
+export * from './portForward';

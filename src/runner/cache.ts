@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { PythonInfo } from './python';
 import type { OutputFile, StepRecord } from './record';
 import type { StepPlan } from './workflow';
+import { SUMMARY_FILE, VALUES_FILE } from '../converter/emit/runtime';
 
 /** Bumped when the meaning of a key changes, so old runs never match. */
 const KEY_VERSION = 3;
@@ -104,13 +105,26 @@ export function linkFile(from: string, to: string): void {
   }
 }
 
-/** True when `dir` holds a saved value named `variable` (`<variable>.<format>`). */
+/**
+ * True when `dir` holds a saved value named `variable`: in the step's bundle (`_values.pkl`,
+ * whose names `_summary.json` lists when it could be written), or as `<variable>.<format>`.
+ */
 export function hasOutput(dir: string, variable: string): boolean {
+  let files: string[];
   try {
-    return fs.readdirSync(dir).some((f) => f.startsWith(`${variable}.`) && !f.endsWith('.tmp'));
+    files = fs.readdirSync(dir);
   } catch {
     return false;
   }
+  if (files.includes(VALUES_FILE)) {
+    try {
+      const summary = JSON.parse(fs.readFileSync(path.join(dir, SUMMARY_FILE), 'utf8')) as { values?: Record<string, unknown> };
+      return summary.values === undefined || Object.prototype.hasOwnProperty.call(summary.values, variable);
+    } catch {
+      return true; // the summary is best effort; the bundle is the record
+    }
+  }
+  return files.some((f) => f.startsWith(`${variable}.`) && !f.endsWith('.tmp'));
 }
 
 /** The files below `dir` with their sizes and modification times. */

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../common/atomicFile';
 import type { JsonValue, ParameterType } from '../converter/ir';
 import { DATA_DIR_ENV, METRICS_PATH_ENV, STEP_ENV } from '../converter/emit/options';
+import { RUNTIME_DISTRIBUTIONS } from '../converter/emit/runtime';
 import { cacheKey, directoryDigest, hasOutput, linkFile, linkTree, outputFiles, outputsChanged } from './cache';
 import { ForkServer, importedModules, setsEnvironment } from './forkServer';
 import { encodeParameter } from './parameters';
@@ -638,7 +639,8 @@ class Run {
     this.serverStart = ForkServer.start(this.ctx.python, {
       cwd: this.ctx.cwd,
       env: this.baseEnv(),
-      modules: importedModules(this.plans.map((p) => p.source)),
+      // The step runtime imports its pickler inside a function, out of importedModules' sight.
+      modules: [...importedModules(this.plans.map((p) => p.source)), ...RUNTIME_DISTRIBUTIONS],
     }).then(({ server, reason }) => {
       if (!server) {
         this.warn(`steps start as fresh Python processes, without preloaded packages: ${reason ?? 'the launcher did not start'}`);

@@ -14,6 +14,7 @@ import { READS_RECORDER } from './reads';
 /** Top-level packages known to survive fork() after import; others load in the step itself. */
 export const PRELOAD_PACKAGES = [
   'numpy', 'pandas', 'scipy', 'sklearn', 'matplotlib', 'seaborn', 'statsmodels', 'joblib', 'PIL', 'yaml', 'sympy', 'networkx',
+  'cloudpickle',
 ];
 
 const SERVER = String.raw`${READS_RECORDER}

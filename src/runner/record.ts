@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../common/atomicFile';
+import { withCellNumbers } from '../converter/cellNumbers';
 import type { JsonValue } from '../converter/ir';
 import type { MissingModules } from './python';
 import type { ReadStamp } from './reads';
@@ -146,7 +147,8 @@ export function createRunDir(runsDir: string, preferredId: string = newRunId()):
 }
 
 export function writeRunRecord(runDir: string, record: RunRecord): void {
-  writeFileAtomic(path.join(runDir, RUN_FILE), `${JSON.stringify(record, null, 2)}\n`);
+  // Cell indices are 0-based; the 1-based numbers people see go beside them (`cellNumbers`, `cellNumber`).
+  writeFileAtomic(path.join(runDir, RUN_FILE), `${JSON.stringify(withCellNumbers(record), null, 2)}\n`);
 }
 
 /**

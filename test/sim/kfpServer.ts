@@ -418,11 +418,9 @@ export class SimulatedKfp {
         return;
       }
       case 'RunService_ListRuns': {
-        const exp = c.query.experiment_id ? this.experiments.get(c.query.experiment_id) : undefined;
-        const ns = exp ? String(exp.namespace ?? '') : (c.query.namespace ?? '');
-        if (multi && !ns) return c.answer(400, rpcError(3, 'Invalid input error: In multi-user mode, ListRuns requires filtering by namespace or experiment.'));
-        if (!this.allowed(c.user, ns, 'list', 'runs', c.res, c.done)) return;
-        const runs = [...this.runs.values()].filter((r) => (exp ? r.run.experiment_id === exp.experiment_id : (r.namespace ?? '') === ns)).map((r) => this.runView(r));
+        const scope = this.listScope(c, 'ListRuns', 'runs');
+        if (!scope) return;
+        const runs = [...this.runs.values()].filter((r) => scope.matches(String(r.run.experiment_id ?? ''), r.namespace)).map((r) => this.runView(r));
         this.list(c, 'runs', runs);
         return;
       }
@@ -462,11 +460,9 @@ export class SimulatedKfp {
         return;
       }
       case 'RecurringRunService_ListRecurringRuns': {
-        const exp = c.query.experiment_id ? this.experiments.get(c.query.experiment_id) : undefined;
-        const ns = exp ? String(exp.namespace ?? '') : (c.query.namespace ?? '');
-        if (multi && !ns) return c.answer(400, rpcError(3, 'Invalid input error: In multi-user mode, ListRecurringRuns requires filtering by namespace or experiment.'));
-        if (!this.allowed(c.user, ns, 'list', 'recurringruns', c.res, c.done)) return;
-        const all = [...this.recurringRuns.values()].filter((r) => (exp ? r.experiment_id === exp.experiment_id : (r.namespace ?? '') === ns));
+        const scope = this.listScope(c, 'ListRecurringRuns', 'recurringruns');
+        if (!scope) return;
+        const all = [...this.recurringRuns.values()].filter((r) => scope.matches(String(r.experiment_id ?? ''), String(r.namespace ?? '')));
         this.list(c, 'recurringRuns', all);
         return;
       }
@@ -487,6 +483,18 @@ export class SimulatedKfp {
       default:
         c.answer(501, rpcError(12, `Unimplemented in the simulated KFP: ${op}`));
     }
+  }
+
+  /** What a run or schedule list covers: one experiment, or a namespace (required in multi-user mode, and checked). */
+  private listScope(c: Ctx, operation: string, resource: string): { matches(experimentId: string, namespace: string | undefined): boolean } | undefined {
+    const exp = c.query.experiment_id ? this.experiments.get(c.query.experiment_id) : undefined;
+    const ns = exp ? String(exp.namespace ?? '') : (c.query.namespace ?? '');
+    if (this.options.multiUser && !ns) {
+      c.answer(400, rpcError(3, `Invalid input error: In multi-user mode, ${operation} requires filtering by namespace or experiment.`));
+      return undefined;
+    }
+    if (!this.allowed(c.user, ns, 'list', resource, c.res, c.done)) return undefined;
+    return { matches: (experimentId, namespace) => (exp ? experimentId === exp.experiment_id : (namespace ?? '') === ns) };
   }
 
   private resolveVersion(ref: Json | undefined, c: Ctx): (StoredVersion & { content: string }) | undefined {

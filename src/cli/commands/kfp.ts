@@ -35,7 +35,7 @@ export interface KfpFlags {
 /** The options every `--target kfp` command takes. */
 export function addKfpOptions(cmd: Command): Command {
   return cmd
-    .option('--endpoint <url>', 'with --target kfp: the Kubeflow address (https://kubeflow.example.com) or the KFP API (http://localhost:8888 through a port-forward); default $FLOWBOOK_KFP_ENDPOINT, else in-cluster')
+    .option('--endpoint <url>', 'with --target kfp: the Kubeflow address (https://kubeflow.example.com), the KFP API (http://localhost:8888), or "port-forward" (Flowbook runs kubectl port-forward to svc/ml-pipeline in kubeflow); default $FLOWBOOK_KFP_ENDPOINT, else in-cluster')
     .option('--token-file <file>', 'with --target kfp: a file holding the Bearer token (default: $FLOWBOOK_KFP_TOKEN)')
     .option('--token-from-kubeconfig', 'with --target kfp: request a service-account token with your kubeconfig (TokenRequest)')
     .option('--service-account <name>', 'with --token-from-kubeconfig: whose token (default: default-editor, every profile has it)')
@@ -59,21 +59,44 @@ export function kfpSettings(flags: KfpFlags, env: NodeJS.ProcessEnv = process.en
   return s;
 }
 
-export function kfpClient(flags: KfpFlags): Kfp.KfpClient {
+/**
+ * The client for the flags; with `--endpoint port-forward`, after starting `kubectl
+ * port-forward` to KFP's API. `close` ends the forward and the client's connections.
+ */
+export async function openKfpClient(flags: KfpFlags): Promise<{ client: Kfp.KfpClient; close(): void }> {
   const k = kfp();
-  const endpoint = k.resolveEndpoint(kfpSettings(flags), {
-    kubeTokens: (serviceAccount, namespace) => {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { serviceAccountTokens } = require('../../kfp/kubeToken') as typeof import('../../kfp/kubeToken');
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const c = require('../../cluster') as typeof import('../../cluster');
-      const connect: import('../../cluster').ConnectOptions = {};
-      if (flags.kubeconfig) connect.kubeconfig = flags.kubeconfig;
-      if (flags.context) connect.context = flags.context;
-      return serviceAccountTokens(new c.ClusterClient(c.ClusterConnection.open(connect)), serviceAccount, namespace);
-    },
-  });
-  return new k.KfpClient(endpoint);
+  const settings = kfpSettings(flags);
+  let forward: Kfp.PortForward | undefined;
+  if (settings.endpoint === k.PORT_FORWARD) {
+    say('Starting kubectl port-forward -n kubeflow svc/ml-pipeline…');
+    forward = await k.startPortForward({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
+    settings.endpoint = forward.url;
+  }
+  try {
+    const endpoint = k.resolveEndpoint(settings, {
+      kubeTokens: (serviceAccount, namespace) => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { serviceAccountTokens } = require('../../kfp/kubeToken') as typeof import('../../kfp/kubeToken');
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const c = require('../../cluster') as typeof import('../../cluster');
+        const connect: import('../../cluster').ConnectOptions = {};
+        if (flags.kubeconfig) connect.kubeconfig = flags.kubeconfig;
+        if (flags.context) connect.context = flags.context;
+        return serviceAccountTokens(new c.ClusterClient(c.ClusterConnection.open(connect)), serviceAccount, namespace);
+      },
+    });
+    const client = new k.KfpClient(endpoint);
+    return {
+      client,
+      close: () => {
+        client.dispose();
+        forward?.dispose();
+      },
+    };
+  } catch (err) {
+    forward?.dispose();
+    throw err;
+  }
 }
 
 /** Prints an error the user can act on and returns the exit code (2: unusable input or settings). */
@@ -120,6 +143,7 @@ export interface KfpSubmitFlags extends KfpFlags {
  * by `compileNotebook`. Prints the run's (or schedule's) KFP UI link on stdout, else its id.
  */
 export async function kfpSubmitCommand(input: string, flags: KfpSubmitFlags, compileNotebook: (file: string) => Promise<{ text: string; experiment?: string } | number>): Promise<number> {
+  let closeClient: (() => void) | undefined;
   try {
     const k = kfp();
     let pkg: Kfp.CompiledPackage;
@@ -153,7 +177,8 @@ export async function kfpSubmitCommand(input: string, flags: KfpSubmitFlags, com
     }
     const source = input.endsWith('.ipynb') ? k.codeSourceUrl(path.resolve(input)) : undefined;
     if (source) options.codeSourceUrl = source;
-    const client = kfpClient(flags);
+    const { client, close } = await openKfpClient(flags);
+    closeClient = close;
     say(`Submitting to Kubeflow Pipelines at ${client.endpoint.display}${client.namespace ? ` (profile ${client.namespace})` : ''}…`);
     const result = await k.submitToKfp(client, pkg, options);
     say(`Pipeline ${result.pipeline.name ?? pkg.pipelineName}, version ${result.version.name ?? ''}${result.versionUploaded ? ' (uploaded)' : ' (already there: not uploaded again)'}`);
@@ -176,13 +201,17 @@ export async function kfpSubmitCommand(input: string, flags: KfpSubmitFlags, com
     return 0;
   } catch (err) {
     return reportKfpError('submit', err);
+  } finally {
+    closeClient?.();
   }
 }
 
 /** `flowbook runs --target kfp [RUN_ID]`: runs per experiment, or one run's tasks. */
 export async function kfpRunsCommand(runId: string | undefined, flags: KfpFlags): Promise<number> {
+  let closeClient: (() => void) | undefined;
   try {
-    const client = kfpClient(flags);
+    const { client, close } = await openKfpClient(flags);
+    closeClient = close;
     const now = new Date();
     if (runId !== undefined) {
       const run = await client.getRun(runId);
@@ -220,13 +249,35 @@ export async function kfpRunsCommand(runId: string | undefined, flags: KfpFlags)
     return 0;
   } catch (err) {
     return reportKfpError('runs', err);
+  } finally {
+    closeClient?.();
+  }
+}
+
+/** `flowbook stop|retry RUN_ID --target kfp`: terminate or retry a KFP run. */
+export async function kfpRunActionCommand(action: 'terminate' | 'retry', runId: string, flags: KfpFlags): Promise<number> {
+  let closeClient: (() => void) | undefined;
+  const command = action === 'terminate' ? 'stop' : 'retry';
+  try {
+    const { client, close } = await openKfpClient(flags);
+    closeClient = close;
+    if (action === 'terminate') await client.terminateRun(runId);
+    else await client.retryRun(runId);
+    say(`Run ${runId}: ${action === 'terminate' ? 'terminating' : 'retrying its failed tasks'}.`);
+    return 0;
+  } catch (err) {
+    return reportKfpError(command, err);
+  } finally {
+    closeClient?.();
   }
 }
 
 /** `flowbook schedules list|enable|disable|delete [ID] --target kfp`. */
 export async function kfpSchedulesCommand(action: string, id: string | undefined, flags: KfpFlags): Promise<number> {
+  let closeClient: (() => void) | undefined;
   try {
-    const client = kfpClient(flags);
+    const { client, close } = await openKfpClient(flags);
+    closeClient = close;
     if (action === 'list') {
       const schedules = await client.listRecurringRuns();
       if (flags.json) {
@@ -251,6 +302,8 @@ export async function kfpSchedulesCommand(action: string, id: string | undefined
     return 0;
   } catch (err) {
     return reportKfpError('schedules', err);
+  } finally {
+    closeClient?.();
   }
 }
 

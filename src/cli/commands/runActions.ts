@@ -2,17 +2,28 @@
 // (no Argo Server needed). Each prints what it did in one line.
 
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import type { CommandResult } from '../main';
 import { addClusterOptions, addRecordsOption, cluster, ClusterFlags, collect, connect, out, records, reportError, say } from './clusterCommon';
+import { addKfpOptions, kfpRunActionCommand, KfpFlags } from './kfp';
 import { followRun } from './submit';
+
+function targetOption(): Option {
+  return new Option('--target <target>', 'argo: a Workflow on the cluster; kfp: a Kubeflow Pipelines run').choices(['argo', 'kfp']).default('argo');
+}
 
 export function registerRunActions(program: Command, result: CommandResult): void {
   const stop = program
     .command('stop')
     .description('Stop a run: running steps finish, no new ones start (--terminate kills them)')
-    .argument('<run>', 'the run name')
-    .option('--terminate', 'kill running steps at once');
-  addClusterOptions(stop).action(async (run: string, flags: ClusterFlags & { terminate?: boolean }) => {
+    .argument('<run>', 'the run name (with --target kfp: the KFP run id)')
+    .option('--terminate', 'kill running steps at once')
+    .addOption(targetOption());
+  addKfpOptions(addClusterOptions(stop)).action(async (run: string, flags: ClusterFlags & KfpFlags & { terminate?: boolean; target: string }) => {
+    if (flags.target === 'kfp') {
+      result.code = await kfpRunActionCommand('terminate', run, flags);
+      return;
+    }
     try {
       const c = cluster();
       await c.stopRun(connect(flags), run, { ...(flags.namespace ? { namespace: flags.namespace } : {}), strategy: flags.terminate ? 'Terminate' : 'Stop' });
@@ -23,8 +34,12 @@ export function registerRunActions(program: Command, result: CommandResult): voi
     }
   });
 
-  const retry = program.command('retry').description('Retry the failed steps of a failed run, keeping the steps that succeeded').argument('<run>', 'the run name').option('-w, --watch', 'follow the run to its end');
-  addRecordsOption(addClusterOptions(retry)).action(async (run: string, flags: ClusterFlags & { watch?: boolean }) => {
+  const retry = program.command('retry').description('Retry the failed steps of a failed run, keeping the steps that succeeded').argument('<run>', 'the run name (with --target kfp: the KFP run id)').option('-w, --watch', 'follow the run to its end').addOption(targetOption());
+  addKfpOptions(addRecordsOption(addClusterOptions(retry))).action(async (run: string, flags: ClusterFlags & KfpFlags & { watch?: boolean; target: string }) => {
+    if (flags.target === 'kfp') {
+      result.code = await kfpRunActionCommand('retry', run, flags);
+      return;
+    }
     try {
       const c = cluster();
       const client = connect(flags);

@@ -11,9 +11,10 @@ import { parseAllDocuments } from 'yaml';
 import type * as Cluster from '../../cluster';
 import type { CommandResult } from '../main';
 import { addClusterOptions, addRecordsOption, cluster, ClusterFlags, collect, connect, out, records, reportError, say } from './clusterCommon';
-import type { Pipeline } from '../../converter';
-import { emitWorkflow } from '../../converter/emit';
-import { compileOrReport } from './compile';
+import { compileKfpNotebookFile, type Pipeline } from '../../converter';
+import { emitWorkflow, kfpYaml } from '../../converter/emit';
+import { toYaml } from '../../converter/yaml';
+import { compileOrReport, printDiagnostics, reportInputError } from './compile';
 import { addKfpOptions, kfpSubmitCommand, KfpSubmitFlags } from './kfp';
 
 interface SubmitFlags extends ClusterFlags, KfpSubmitFlags {
@@ -46,10 +47,18 @@ export function registerSubmit(program: Command, result: CommandResult): void {
   });
 }
 
-/** Compiles a notebook for KFP: the IR file's text and the notebook's experiment setting. */
-function compileForKfp(notebook: string): Promise<{ text: string; experiment?: string } | number> {
-  say(`flowbook submit: compiling ${notebook} for Kubeflow Pipelines needs the KFP emitter (flowbook compile --target kfp); compile it first and submit the .yaml.`);
-  return Promise.resolve(2);
+/** Compiles a notebook for KFP: the IR file's text and the notebook's experiment setting, or an exit code. */
+async function compileForKfp(notebook: string): Promise<{ text: string; experiment?: string } | number> {
+  let compiled;
+  try {
+    compiled = await compileKfpNotebookFile(notebook);
+  } catch (err) {
+    return reportInputError(notebook, err);
+  }
+  printDiagnostics(notebook, compiled.diagnostics, false);
+  if (!compiled.kfp) return 1;
+  const experiment = compiled.pipeline.settings.experimentName ?? compiled.pipeline.experiment;
+  return { text: kfpYaml(compiled.kfp, notebook, toYaml), ...(experiment ? { experiment } : {}) };
 }
 
 /** Reads a Workflow from YAML or JSON (the first document of kind Workflow). */

@@ -8,6 +8,7 @@ export {
 } from './workflow';
 export { stepScript, CELL_MARKER, GENERATED_MARKER } from './script';
 export { cellFrame, scriptLocation } from './sourceMap';
+export { RUNTIME_DISTRIBUTIONS, SUMMARY_FILE, VALUES_FILE } from './runtime';
 export type { ScriptLocation } from './sourceMap';
 export * from './options';
 export type * from '../../argo/compiled';

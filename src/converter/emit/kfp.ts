@@ -41,6 +41,7 @@ import type {
 import type { EmitOptions } from './options';
 import { STEP_ENV } from './options';
 import { baseName, stepScript } from './script';
+import { yamlComment } from './pyComment';
 import { dnsName, imageOf } from './workflow';
 
 /** The output artifact holding a step's saved values (a folder), and the one holding its metrics. */
@@ -179,8 +180,8 @@ export function compileKfp(pipeline: Pipeline, options: EmitOptions = {}): KfpCo
 export function kfpYaml(compiled: KfpCompiled, notebookPath: string, toYaml: (value: unknown) => string): string {
   const header = [
     '# Kubeflow Pipelines IR',
-    `# Name: ${compiled.spec.pipelineInfo.name}`,
-    `# Compiled by Flowbook ${VERSION} from ${baseName(notebookPath)}: edit the notebook and compile again rather than this file.`,
+    `# Name: ${yamlComment(compiled.spec.pipelineInfo.name)}`,
+    `# Compiled by Flowbook ${VERSION} from ${yamlComment(baseName(notebookPath))}: edit the notebook and compile again rather than this file.`,
   ].join('\n');
   const documents = [toYaml(compiled.spec)];
   if (compiled.platform) documents.push(toYaml(compiled.platform));

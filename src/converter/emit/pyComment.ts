@@ -1,6 +1,7 @@
 // User text (file names, step names, cell text) that lands in a `#` comment of a generated
-// Python script. Python ends a comment at \n or \r, so a file named `x<newline>print(1)` would
-// become code; every character that could end the line or hide what it says is escaped.
+// Python script or YAML file. Python ends a comment at \n or \r, YAML 1.1 readers also at
+// U+0085, U+2028 and U+2029, so a file named `x<newline>print(1)` would become code or YAML
+// keys; every character that could end the line or hide what it says is escaped.
 
 /** Line ends (\n, \r, form feed and friends), other controls, Unicode line/paragraph separators, the BOM, lone surrogates. */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
@@ -15,3 +16,6 @@ export function pyComment(text: string): string {
     return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
   });
 }
+
+/** `text` inside a one-line YAML comment: the same escapes (YAML's line breaks are among them). */
+export const yamlComment = pyComment;

@@ -10,19 +10,23 @@
 export const VALUES_FILE = '_values.pkl';
 export const SUMMARY_FILE = '_summary.json';
 
+/** Distributions the runtime imports where steps run: every step image installs them. */
+export const RUNTIME_DISTRIBUTIONS: readonly string[] = ['cloudpickle'];
+
 /** The filename a cell's code is compiled under: tracebacks name the cell, in every step. */
 export const CELL_FILENAME = /^<flowbook cell=(\d+)>$/;
 
 /** The factory; the script calls it once, first, with its own globals. */
 export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
     from builtins import BaseException, Exception, ImportError, KeyboardInterrupt, SyntaxError, SystemExit, TypeError, ValueError
-    from builtins import bytes, compile, dict, exec, float, frozenset, getattr, int, isinstance, len, list, open, print, repr, set, sorted, str, tuple, type
+    from builtins import bytes, compile, dict, exec, float, frozenset, getattr, int, isinstance, len, list, open, print, repr, set, sorted, str, sum, tuple, type
     import __future__, json, linecache, math, os, pickle, sys, traceback, types
     environ = os.environ
     data_dir = os.path.abspath(environ.get('FLOWBOOK_DATA_DIR', '/flowbook/data'))
     metrics_path = os.path.abspath(environ.get('FLOWBOOK_METRICS_PATH', '/tmp/mlpipeline-metrics.json'))
     output_dir = os.path.abspath(environ.get('FLOWBOOK_OUTPUT_DIR') or os.path.join(data_dir, own))
     values_file, summary_file = ${JSON.stringify(VALUES_FILE)}, ${JSON.stringify(SUMMARY_FILE)}
+    cells_key = '<cells>'  # no variable can have this name
     future_flags = 0
     for feature in __future__.all_feature_names:
         future_flags |= getattr(__future__, feature).compiler_flag
@@ -181,6 +185,9 @@ export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
             try:
                 with open(path, 'rb') as f:
                     values = unpickler(cloudpickle, f).load()
+                # The cells the saving step knew: tracebacks and inspect show their lines here too.
+                for filename, lines in values.get(cells_key, {}).items():
+                    linecache.cache.setdefault(filename, (sum(len(l) for l in lines), None, lines, filename))
             except Exception as error:
                 fail("cannot load the values saved by step '%s' (%s) from %s: %s: %s" % (
                     producer, ', '.join(names), path, type(error).__name__, reason(error)))
@@ -216,7 +223,10 @@ export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
                 fail("cannot save variable '%s' for step '%s': it is the module %s, and modules are never passed between steps; import it in the step that uses it" % (name, step, value.__name__))
             values[name] = value
         try:
-            write(os.path.join(output_dir, values_file), lambda f: cloudpickle.CloudPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(values))
+            cells = dict((k, v[2]) for k, v in list(linecache.cache.items()) if k.startswith('<flowbook cell=') and len(v) == 4)
+            bundle = dict(values)
+            bundle[cells_key] = cells
+            write(os.path.join(output_dir, values_file), lambda f: cloudpickle.CloudPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(bundle))
         except Exception as error:
             # Name the value at fault: the first that cannot be saved on its own.
             for name in names:
@@ -227,6 +237,7 @@ export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
             fail("cannot save the variables %s for step '%s': %s" % (', '.join(names), step, reason(error)))
         exports(values)
         try:
+            # Every saved name is listed (the runner checks outputs against this list).
             summaries = {'values': dict((name, summary(values[name])) for name in names)}
             write(os.path.join(output_dir, summary_file), lambda f: f.write(json.dumps(summaries, indent=1, sort_keys=True).encode('utf-8')))
         except Exception as error:
@@ -249,22 +260,29 @@ export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
 
     def summary(value):
         # What the results views show without loading the value; never fails the step.
-        out = {'type': type_name(value)}
         try:
-            text = repr(value)
+            out = {'type': type_name(value)}
+        except Exception:
+            out = {}
+        pd, np = sys.modules.get('pandas'), sys.modules.get('numpy')
+        frame = pd is not None and isinstance(value, (pd.DataFrame, pd.Series))
+        try:
+            # A frame's or a large array's own repr formats its data (tens of ms): the shape
+            # (and a frame's head) say more.
+            large = frame or (np is not None and isinstance(value, np.ndarray) and value.size > 20)
+            text = ('%s %s' % (type(value).__name__, 'x'.join(str(n) for n in value.shape))) if large else repr(value)
             out['repr'] = text if len(text) <= 200 else text[:199] + '\\u2026'
         except Exception as error:
             out['repr'] = '<repr failed: %s>' % type(error).__name__
         try:
-            pd, np = sys.modules.get('pandas'), sys.modules.get('numpy')
-            if pd is not None and isinstance(value, (pd.DataFrame, pd.Series)):
+            if frame:
                 out['bytes'] = int(value.memory_usage(index=True, deep=False).sum()) if isinstance(value, pd.DataFrame) else int(value.memory_usage(index=True, deep=False))
                 out['shape'] = [int(n) for n in value.shape]
                 if isinstance(value, pd.DataFrame):
                     out['columns'] = [str(c) for c in list(value.columns)[:50]]
                 else:
                     out['dtype'] = str(value.dtype)
-                head = value.head(5).to_string()
+                head = head_text(value.iloc[:5, :20] if isinstance(value, pd.DataFrame) else value.iloc[:5].to_frame())
                 out['head'] = head if len(head) <= 4000 else head[:3999] + '\\u2026'
             elif np is not None and isinstance(value, np.ndarray):
                 out['bytes'] = int(value.nbytes)
@@ -277,6 +295,14 @@ export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
         except Exception:
             pass
         return out
+
+    def head_text(part):
+        # Aligned columns like pandas' to_string, without its formatter (tens of ms a frame).
+        cell = lambda v: (str(v) if not isinstance(v, float) else '%g' % v)[:24]
+        rows = [[''] + [cell(c) for c in part.columns]]
+        rows += [[cell(i)] + [cell(v) for v in r] for i, r in zip(part.index.tolist(), part.itertuples(index=False, name=None))]
+        widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
+        return '\\n'.join('  '.join(v.rjust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
 
     def metrics(names):
         entries = []

@@ -1,10 +1,23 @@
-// The compiled KFP pipeline for a notebook's pipeline IR, as the text uploaded to KFP. The
-// KFP emitter (issue 12's compile half, `flowbook compile --target kfp`) produces it.
+// The compiled KFP pipeline for a notebook's pipeline IR, as the text uploaded to KFP: the
+// KFP emitter's IR and platform spec, serialised as `flowbook compile --target kfp` writes
+// them. Compile errors become a UserError naming the first one.
 
 import type { Ctx } from '../context';
 import type { Pipeline } from '../../converter/ir';
+import { hasErrors } from '../../converter/diagnostics';
 import { UserError } from '../tagCommands';
 
-export function kfpPackageFor(_ctx: Ctx, pipeline: Pipeline, _notebookPath: string): Promise<string> {
-  return Promise.reject(new UserError(`This build of Flowbook cannot compile ${pipeline.name} for Kubeflow Pipelines yet: run \`flowbook compile NOTEBOOK --target kfp -o pipeline.yaml\` and \`flowbook submit pipeline.yaml --target kfp\`.`));
+export function kfpPackageFor(ctx: Ctx, pipeline: Pipeline, notebookPath: string): Promise<string> {
+  // The emitter loads on first use, not at activation.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { compileKfp, kfpYaml } = require('../../converter/emit') as typeof import('../../converter/emit');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { toYaml } = require('../../converter/yaml') as typeof import('../../converter/yaml');
+  const compiled = compileKfp(pipeline, {});
+  if (hasErrors(compiled.diagnostics)) {
+    const first = compiled.diagnostics.find((d) => d.severity === 'error');
+    throw new UserError(`${pipeline.name} cannot be compiled for Kubeflow Pipelines: ${first?.message ?? 'see the Problems panel'}.`);
+  }
+  for (const d of compiled.diagnostics) ctx.log.info(`KFP compile: ${d.code} ${d.message}`);
+  return Promise.resolve(kfpYaml(compiled, notebookPath, toYaml));
 }

@@ -77,7 +77,9 @@ describe('flowbook CLI', () => {
     assert.equal(r.code, 0, r.stderr);
     const p = JSON.parse(r.stdout) as { name: string; parameters: unknown[]; steps: { name: string; cells: number[]; after: string[]; inputs: { name: string; from: string }[]; outputs: string[]; parameters: string[] }[]; metrics: unknown[]; requirements: unknown[]; diagnostics: unknown[] };
     assert.equal(p.name, 'basic');
-    assert.deepEqual(p.parameters[0], { name: 'factor', type: 'int', default: 2, cell: 3 });
+    // 0-based indices for tools, with the 1-based numbers people see beside them.
+    assert.deepEqual(p.parameters[0], { name: 'factor', type: 'int', default: 2, cell: 3, cellNumber: 4 });
+    assert.deepEqual((p.steps.find((s) => s.name === 'report') as unknown as { cellNumbers: number[] }).cellNumbers, [9]);
     const report = p.steps.find((s) => s.name === 'report');
     assert.deepEqual(report?.after, ['double', 'stats']);
     assert.deepEqual(report?.inputs, [{ name: 'summarize', from: 'stats' }, { name: 'doubled', from: 'double' }, { name: 'count', from: 'stats' }]);

@@ -51,6 +51,10 @@ describe('flowbook CLI on bad paths', () => {
     assert.equal(r.code, 2, r.stderr);
     assertOneLine(r.stderr, new RegExp(`cannot write ${escape(missing)}: the folder ${escape(path.dirname(missing))} does not exist`));
 
+    r = flowbook(['compile', BASIC, '-o', missing, '--debug']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /\n\s+at /, '--debug shows the stack trace');
+
     r = flowbook(['compile', BASIC, '-o', tmp]);
     assert.equal(r.code, 2, r.stderr);
     assertOneLine(r.stderr, new RegExp(`cannot write ${escape(tmp)}: it is a folder`));
@@ -83,11 +87,11 @@ describe('flowbook CLI on bad paths', () => {
     fs.chmodSync(ro, 0o555);
     let r = flowbook(['run', path.join(ro, 'basic.ipynb'), '--python', 'python3'], unprivileged);
     assert.equal(r.code, 2, r.stderr);
-    assertOneLine(r.stderr, /cannot create the folder .*ro\/\.flowbook\/runs: permission denied/);
+    assertOneLine(r.stderr, /cannot (create|write) the (run )?folder .*ro\/\.flowbook\/runs: permission denied/);
 
     r = flowbook(['run', BASIC, '--runs-dir', path.join(ro, 'runs'), '--python', 'python3'], unprivileged);
     assert.equal(r.code, 2, r.stderr);
-    assertOneLine(r.stderr, /cannot create the folder .*ro\/runs: permission denied/);
+    assertOneLine(r.stderr, /cannot (create|write) the (run )?folder .*ro\/runs: permission denied/);
   });
 
   it('compile --namespace and --image are checked like the notebook settings (exit 2, one line)', () => {
@@ -154,6 +158,27 @@ describe('flowbook CLI on bad paths', () => {
   });
 });
 
+describe('flowbook run with a closed stdout', function () {
+  this.timeout(60_000);
+  let tmp: string;
+  beforeEach(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowbook-runpipe-')); });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('run | head -1: the run goes on, exits 0 and records its result', () => {
+    const runs = path.join(tmp, 'runs');
+    const nb = path.join(tmp, 'steps.ipynb');
+    fs.writeFileSync(nb, notebookJson([['step:first', 'for i in range(3):\n    print(i)\n'], ['step:second', 'print("done")\n']]));
+    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${BIN}" run "${nb}" --python /usr/bin/python3 --runs-dir "${runs}" | head -1 >/dev/null`], { encoding: 'utf8' });
+    assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at /, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+    const [id] = fs.readdirSync(runs);
+    assert.ok(id, 'a run folder');
+    const record = JSON.parse(fs.readFileSync(path.join(runs, id, 'run.json'), 'utf8')) as { status: string; steps: { cells: number[]; cellNumbers: number[] }[] };
+    assert.equal(record.status, 'succeeded');
+    for (const s of record.steps) assert.deepEqual(s.cellNumbers, s.cells.map((c) => c + 1), 'run.json puts the 1-based cell numbers beside the indices');
+  });
+});
+
 describe('flowbook CLI: smaller promises', () => {
   let tmp: string;
   beforeEach(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowbook-promise-')); });
@@ -176,6 +201,21 @@ describe('flowbook CLI: smaller promises', () => {
       assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /error FB300/);
     }
+  });
+
+  it('pip lines of a skipped install cell (pins and -r FILE) decide the image requirements', () => {
+    fs.writeFileSync(path.join(tmp, 'reqs.txt'), 'lightgbm==4.3.0\n');
+    const nb = path.join(tmp, 'kale.ipynb');
+    fs.writeFileSync(nb, notebookJson([
+      ['skip', '!pip install xgboost==2.0.3 --quiet\n%pip install -r reqs.txt\n'],
+      ['imports', 'import xgboost\nimport lightgbm\n'],
+      ['step:train', 'm = xgboost.XGBClassifier()\nn = lightgbm.LGBMClassifier()\n'],
+    ]));
+    const r = flowbook(['build', nb, '--print-requirements'], { env: { ...process.env, FLOWBOOK_PYTHON: '/usr/bin/python3' } });
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.ok(lines.includes('xgboost==2.0.3'), r.stdout);
+    assert.ok(lines.includes('lightgbm==4.3.0'), r.stdout);
   });
 
   it('build --print-requirements uses $FLOWBOOK_PYTHON, as run does', () => {

@@ -103,6 +103,8 @@ describe('tagEdit', () => {
       assert.deepEqual(setImage(['image:a', 'step:x'], 'b'), ['image:b', 'step:x']);
       assert.deepEqual(setImage(tags, ' '), ['step:a', 'prev:b']);
       assert.match(checkImage('my image') ?? '', /no spaces/);
+      // The same rules as the parser, so the editor never sets a tag that is then an error.
+      assert.match(checkImage('Python:3.12') ?? '', /not an image reference: the repository path/);
       assert.equal(checkImage('registry.local:5000/a/b:1'), undefined);
     });
   });

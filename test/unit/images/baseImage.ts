@@ -120,6 +120,7 @@ const INSTALLED: [string, string, string[]][] = [
   ['opencv-python-headless', '4.9.0.80', ['cv2']],
   ['requests', '2.31.0', ['requests']],
   ['weird-dist', '0.3', ['weirdmod']],
+  ['cloudpickle', '3.0.0', ['cloudpickle']],
 ];
 
 /** A real interpreter (/usr/bin/python3 -S) that sees only made-up installed distributions (metadata, no code). */

@@ -5,7 +5,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resolveRequirements, type RequirementsInput } from '../../../src/images/requirements';
+import { resolvePipelineRequirements, resolveRequirements, type RequirementsInput } from '../../../src/images/requirements';
+import { makePipeline } from '../../support/pipelineBuilder';
 import { canonicalName, parseRequirement, pinRequirement, readRequirementsFile } from '../../../src/images/requirementSpec';
 import { STDLIB_MODULES } from '../../../src/images/stdlib';
 import { tableDistribution } from '../../../src/images/distributions';
@@ -122,6 +123,15 @@ describe('images: requirement resolution with a real interpreter', function () {
     assert.ok(r.unknownImports.includes('weirdmod'));
     assert.ok(r.warnings.some((w) => w.includes('/nonexistent/python3') && w.includes('--python')), r.warnings.join('\n'));
     assert.equal(r.interpreter, undefined);
+  });
+
+  it("adds what the step runtime needs to every pipeline's requirements, pinned, unless the notebook pins it", async () => {
+    const pipeline = { ...makePipeline({ steps: [{ name: 's' }] }), modules: ['numpy'], notebookPath: path.join(FIXTURE, 'n.ipynb') };
+    const r = await resolvePipelineRequirements(pipeline, { python: env.python, requirementsFile: false });
+    assert.deepEqual(r.lines, ['cloudpickle==3.0.0', 'numpy==1.26.4']);
+    assert.deepEqual(r.entries.find((e) => e.key === 'cloudpickle')?.source, { kind: 'runtime' });
+    const pinned = await resolvePipelineRequirements({ ...pipeline, requirements: [{ specs: ['cloudpickle==2.2.1'], cell: 0, line: 1 }] }, { python: env.python, requirementsFile: false });
+    assert.deepEqual(pinned.lines, ['cloudpickle==2.2.1', 'numpy==1.26.4']);
   });
 
   it('never imports the packages it asks about', async () => {

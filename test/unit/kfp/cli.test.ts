@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { REPO_ROOT } from '../../support/notebooks';
+import { FIXTURES, REPO_ROOT } from '../../support/notebooks';
 import { CHURN_FILE, KfpHarness, startKfp } from './support';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'flowbook.js');
@@ -43,11 +43,32 @@ describe('flowbook --target kfp (simulated KFP server)', function () {
     const list = await flowbook(env, 'runs', '--target', 'kfp');
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, new RegExp(`^weekly\\s+churn [0-9a-f]{10}\\s+\\S+\\s+\\d+/\\d+\\s+.*${runId}$`, 'm'));
+    const stop = await flowbook(env, 'stop', runId, '--target', 'kfp');
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal(h.sim.count({ operation: 'RunService_TerminateRun' }), 1);
+    h.sim.finish(runId);
+    const retry = await flowbook(env, 'retry', runId, '--target', 'kfp');
+    assert.equal(retry.code, 0, retry.stderr);
     h.sim.finish(runId);
     const show = await flowbook(env, 'runs', runId, '--target', 'kfp');
     assert.equal(show.code, 0, show.stderr);
     assert.match(show.stdout, /SUCCEEDED/);
     assert.match(show.stdout, /^\s+train\s+SUCCEEDED/m);
+  });
+
+  it('submit NOTEBOOK --target kfp compiles it with the KFP emitter and runs it; the same notebook is not uploaded twice', async () => {
+    const r = await flowbook(env, 'submit', path.join(FIXTURES, 'notebooks', 'basic.ipynb'), '--target', 'kfp');
+    assert.equal(r.code, 0, r.stderr);
+    const version = [...h.sim.versions.values()][0];
+    assert.match(version?.content ?? '', /schemaVersion: 2\.1\.0/);
+    const run = [...h.sim.runs.values()][0];
+    assert.ok(run && run.tasks.length > 0, 'the run has the notebook\'s steps as tasks');
+    assert.equal(r.stdout.trim(), `${h.sim.url}/_/pipeline/#/runs/details/${String(run.run.run_id)}`);
+    const again = await flowbook(env, 'submit', path.join(FIXTURES, 'notebooks', 'basic.ipynb'), '--target', 'kfp');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /already there: not uploaded again/);
+    assert.equal(h.sim.versions.size, 1);
+    assert.equal(h.sim.runs.size, 2);
   });
 
   it('--version-only prints the version id and starts nothing; a second upload of the same file is skipped', async () => {

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { KfpClient } from '../../../src/kfp/client';
 import { resolveEndpoint } from '../../../src/kfp/endpoint';
-import { KfpError, KfpErrorKind } from '../../../src/kfp/errors';
+import { errorForResponse, KfpError, KfpErrorKind } from '../../../src/kfp/errors';
 import { submitToKfp } from '../../../src/kfp/submit';
 import { churn, KfpHarness, startKfp } from './support';
 
@@ -77,6 +77,11 @@ describe('KFP errors (simulated multi-user KFP behind the ingress)', () => {
     h.sim.addUser('alice@example.com', TOKEN, ['team-a']);
     h.sim.inject({ operation: 'ExperimentService_ListExperiments', action: 'html' });
     await assert.rejects(submitToKfp(h.client({ namespace: 'team-a', tokenFile }), churn()), isKfp('loginPage', /login page/));
+  });
+
+  it('a bare redirect (no page) is also read as a login redirect', () => {
+    const err = errorForResponse(302, undefined, '', { action: 'list runs', endpoint: 'https://kf.example.com' });
+    assert.equal(err.kind, 'loginPage');
   });
 
   it('listing without a namespace in multi-user mode is refused by KFP, and the client always sends it', async () => {

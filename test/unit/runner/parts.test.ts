@@ -9,6 +9,7 @@ import type { PipelineParameter } from '../../../src/converter/ir';
 import {
   encodeParameter, formatDuration, installHint, listRuns, parseLiteral, parseParameterArgs, parseTraceback, planWorkflow, WorkflowError,
 } from '../../../src/runner';
+import { hasOutput } from '../../../src/runner/cache';
 import { createRunDir, writeRunRecord } from '../../../src/runner/record';
 import type { RunRecord } from '../../../src/runner';
 import { fakeWorkflow } from './fakeWorkflow';
@@ -196,5 +197,23 @@ describe('runner: records and hints', () => {
     assert.equal(formatDuration(420), '0.4s');
     assert.equal(formatDuration(61_000), '1m 01s');
     assert.equal(formatDuration(3_723_000), '1h 02m 03s');
+  });
+});
+
+describe('runner: saved outputs', () => {
+  it("finds a value in the step's bundle through its summary, or as a file of its own", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowbook-outputs-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'old.pkl'), 'x');
+      assert.equal(hasOutput(dir, 'old'), true, 'a file of its own (older runtimes)');
+      fs.writeFileSync(path.join(dir, '_values.pkl'), 'bundle');
+      assert.equal(hasOutput(dir, 'df'), true, 'a bundle without a summary is trusted');
+      fs.writeFileSync(path.join(dir, '_summary.json'), JSON.stringify({ values: { df: { type: 'pandas.core.frame.DataFrame' } } }));
+      assert.equal(hasOutput(dir, 'df'), true);
+      assert.equal(hasOutput(dir, 'model'), false, 'a name the summary does not list was not saved');
+      assert.equal(hasOutput(path.join(dir, 'none'), 'df'), false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

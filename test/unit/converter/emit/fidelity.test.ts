@@ -230,7 +230,7 @@ describe('fidelity: a pipeline gives what the notebook gives (step runtime)', fu
     assert.ok(!fs.existsSync(path.join(path.dirname(all[0]?.scriptPath ?? ''), 'data', 'make', '_values.pkl')));
   });
 
-  it('an error inside a function an earlier step defined maps to that cell and line', () => {
+  it('an error inside a function an earlier step defined maps to that cell and line, and shows it', () => {
     const p = makePipeline({
       steps: [
         { name: 'a', code: [{ cell: 2, code: 'def f(x):\n    y = x\n    return 1 / y' }], outputs: ['f'] },
@@ -241,7 +241,7 @@ describe('fidelity: a pipeline gives what the notebook gives (step runtime)', fu
     const all = runWorkflow(wf, work('deep-tb'));
     const b = all[1];
     assert.equal(b?.status, 1);
-    assert.match(b?.stderr ?? '', /File "<flowbook cell=5>", line 2, in <module>\n[^\n]*\n {2}File "<flowbook cell=2>", line 3, in f/);
+    assert.match(b?.stderr ?? '', /File "<flowbook cell=5>", line 2, in <module>\n {4}f\(0\)\n {2}File "<flowbook cell=2>", line 3, in f\n {4}return 1 \/ y\n/, 'both frames show their line, also the one from the earlier step');
     const failure = parseTraceback(b?.stderr ?? '', b?.scriptPath ?? '', wf.spec.templates.find((t) => t.name === 'b')?.script?.source ?? '');
     assert.deepEqual([failure?.exception, failure?.location], ['ZeroDivisionError', { cell: 2, line: 3 }]);
   });

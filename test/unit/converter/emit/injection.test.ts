@@ -5,6 +5,9 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { compileNotebookText } from '../../../../src/converter';
 import { pyComment } from '../../../../src/converter/emit/pyComment';
+import { compileKfp, kfpYaml } from '../../../../src/converter/emit/kfp';
+import { toYaml } from '../../../../src/converter/yaml';
+import { parseAllDocuments } from 'yaml';
 import { notebookJson } from '../../../support/notebooks';
 
 /** Line ends for Python (\n, \r, \r\n) and characters other tools treat as line ends. */
@@ -37,6 +40,18 @@ describe('user text in generated Python', () => {
     stringConstants(scripts).forEach((constants, i) => {
       assert.ok(!constants.includes('INJECTED'), `script ${i} runs code from the file name:\n${scripts[i]?.split('\n').slice(0, 3).join('\n')}`);
     });
+  });
+
+  it('a notebook file name with a line break adds no YAML to the compiled KFP file', async () => {
+    const text = notebookJson([['step:first', 'x = 1\n'], ['step:second', 'print(x)\n']]);
+    for (const br of ['\n', '\r', '\u2028', '\u0085']) {
+      const path = `/tmp/x${br}injected: true${br}#.ipynb`;
+      const compiled = await compileNotebookText(text, path);
+      const yaml = kfpYaml(compileKfp(compiled.pipeline), path, toYaml);
+      const docs = parseAllDocuments(yaml).map((d) => d.toJS() as Record<string, unknown>);
+      assert.ok(docs.every((d) => !('injected' in d)), `U+${br.charCodeAt(0).toString(16)} in the file name added a key`);
+      assert.equal(yaml.split('\n').filter((l) => l.startsWith('# ')).length, 3, 'the header is three comment lines');
+    }
   });
 
   it('pyComment keeps readable text and escapes what could end the line', () => {

@@ -10,13 +10,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Workflow } from '../../../../src/converter/emit';
 
-/** The interpreter with pandas, numpy and scikit-learn; FLOWBOOK_TEST_PYTHON overrides it. */
+/** The interpreter with pandas, numpy, scikit-learn and cloudpickle; FLOWBOOK_TEST_PYTHON overrides it. */
 export const PYTHON = process.env.FLOWBOOK_TEST_PYTHON ?? '/usr/bin/python3';
 
 /** Fails with what to do when the interpreter lacks the packages the marshalling tests need. */
 export function requireDataPython(): void {
-  const r = spawnSync(PYTHON, ['-c', 'import pandas, numpy, sklearn, joblib'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `${PYTHON} cannot import pandas, numpy, scikit-learn and joblib (${(r.stderr ?? String(r.error)).trim()}); run scripts/setup.sh, or set FLOWBOOK_TEST_PYTHON`);
+  const r = spawnSync(PYTHON, ['-c', 'import pandas, numpy, sklearn, joblib, cloudpickle'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `${PYTHON} cannot import pandas, numpy, scikit-learn, joblib and cloudpickle (${(r.stderr ?? String(r.error)).trim()}); run scripts/setup.sh, or set FLOWBOOK_TEST_PYTHON`);
 }
 
 export interface PyResult {
