@@ -5,10 +5,10 @@
 // when their target is a cluster run, and the cluster-only commands are added.
 
 import * as vscode from 'vscode';
-import type { Ctx } from '../context';
-import type { NotebookModels } from '../notebookModel';
+import type { Ctx } from '../../workbench/context';
+import type { NotebookModels } from '../../workbench/notebookModel';
 import type { GraphPanels } from '../../views/graphPanel';
-import type { RunsModel } from '../../views/runsModel';
+import type { RunsModel } from '../../workbench/runsModel';
 import type { RunsNode, RunsTree } from '../../views/runsTree';
 import { InferenceServicesTree, type IsvcNode } from '../../views/cluster/inferenceServicesTree';
 import { ClusterLogs, LogStreams, logRefOf } from './clusterLogs';

@@ -5,11 +5,11 @@
 // through the kubeconfig (`flowbook.kfp.tokenSource: kubeconfig`).
 
 import * as vscode from 'vscode';
-import type { Ctx } from '../context';
-import type { NotebookModels } from '../notebookModel';
-import { NOTEBOOK_TYPE } from '../notebookModel';
-import { targetNotebook } from '../cells';
-import { Disposable } from '../lifecycle';
+import type { Ctx } from '../../workbench/context';
+import type { NotebookModels } from '../../workbench/notebookModel';
+import { NOTEBOOK_TYPE } from '../../workbench/notebookModel';
+import { targetNotebook } from '../../workbench/cells';
+import { Disposable } from '../../workbench/lifecycle';
 import { UserError } from '../tagCommands';
 import { hasErrors } from '../../converter/diagnostics';
 import type * as Kfp from '../../kfp';

@@ -4,7 +4,7 @@
 // `kfpTask:<state>[:hasPod]`, matched by the menus in package.json.
 
 import * as vscode from 'vscode';
-import { Disposable } from '../../extension/lifecycle';
+import { Disposable } from '../../workbench/lifecycle';
 import type { KfpRunsModel } from '../../kfp/runsModel';
 import type { Run, RuntimeState, TaskDetail } from '../../kfp/types';
 
