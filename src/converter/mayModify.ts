@@ -228,8 +228,13 @@ function classInit(effects: Map<string, Effect>, name: string): Effect | undefin
 export function changedArguments(site: CallSite, callee: Effect | undefined, importNames: ReadonlySet<string>): { root: NonNullable<CallSite['args'][number]>; param?: string }[] {
   const out: { root: NonNullable<CallSite['args'][number]>; param?: string }[] = [];
   if (site.method) {
-    // `cv2.imread(path)`, `np.mean(x)`: functions of modules read their arguments, but for a known few.
-    if (site.receiver && !site.receiver.param && importNames.has(site.receiver.name) && !MODULE_MUTATORS.has(site.callee)) return out;
+    // `cv2.imread(path)`, `np.mean(x)`: functions of modules read their arguments, but for a
+    // known few, and numpy's `out=` array (`np.multiply(a, 2, out=a)`), which they write.
+    if (site.receiver && !site.receiver.param && importNames.has(site.receiver.name) && !MODULE_MUTATORS.has(site.callee)) {
+      const written = site.keywords['out'];
+      if (written) out.push({ root: written });
+      return out;
+    }
     callee = undefined;
   }
   if (!callee) {

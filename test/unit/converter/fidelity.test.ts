@@ -47,6 +47,16 @@ describe('fidelity: imports anywhere are imports', () => {
     assert.equal(step(p, 'b').importReplays, undefined);
   });
 
+  it("a module function's `out=` array is changed: np.multiply(a, 2, out=a) (generated seed 93)", () => {
+    const p = analyze([
+      ['step:a', 'import numpy as np\narr = np.arange(3, dtype=float)\nk = 2'],
+      ['step:b', 'np.multiply(arr, k, out=arr)\nm = np.mean(arr)'],
+      ['step:c', 'total = float(arr.sum()) + m'],
+    ]);
+    assert.deepEqual(inputs(step(p, 'c')), ['arr<b', 'm<b']);
+    assert.deepEqual(step(p, 'b').outputs, ['arr', 'm']);
+  });
+
   it('calling a module function (np.random.seed) does not make the module data', () => {
     const p = analyze([['step:a', 'import numpy as np\nnp.random.seed(0)\nv = 1'], ['step:b', 'print(np.zeros(v))']]);
     assert.deepEqual(inputs(step(p, 'b')), ['v<a']);
