@@ -4,6 +4,8 @@
 //     started one after another (target ≤ 1.5x); also against running the 20 generated
 //     scripts by hand, which separates the runner from the scripts' own start-up;
 //   - parallelism: two independent 1-second branches (target: about 1 s of wall time, not 2);
+//   - the reads recorder (the audit hook that notes what a step reads, for the cache): a
+//     script opening 5,000 files under the step boot, against plain `python script.py`;
 //   - the example notebook through the runner against its generated scripts run by hand
 //     (`python script.py` per step): wall time and critical path (target: not slower);
 //   - the example notebook through `flowbook run` against `jupyter nbconvert --to notebook
@@ -15,6 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { compileNotebookText } from '../src/converter';
 import { startRun, RunRecord } from '../src/runner';
+import { STEP_BOOT } from '../src/runner/reads';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const CLI = path.join(REPO, 'bin', 'flowbook.js');
@@ -178,7 +181,26 @@ export async function run(): Promise<void> {
       '',
     ].join('\n'));
 
-    // 3. The example against its own scripts run by hand, and against jupyter nbconvert.
+    // 3. The reads recorder on a step that opens 5,000 files (and imports numpy).
+    const files = path.join(work, 'files');
+    fs.mkdirSync(files);
+    for (let i = 0; i < 5000; i++) fs.writeFileSync(path.join(files, `f${i}.txt`), String(i));
+    const reader = path.join(work, 'reader.py');
+    fs.writeFileSync(reader, `import numpy, os\ntotal = 0\nfor name in os.listdir(${JSON.stringify(files)}):\n    with open(os.path.join(${JSON.stringify(files)}, name)) as f:\n        total += int(f.read())\n`);
+    const recorded = { plain: [] as number[], recorder: [] as number[] };
+    for (let i = 0; i < rounds; i++) {
+      recorded.plain.push(timed(() => spawnSync(python, [reader])));
+      recorded.recorder.push(timed(() => spawnSync(python, ['-c', STEP_BOOT, reader, path.join(work, 'reads.json'), JSON.stringify([work + '/runs'])], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] })));
+    }
+    const reads = JSON.parse(fs.readFileSync(path.join(work, 'reads.json'), 'utf8')) as { files: string[] };
+    process.stdout.write([
+      `reads recorder, a script opening 5,000 files (median of ${rounds}):`,
+      `  python script.py             ${fmt(median(recorded.plain))}   (baseline)`,
+      `  with the recorder            ${fmt(median(recorded.recorder))}   ${ratio(median(recorded.recorder), median(recorded.plain))} of baseline, ${reads.files.length} files recorded`,
+      '',
+    ].join('\n'));
+
+    // 4. The example against its own scripts run by hand, and against jupyter nbconvert.
     process.stdout.write(await exampleAgainstScripts(python, work, 3));
     const nbconvert = spawnSync(python, ['-m', 'nbconvert', '--version'], { encoding: 'utf8' });
     const flowbookExample = median(Array.from({ length: 2 }, () => timed(() => {

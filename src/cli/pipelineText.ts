@@ -1,9 +1,10 @@
 // How `flowbook inspect` shows a pipeline: a stable JSON shape for tools, and a readable
 // tree that answers "why does this step depend on that one?" for people.
 
-import type { Edge, EdgeChange, EdgeReason, JsonValue, Pipeline } from '../converter/ir';
+import type { Edge, EdgeReason, JsonValue, Pipeline } from '../converter/ir';
 import { cellLabel } from '../converter/diagnostics';
 import { withCellNumbers } from '../converter/cellNumbers';
+import { describeChange } from '../converter/mayModify';
 
 /**
  * The JSON printed by `flowbook inspect --json`. Field order is part of the format. Cell
@@ -51,11 +52,6 @@ export function describeReason(r: EdgeReason): string {
     case 'prev': return `prev: tag in ${cellLabel(r.cell)}`;
     case 'order': return 'runs after the step above it (no data or prev: link)';
   }
-}
-
-/** Why the upstream step provides a name it did not bind, e.g. "models changed through `m.fit` in the loop at cell 7 line 2". */
-export function describeChange(c: EdgeChange): string {
-  return `${c.name} changed ${c.how} at ${cellLabel(c.cell)} line ${c.line}`;
 }
 
 export function describePipeline(p: Pipeline): string {

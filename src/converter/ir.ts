@@ -179,6 +179,8 @@ export interface ArgumentRoot {
 export interface CallSite {
   callee: string;
   method?: boolean;
+  /** For a method call: the name the receiver is rooted at (`np` in `np.random.shuffle(x)`), when it is one. */
+  receiver?: ArgumentRoot;
   line: number;
   /** Positional arguments in order; null for one not rooted at a name (a literal, a call result). */
   args: (ArgumentRoot | null)[];

@@ -4,6 +4,7 @@
 // Conservative: a call of anything the notebook does not define may change its arguments.
 // Works on the per-cell `CellEffects`; nothing here runs notebook code.
 
+import { cellLabel } from './diagnostics';
 import type { CallSite, CellAnalysis, EdgeChange, FunctionSummary } from './ir';
 
 /** What calling (or reading) a notebook function may do, its own calls included. */
@@ -25,33 +26,27 @@ export interface NotebookEffects {
   methods: Map<string, Effect>;
   /** Names bound by an import statement anywhere: modules are never data, so changing them is not a change. */
   importNames: Set<string>;
-  /** Names that may share objects, as groups (union-find roots). */
-  aliasGroup: (name: string) => string[];
+  /** Equal for two notebooks whose functions, methods and imports have the same effects: what `stepTouches` depends on. */
+  signature: string;
+  /**
+   * The names that may share the object `name` holds at `cell` (itself included), each as it
+   * stands at that cell: an alias made before a name was rebound no longer counts for it.
+   */
+  aliasGroup: (name: string, cell: number) => string[];
 }
 
-/** Builds the notebook-wide facts from every analysed code cell (prelude and steps). */
-export function notebookEffects(analyses: readonly CellAnalysis[]): NotebookEffects {
+/** Functions of modules (`np.random.shuffle(x)`) that change their arguments; any other module function is taken to only read them. */
+const MODULE_MUTATORS = new Set([
+  'shuffle', 'fill_diagonal', 'copyto', 'put', 'place', 'putmask', 'heappush', 'heappop', 'heapify', 'heapreplace', 'heappushpop',
+  'insort', 'insort_left', 'insort_right', 'update', 'setattr', 'delattr', 'seed',
+]);
+
+/** Builds the notebook-wide facts from every analysed code cell (prelude and steps), given in notebook order with their cell indices. */
+export function notebookEffects(cells: readonly { cell: number; a: CellAnalysis }[]): NotebookEffects {
   const summaries = new Map<string, FunctionSummary[]>();
   const importNames = new Set<string>();
   const classes = new Set<string>();
-  const parent = new Map<string, string>();
-  const find = (x: string): string => {
-    let r = x;
-    while (parent.has(r) && parent.get(r) !== r) r = parent.get(r) as string;
-    let y = x;
-    while (y !== r) {
-      const next = parent.get(y) as string;
-      parent.set(y, r);
-      y = next;
-    }
-    return r;
-  };
-  const union = (a: string, b: string) => {
-    const ra = find(a);
-    const rb = find(b);
-    if (ra !== rb) parent.set(ra, rb);
-  };
-  for (const a of analyses) {
+  for (const { a } of cells) {
     for (const f of a.effects.functions) {
       const list = summaries.get(f.name);
       if (list) list.push(f);
@@ -59,23 +54,9 @@ export function notebookEffects(analyses: readonly CellAnalysis[]): NotebookEffe
     }
     for (const d of a.definitions) if (d.kind === 'class') classes.add(d.name);
     for (const i of a.effects.importStatements) for (const n of i.names) importNames.add(n);
-    for (const al of a.effects.aliases) {
-      if (!parent.has(al.name)) parent.set(al.name, al.name);
-      for (const o of al.of) {
-        if (!parent.has(o)) parent.set(o, o);
-        union(al.name, o);
-      }
-    }
-  }
-  const groups = new Map<string, string[]>();
-  for (const name of parent.keys()) {
-    if (importNames.has(name)) continue;
-    const r = find(name);
-    const g = groups.get(r);
-    if (g) g.push(name);
-    else groups.set(r, [name]);
   }
 
+  let aliases: NotebookEffects['aliasGroup'] | undefined;
   const functions = solve(summaries, importNames);
   for (const c of classes) {
     const init = functions.get(`${c}.__init__`);
@@ -93,11 +74,103 @@ export function notebookEffects(analyses: readonly CellAnalysis[]): NotebookEffe
       for (const r of e.reads) acc.reads.add(r);
     }
   }
+  const part = (name: string, e: Effect) => `${name}(${[...e.mutatedParams].join()}|${[...e.changedGlobals].join()}|${[...e.reads].join()}|${e.params.join()}|${e.generator ? 1 : 0})`;
+  const signature = [
+    [...functions].map(([n, e]) => part(n, e)).join(';'),
+    [...methods].map(([n, e]) => part(n, e)).join(';'),
+    [...importNames].join(),
+  ].join('\n');
   return {
     functions,
     methods,
     importNames,
-    aliasGroup: (name) => (parent.has(name) ? groups.get(find(name)) ?? [] : []),
+    signature,
+    aliasGroup: (name, cell) => {
+      // Built on first use: most edits change no object in place, and then no alias matters.
+      aliases ??= aliasGroups(cells, importNames);
+      return aliases(name, cell);
+    },
+  };
+}
+
+/** Groups of names that may share objects, between versions of names (see `NotebookEffects.aliasGroup`). */
+function aliasGroups(cells: readonly { cell: number; a: CellAnalysis }[], importNames: ReadonlySet<string>): NotebookEffects['aliasGroup'] {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.has(r) && parent.get(r) !== r) r = parent.get(r) as string;
+    let y = x;
+    while (y !== r) {
+      const next = parent.get(y) as string;
+      parent.set(y, r);
+      y = next;
+    }
+    return r;
+  };
+  const union = (a: string, b: string) => {
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) parent.set(ra, rb);
+  };
+  // Aliases are between versions of names (`x@7`: x as bound by cell 7), so rebinding a name
+  // starts a new object that shares nothing with what the old one was aliased to.
+  const aliased = new Set<string>();
+  for (const { a } of cells) {
+    for (const al of a.effects.aliases) {
+      aliased.add(al.name);
+      for (const o of al.of) aliased.add(o);
+    }
+  }
+  /** For each aliased name, the cells binding it, in order. */
+  const bindings = new Map<string, number[]>();
+  for (const { cell, a } of cells) {
+    for (const n of a.binds) {
+      if (!aliased.has(n)) continue;
+      const list = bindings.get(n);
+      if (list) list.push(cell);
+      else bindings.set(n, [cell]);
+    }
+  }
+  const versionAt = (name: string, cell: number): number => {
+    const list = bindings.get(name);
+    if (!list) return -1;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((list[mid] as number) <= cell) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? -1 : (list[lo - 1] as number);
+  };
+  const key = (name: string, cell: number) => `${name}@${versionAt(name, cell)}`;
+  for (const { cell, a } of cells) {
+    for (const al of a.effects.aliases) {
+      const k = key(al.name, cell);
+      if (!parent.has(k)) parent.set(k, k);
+      for (const o of al.of) {
+        const ko = key(o, cell);
+        if (!parent.has(ko)) parent.set(ko, ko);
+        union(k, ko);
+      }
+    }
+  }
+  const groups = new Map<string, { name: string; version: number }[]>();
+  for (const k of parent.keys()) {
+    const at = k.lastIndexOf('@');
+    const name = k.slice(0, at);
+    if (importNames.has(name)) continue;
+    const r = find(k);
+    const g = groups.get(r);
+    const member = { name, version: Number(k.slice(at + 1)) };
+    if (g) g.push(member);
+    else groups.set(r, [member]);
+  }
+
+  return (name, cell) => {
+    const k = key(name, cell);
+    if (!parent.has(k)) return [];
+    return (groups.get(find(k)) ?? []).filter((m) => versionAt(m.name, cell) === m.version).map((m) => m.name);
   };
 }
 
@@ -125,7 +198,7 @@ function solve(summaries: Map<string, FunctionSummary[]>, importNames: Set<strin
           const callee = calleeOf(site);
           if (callee) for (const r of callee.reads) e.reads.add(r);
           if (callee) for (const g of callee.changedGlobals) e.changedGlobals.add(g);
-          for (const { root } of changedArguments(site, callee)) {
+          for (const { root } of changedArguments(site, callee, importNames)) {
             if (root.param) e.mutatedParams.add(root.name);
             else if (!importNames.has(root.name)) e.changedGlobals.add(root.name);
           }
@@ -147,9 +220,13 @@ function classInit(effects: Map<string, Effect>, name: string): Effect | undefin
  * changes; for a method call, none here (the receiver and arguments are counted where the
  * call is); for anything else, all of them.
  */
-export function changedArguments(site: CallSite, callee: Effect | undefined): { root: NonNullable<CallSite['args'][number]>; param?: string }[] {
-  if (site.method) return [];
+export function changedArguments(site: CallSite, callee: Effect | undefined, importNames: ReadonlySet<string>): { root: NonNullable<CallSite['args'][number]>; param?: string }[] {
   const out: { root: NonNullable<CallSite['args'][number]>; param?: string }[] = [];
+  if (site.method) {
+    // `cv2.imread(path)`, `np.mean(x)`: functions of modules read their arguments, but for a known few.
+    if (site.receiver && !site.receiver.param && importNames.has(site.receiver.name) && !MODULE_MUTATORS.has(site.callee)) return out;
+    callee = undefined;
+  }
   if (!callee) {
     for (const r of [...site.args, ...Object.values(site.keywords), ...site.splat]) if (r) out.push({ root: r });
     return out;
@@ -181,13 +258,24 @@ export interface Touch {
  * `extraNeeds` are the names the step must load so that it can save them changed: names it
  * changes through an alias or a call, and the names the notebook functions it uses read.
  */
-export function stepTouches(
-  analyses: readonly CellAnalysis[], cells: readonly number[], reads: ReadonlySet<string>, nb: NotebookEffects,
-): { touched: Map<string, Touch>; extraNeeds: { name: string; cell: number; line: number }[] } {
+export interface StepTouches {
+  touched: ReadonlyMap<string, Touch>;
+  extraNeeds: readonly { name: string; cell: number; line: number }[];
+  /** Changes in place before aliases are followed (see `withAliases`). */
+  changes: ReadonlyMap<string, Touch>;
+}
+
+export function stepTouches(analyses: readonly CellAnalysis[], cells: readonly number[], reads: ReadonlySet<string>, nb: NotebookEffects): StepTouches {
   const touched = new Map<string, Touch>();
   /** Every change in place, even of a name the step binds too (a loop variable): it reaches the name's aliases. */
   const changes = new Map<string, Touch>();
   const extraNeeds: { name: string; cell: number; line: number }[] = [];
+  const needed = new Set<string>();
+  const need = (name: string, cell: number, line: number) => {
+    if (needed.has(name)) return;
+    needed.add(name);
+    extraNeeds.push({ name, cell, line });
+  };
   const change = (name: string, at: number, line: number, how: string) => {
     if (nb.importNames.has(name)) return;
     const t: Touch = { at, change: { name, cell: cells[at] ?? 0, line, how } };
@@ -202,13 +290,14 @@ export function stepTouches(
     for (const site of e.calls) {
       const callee = site.method ? nb.methods.get(site.callee) : nb.functions.get(site.callee);
       const call = site.method ? `.${site.callee}(...)` : `${site.callee}(...)`;
-      for (const { root } of changedArguments(site, callee)) change(root.name, at, site.line, `when passed to \`${site.callee}\``);
+      const name = site.method ? `${site.receiver ? `${site.receiver.name}.` : '.'}${site.callee}` : site.callee;
+      for (const { root } of changedArguments(site, site.method ? undefined : callee, nb.importNames)) change(root.name, at, site.line, `when passed to \`${name}\``);
       if (!callee) continue;
       for (const g of callee.changedGlobals) {
         change(g, at, site.line, `by calling \`${call}\``);
-        extraNeeds.push({ name: g, cell, line: site.line });
+        need(g, cell, site.line);
       }
-      for (const r of callee.reads) extraNeeds.push({ name: r, cell, line: site.line });
+      for (const r of callee.reads) need(r, cell, site.line);
     }
     for (const n of a.binds) {
       touched.delete(n);
@@ -222,17 +311,36 @@ export function stepTouches(
   for (const name of reads) {
     const f = nb.functions.get(name);
     if (!f) continue;
-    for (const r of f.reads) extraNeeds.push({ name: r, cell: cells[0] ?? 0, line: 1 });
+    for (const r of f.reads) need(r, cells[0] ?? 0, 1);
   }
-  // Changing an object changes it under every name that may share it.
-  for (const [name, t] of changes) {
+  return { touched, extraNeeds, changes };
+}
+
+/**
+ * Follows aliases: changing an object changes it under every name that may share it. Returns
+ * `base` itself when the step changes nothing in place (the common case, kept cheap).
+ */
+export function withAliases(base: StepTouches, nb: NotebookEffects): StepTouches {
+  if (base.changes.size === 0) return base;
+  const touched = new Map(base.touched);
+  const extraNeeds = base.extraNeeds.slice();
+  const needed = new Set(extraNeeds.map((n) => n.name));
+  for (const [name, t] of base.changes) {
     if (!t.change) continue;
-    for (const other of nb.aliasGroup(name)) {
+    for (const other of nb.aliasGroup(name, t.change.cell)) {
       if (other === name || touched.has(other)) continue;
       const how = t.change.how.includes(`\`${name}`) ? t.change.how : `${t.change.how} (on \`${name}\`, which may be the same object)`;
       touched.set(other, { at: t.at, change: { ...t.change, name: other, how } });
-      extraNeeds.push({ name: other, cell: t.change.cell, line: t.change.line });
+      if (!needed.has(other)) {
+        needed.add(other);
+        extraNeeds.push({ name: other, cell: t.change.cell, line: t.change.line });
+      }
     }
   }
-  return { touched, extraNeeds };
+  return { touched, extraNeeds, changes: base.changes };
+}
+
+/** Why the upstream step provides a name it did not bind, e.g. "models changed through `m.fit` in the loop at cell 7 line 2". */
+export function describeChange(c: EdgeChange): string {
+  return `${c.name} changed ${c.how} at ${cellLabel(c.cell)} line ${c.line}`;
 }

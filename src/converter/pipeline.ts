@@ -13,7 +13,7 @@ import type {
   CellAnalysis, CellTags, CodeChunk, Definition, Edge, EdgeReason, ImportReplay, Metric, NameRef,
   Notebook, NotebookCell, Pipeline, PipelineParameter, PipRequirement, Step, StepOptions,
 } from './ir';
-import { notebookEffects, stepTouches, type NotebookEffects, type Touch } from './mayModify';
+import { notebookEffects, stepTouches, withAliases, type NotebookEffects, type StepTouches, type Touch } from './mayModify';
 import { closest } from './notebook';
 import { emptyOptions, mergeOptions, parseCellTags, templateNameOf } from './tags';
 
@@ -41,9 +41,11 @@ interface StepDraft extends StepFacts {
   /** `prev:` tags; `first` when on the step's first cell (Kale reads them only there). */
   prev: { name: string; cell: number; first: boolean }[];
   /** What the step touches by name, this build (see `stepTouches`). */
-  touched: Map<string, Touch>;
+  touched: ReadonlyMap<string, Touch>;
   /** Names the step must load to change or to run notebook functions with, this build. */
-  extraNeeds: { name: string; cell: number; line: number }[];
+  extraNeeds: readonly { name: string; cell: number; line: number }[];
+  /** What the step's facts were made from (compared by identity between builds). */
+  sources: unknown[];
 }
 
 /** What a step's cells add up to. Derived from their analyses alone; read-only once made. */
@@ -103,7 +105,7 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
   const stepNamed = (name: string, cell: NotebookCell): StepDraft => {
     let step = steps.get(name);
     if (!step) {
-      step = { name, order: order.length, cells: [], analyses: [], ownOptions: emptyOptions(), prev: [], touched: new Map(), extraNeeds: [], ...NO_FACTS };
+      step = { name, order: order.length, cells: [], analyses: [], ownOptions: emptyOptions(), prev: [], touched: new Map(), extraNeeds: [], sources: [], ...NO_FACTS };
       steps.set(name, step);
       order.push(step);
     }
@@ -118,10 +120,10 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
       for (const p of tags.prev) if (!step.prev.some((q) => q.name === p)) step.prev.push({ name: p, cell: cell.index, first: step.cells.length === 1 });
     }
   };
-  const preludeAnalyses: CellAnalysis[] = [];
+  const preludeAnalyses: { cell: number; a: CellAnalysis }[] = [];
   const addToPrelude = (role: 'imports' | 'functions', cell: NotebookCell) => {
     const a = analyse(cell);
-    preludeAnalyses.push(a);
+    preludeAnalyses.push({ cell: cell.index, a });
     (role === 'imports' ? imports : functions).push({ cell: cell.index, code: a.code });
     for (const n of a.binds) preludeNames.add(n);
     for (const r of a.reads) preludeReads.add(r.name);
@@ -234,8 +236,16 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
   }
 
   summariseSteps(order, analyzer);
-  const nb = notebookEffects([...preludeAnalyses, ...order.flatMap((d) => d.analyses)]);
-  for (const d of order) touchesOf(d, nb);
+  const nb = notebookEffects([
+    ...preludeAnalyses,
+    ...order.flatMap((d) => d.analyses.map((a, i) => ({ cell: d.cells[i]?.index ?? 0, a }))),
+  ].sort((x, y) => x.cell - y.cell));
+  const touchCache = cacheOf(touchesCache, analyzer);
+  for (const d of order) touchesOf(d, nb, touchCache);
+  if (touchCache.size > order.length) {
+    const names = new Set(order.map((s) => s.name));
+    for (const name of touchCache.keys()) if (!names.has(name)) touchCache.delete(name);
+  }
   const templateNames = assignTemplateNames(order, diagnostics);
   const parameterNames = new Set(parameters.map((p) => p.name));
   const result = resolveSteps(order, {
@@ -243,8 +253,8 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
     preludeParameters: [...preludeReads].filter((n) => parameterNames.has(n)),
   });
   checkReopenedSteps(order, diagnostics);
-  checkRandomState(order, preludeAnalyses, functions, diagnostics);
-  const metrics = attributeMetrics(metricRefs, order, parameterNames, diagnostics);
+  checkRandomState(order, preludeAnalyses, diagnostics);
+  const metrics = attributeMetrics(metricRefs, order, parameterNames, result.steps, diagnostics);
   const stepByName = new Map(result.steps.map((s) => [s.name, s]));
   for (const m of metrics) {
     const step = stepByName.get(m.step);
@@ -555,6 +565,7 @@ function summariseSteps(order: StepDraft[], analyzer: CellAnalyzer): void {
     const facts = last && last.from.length === from.length && last.from.every((x, i) => x === from[i]) ? last.facts : stepFacts(step);
     cache.set(step.name, { from, facts });
     Object.assign(step, facts);
+    step.sources = from;
   }
   if (cache.size > order.length) {
     const names = new Set(order.map((s) => s.name));
@@ -594,10 +605,33 @@ function touches(step: StepDraft, name: string): boolean {
   return step.touched.has(name) || step.deletes.has(name);
 }
 
+/**
+ * Per analyzer, what each step touched at the last call, with what it was made from: the
+ * step's cells and analyses (by identity) and the notebook's function effects (by signature).
+ * An edit elsewhere leaves both unchanged; then only aliases are followed again.
+ */
+const touchesCache = new WeakMap<CellAnalyzer, Map<string, { from: unknown[]; signature: string; base: StepTouches }>>();
+
+function cacheOf<T>(caches: WeakMap<CellAnalyzer, Map<string, T>>, analyzer: CellAnalyzer): Map<string, T> {
+  let cache = caches.get(analyzer);
+  if (!cache) {
+    cache = new Map();
+    caches.set(analyzer, cache);
+  }
+  return cache;
+}
+
 /** Sets what the step touches and must load beyond its own reads, for this build. */
-function touchesOf(step: StepDraft, nb: NotebookEffects): void {
-  const reads = new Set(step.needs.map((n) => n.name));
-  const { touched, extraNeeds } = stepTouches(step.analyses, step.cells.map((c) => c.index), reads, nb);
+function touchesOf(step: StepDraft, nb: NotebookEffects, cache: Map<string, { from: unknown[]; signature: string; base: StepTouches }>): void {
+  const last = cache.get(step.name);
+  let base: StepTouches;
+  if (last && last.signature === nb.signature && last.from.length === step.sources.length && last.from.every((x, i) => x === step.sources[i])) {
+    base = last.base;
+  } else {
+    base = stepTouches(step.analyses, step.cells.map((c) => c.index), new Set(step.needs.map((n) => n.name)), nb);
+    cache.set(step.name, { from: step.sources, signature: nb.signature, base });
+  }
+  const { touched, extraNeeds } = withAliases(base, nb);
   step.touched = touched;
   step.extraNeeds = extraNeeds;
 }
@@ -609,8 +643,9 @@ function touchesOf(step: StepDraft, nb: NotebookEffects): void {
  */
 function checkSpecialValue(provider: StepDraft, at: number, name: string, ctx: ResolveContext, reported: Set<string>): void {
   const a = provider.analyses[at];
+  if (!a || a.effects.specialValues.length === 0) return;
   const cell = provider.cells[at]?.index ?? 0;
-  const values = a?.effects.specialValues.filter((v) => v.name === name) ?? [];
+  const values = a.effects.specialValues.filter((v) => v.name === name);
   const v = values[values.length - 1];
   if (!v) return;
   let kind = v.kind;
@@ -682,7 +717,7 @@ function stepsStartedBetween(order: StepDraft[], s: StepDraft, cellIndex: number
  * step starts fresh. Seeding in one step and drawing in another (or seeding in the prelude,
  * which every step runs, and drawing in several) gives other numbers than the notebook.
  */
-function checkRandomState(order: StepDraft[], prelude: CellAnalysis[], preludeChunks: CodeChunk[], diagnostics: Diagnostic[]): void {
+function checkRandomState(order: StepDraft[], prelude: { cell: number; a: CellAnalysis }[], diagnostics: Diagnostic[]): void {
   const draws = new Map<string, { step: StepDraft; cell: number; line: number; call: string }[]>();
   for (const s of order) {
     s.analyses.forEach((a, i) => {
@@ -707,13 +742,13 @@ function checkRandomState(order: StepDraft[], prelude: CellAnalysis[], preludeCh
       }
     });
   }
-  prelude.forEach((a, i) => {
+  prelude.forEach(({ cell, a }) => {
     for (const r of a.effects.random) {
       if (r.kind !== 'seed') continue;
       const list = draws.get(r.state) ?? [];
       const steps = new Set(list.map((d) => d.step));
       const second = list.find((d) => d !== list[0] && d.step !== list[0]?.step);
-      if (steps.size > 1 && second) warn(preludeChunks[i]?.cell ?? prelude.indexOf(a), r.line, r.call, r.state, second, 'in a cell every step runs again');
+      if (steps.size > 1 && second) warn(cell, r.line, r.call, r.state, second, 'in a cell every step runs again');
     }
   });
 }
@@ -738,11 +773,13 @@ function reportMissing(need: Need, draft: StepDraft, order: StepDraft[], index: 
   }
 }
 
-function attributeMetrics(refs: { ref: NameRef; cell: number }[], order: StepDraft[], parameterNames: Set<string>, diagnostics: Diagnostic[]): Metric[] {
+function attributeMetrics(refs: { ref: NameRef; cell: number }[], order: StepDraft[], parameterNames: Set<string>, steps: Step[], diagnostics: Diagnostic[]): Metric[] {
   const metrics: Metric[] = [];
   for (const { ref, cell } of refs) {
     if (metrics.some((m) => m.name === ref.name)) continue;
-    const candidates = order.filter((d) => touches(d, ref.name));
+    let candidates = order.filter((d) => touches(d, ref.name));
+    // A parameter no step changes: reported by the last step that has it (Kale reports it too).
+    if (candidates.length === 0 && parameterNames.has(ref.name)) candidates = order.filter((d, i) => steps[i]?.parameters.includes(ref.name));
     const before = candidates.filter((d) => (d.cells[0]?.index ?? 0) < cell);
     const step = before[before.length - 1] ?? candidates[candidates.length - 1];
     if (!step) {

@@ -4,6 +4,10 @@
 
 import * as vscode from 'vscode';
 import type { Ctx } from './context';
+import type { MissingModules } from '../runner/python';
+
+/** What the runner's preflight records when the interpreter lacks packages the notebook imports. */
+export type MissingPackages = MissingModules;
 
 interface PythonExtensionApi {
   environments?: {
@@ -51,22 +55,6 @@ export async function selectInterpreter(ctx: Ctx, resource: vscode.Uri | undefin
   await config.update('pythonInterpreter', picked.fsPath, target);
   ctx.log.info(`flowbook.pythonInterpreter set to ${picked.fsPath}`);
   return picked.fsPath;
-}
-
-/** What the runner's preflight records when the interpreter lacks packages the notebook imports. */
-export interface MissingPackages {
-  /** The interpreter checked. */
-  python: string;
-  /** Top-level module names it cannot import. */
-  modules: string[];
-  /** One command that installs them all (pip, or apt for Debian's system Python). */
-  install: string;
-}
-
-/** The missing packages a run record names, if any (`missingModules`, written by the runner's preflight). */
-export function missingPackagesOf(record: unknown): MissingPackages | undefined {
-  const m = (record as { missingModules?: Partial<MissingPackages> } | undefined)?.missingModules;
-  return m && typeof m.python === 'string' && Array.isArray(m.modules) && typeof m.install === 'string' ? { python: m.python, modules: m.modules, install: m.install } : undefined;
 }
 
 /** The message for missing packages, naming the setting (not the CLI flag). */

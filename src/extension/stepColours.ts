@@ -6,14 +6,8 @@
 import * as vscode from 'vscode';
 import { Disposable } from './lifecycle';
 import type { NotebookAnalysis, NotebookModels } from './notebookModel';
+import { STEP_COLOURS, stepColour } from '../views/stepColour';
 
-/** Theme colour ids, in the order steps take them. */
-export const STEP_COLOURS = ['charts.blue', 'charts.orange', 'charts.green', 'charts.purple', 'charts.red', 'charts.yellow'] as const;
-
-/** The colour index (0-5) of the step at `index` in the pipeline's step order. */
-export function stepColour(index: number): number {
-  return index % STEP_COLOURS.length;
-}
 
 export class StepColours extends Disposable {
   private readonly borders = STEP_COLOURS.map((c) => this._register(vscode.window.createTextEditorDecorationType({

@@ -8,10 +8,10 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { SUMMARY_FILE, VALUES_FILE } from '../converter/emit/runtime';
 import type { PythonInfo } from './python';
 import type { OutputFile, StepRecord } from './record';
 import type { StepPlan } from './workflow';
-import { SUMMARY_FILE, VALUES_FILE } from '../converter/emit/runtime';
 
 /** Bumped when the meaning of a key changes, so old runs never match. */
 const KEY_VERSION = 3;

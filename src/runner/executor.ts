@@ -676,7 +676,7 @@ class Run {
     const readsPath = this.readsFile(step);
     fs.rmSync(readsPath, { force: true });
     // Files under the runs folder are the pipeline's own: upstream outputs are in the key.
-    const reads: [string, string[]] = [readsPath, [this.runsDir]];
+    const reads: [string, string[]] = [readsPath, [this.runsDir, ...(this.environment?.libraryFolders ?? [])]];
     fs.mkdirSync(path.join(this.dir, 'data', step.template), { recursive: true });
     const env: NodeJS.ProcessEnv = {
       ...this.baseEnv(),

@@ -136,12 +136,19 @@ export interface PythonEnvironment {
   distributions: Record<string, string>;
   /** Top-level module → the distributions that provide it (`importlib.metadata.packages_distributions`). */
   providers: Record<string, string[]>;
+  /** The interpreter's library folders (stdlib, site-packages, user site): not the steps' inputs. */
+  libraryFolders: string[];
   missing?: MissingModules;
 }
 
 const ENVIRONMENT_PROBE = String.raw`
-import importlib.util, json, sys
+import importlib.util, json, site, sys, sysconfig
 missing = []
+folders = [p for p in sysconfig.get_paths().values() if p]
+try:
+    folders += site.getsitepackages() + [site.getusersitepackages()]
+except Exception:
+    pass
 for name in json.loads(sys.argv[1]):
     try:
         if importlib.util.find_spec(name) is None:
@@ -158,7 +165,7 @@ try:
     providers = metadata.packages_distributions()
 except Exception:
     pass
-print(json.dumps({'missing': missing, 'distributions': distributions, 'providers': providers}))
+print(json.dumps({'missing': missing, 'distributions': distributions, 'providers': providers, 'folders': sorted(set(folders))}))
 `;
 
 /**
@@ -176,8 +183,8 @@ export function probeEnvironment(
         else reject(new PythonNotFoundError(`'${python.executable}' could not check which packages are installed (${(stderr.trim().split('\n').pop() ?? '') || err.message}); pass --python with the path of another Python 3 interpreter.`));
         return;
       }
-      const json = JSON.parse(stdout) as { missing: string[]; distributions: Record<string, string>; providers: Record<string, string[]> };
-      const result: PythonEnvironment = { distributions: json.distributions, providers: json.providers };
+      const json = JSON.parse(stdout) as { missing: string[]; distributions: Record<string, string>; providers: Record<string, string[]>; folders: string[] };
+      const result: PythonEnvironment = { distributions: json.distributions, providers: json.providers, libraryFolders: json.folders };
       if (json.missing.length > 0) result.missing = { python: python.executable, modules: json.missing, install: installCommand(json.missing, python) };
       resolve(result);
     });

@@ -12,39 +12,46 @@ import * as fs from 'node:fs';
  * Python source defining `_flowbook_watch_reads(out_path, ignore)`: installs the hook and
  * writes `{"files": [...], "dirs": [...], "packages": [...]}` to `out_path` at exit. A file
  * first opened for writing is the step's own output, not an input. Paths under `ignore`
- * (the run folder), the interpreter's prefixes and system folders are not recorded.
+ * (the runs folder, the interpreter's library folders), the interpreter's prefixes and
+ * system folders are not recorded.
  */
 export const READS_RECORDER = String.raw`
 def _flowbook_watch_reads(out_path, ignore):
-    import atexit, json, os, site, sys, sysconfig
+    import atexit, json, os, sys
+    # The interpreter's own folders come in 'ignore' (found once per run, see python.ts).
     roots = [sys.prefix, sys.base_prefix, sys.exec_prefix, '/usr', '/etc', '/proc', '/sys', '/dev', '/run', '/var/lib', '/snap', '/opt/conda']
-    roots += [p for p in sysconfig.get_paths().values() if p]
-    try:
-        roots += site.getsitepackages() + [site.getusersitepackages()]
-    except Exception:
-        pass
     roots += list(ignore)
     roots = tuple(sorted({os.path.join(os.path.realpath(r), '') for r in roots if r}))
-    events = []
+    # (path, cwd) -> how it was first opened: a step opening one file a million times is one entry.
+    events = {}
     getcwd, fsdecode, O_ACCMODE, O_RDONLY = os.getcwd, os.fsdecode, getattr(os, 'O_ACCMODE', 3), os.O_RDONLY
 
     def hook(event, args):
         if event == 'open':
             path, flags = args[0], args[2]
             if isinstance(path, (str, bytes)) and isinstance(flags, int):
-                events.append((fsdecode(path), getcwd(), (flags & O_ACCMODE) == O_RDONLY and not flags & os.O_CREAT))
+                events.setdefault((fsdecode(path), getcwd()), (flags & O_ACCMODE) == O_RDONLY and not flags & os.O_CREAT)
         elif event in ('os.listdir', 'os.scandir'):
             path = args[0]
             if path is None or isinstance(path, (str, bytes)):
-                events.append((fsdecode(path or '.'), getcwd(), 'dir'))
+                events.setdefault((fsdecode(path or '.'), getcwd()), 'dir')
 
     def outside(path):
         return not (path + os.sep).startswith(roots) and '__pycache__' not in path
 
+    real_dirs = {}
+
+    def real(path):
+        # realpath() is pure Python and slow: resolve each folder once, keep the file name.
+        head, tail = os.path.split(os.path.normpath(path))
+        if head not in real_dirs:
+            real_dirs[head] = os.path.realpath(head)
+        return os.path.join(real_dirs[head], tail)
+
     def save():
         files, dirs, written = {}, {}, set()
-        for path, cwd, how in list(events):
-            full = os.path.realpath(os.path.join(cwd, path))
+        for (path, cwd), how in list(events.items()):
+            full = real(os.path.join(cwd, path))
             if how == 'dir':
                 if outside(full):
                     dirs[full] = True
@@ -57,13 +64,13 @@ def _flowbook_watch_reads(out_path, ignore):
             where = getattr(module, '__file__', None)
             if not where or '.' in name:
                 continue
-            where = os.path.realpath(where)
+            where = real(where)
             if outside(where):
                 files.setdefault(where, True)
             elif 'site-packages' in where or 'dist-packages' in where:
                 packages.add(name)
         with open(out_path, 'w') as f:
-            json.dump({'files': sorted(p for p in files if os.path.isfile(p)), 'dirs': sorted(p for p in dirs if os.path.isdir(p)), 'packages': sorted(packages)}, f)
+            json.dump({'files': sorted(files), 'dirs': sorted(dirs), 'packages': sorted(packages)}, f)
 
     atexit.register(save)
     sys.addaudithook(hook)
@@ -75,7 +82,7 @@ def _flowbook_watch_reads(out_path, ignore):
  * (a pipe whose other end the runner holds) closes: the runner ended, even by kill -9.
  */
 export const STEP_BOOT = `${READS_RECORDER}
-import json, os, runpy, signal, sys, threading
+import builtins, importlib.machinery, json, os, signal, sys, threading, types
 def _flowbook_watchdog():
     try:
         while os.read(3, 64):
@@ -92,8 +99,16 @@ _flowbook_script = sys.argv[1]
 _flowbook_watch_reads(sys.argv[2], json.loads(sys.argv[3]))
 sys.argv = [_flowbook_script]
 sys.path[0] = os.path.dirname(_flowbook_script)
+# What 'python script.py' does; runpy would import pkgutil, a tenth of a second.
+_flowbook_main = types.ModuleType('__main__')
+_flowbook_main.__file__ = _flowbook_script
+_flowbook_main.__builtins__ = builtins
+_flowbook_main.__loader__ = importlib.machinery.SourceFileLoader('__main__', _flowbook_script)
+sys.modules['__main__'] = _flowbook_main
 try:
-    runpy.run_path(_flowbook_script, run_name='__main__')
+    with open(_flowbook_script, 'rb') as _flowbook_file:
+        _flowbook_code = compile(_flowbook_file.read(), _flowbook_script, 'exec')
+    exec(_flowbook_code, _flowbook_main.__dict__)
 except (SystemExit, KeyboardInterrupt):
     raise
 except BaseException as error:

@@ -100,7 +100,9 @@ interface ReferencePlan {
 type ReferenceResult =
   | { status: 'ok'; unpicklable: Record<string, Record<string, string>>; metrics: Record<string, number | string> }
   | { status: 'failed'; cell: number; line: number | null; exception: string; detail: string }
-  | { status: 'missing-module'; module: string };
+  | { status: 'missing-module'; module: string }
+  /** The process ended without writing its result (os._exit, a crash): `detail` has its log's end. */
+  | { status: 'died'; detail: string };
 
 interface CompareCheckItem { name: string; folder?: string; value?: JsonValue; float?: boolean }
 interface CompareCheck { key: string; snapshot: string; names: CompareCheckItem[] }
@@ -153,7 +155,8 @@ export async function verifyNotebook(options: VerifyOptions): Promise<VerifyRepo
   try {
     return await verifyCompiled({ notebookPath, notebook, pipeline, workflow, parameters: parsed.values, python, work, options, progress });
   } finally {
-    fs.rmSync(work, { recursive: true, force: true });
+    // FLOWBOOK_VERIFY_KEEP=1 keeps the plans, snapshots and logs of both programs, to debug verify itself.
+    if (!process.env.FLOWBOOK_VERIFY_KEEP) fs.rmSync(work, { recursive: true, force: true });
   }
 }
 
@@ -193,7 +196,8 @@ async function verifyCompiled(c: Compiled): Promise<VerifyReport> {
   c.progress('running the notebook straight through and the pipeline step by step');
   const [reference, record] = await Promise.all([
     runPython(c.python, REFERENCE_SOURCE, plan, path.join(c.work, 'reference-plan.json'), path.dirname(notebookPath), c.options.signal)
-      .then(() => readJson<ReferenceResult>(path.join(refDir, 'reference.json')))
+      .then(() => readResult<ReferenceResult>(path.join(refDir, 'reference.json'), path.join(c.work, 'reference.log'), 'the straight-through run of the notebook'))
+      .catch((err: unknown): ReferenceResult => ({ status: 'died', detail: err instanceof Error ? err.message : String(err) }))
       .then((r) => {
         if (r.status !== 'ok') run.cancel();
         return r;
@@ -205,6 +209,9 @@ async function verifyCompiled(c: Compiled): Promise<VerifyReport> {
   if (reference.status === 'missing-module') {
     const info = await probePython(c.python);
     return report(notebookPath, 'unusable', `verify needs the Python package '${reference.module}' to snapshot the notebook's values: ${installHint(reference.module, info)}`, runInfo);
+  }
+  if (reference.status === 'died') {
+    return report(notebookPath, 'unusable', `the notebook does not run straight through: ${reference.detail}`, runInfo);
   }
   if (reference.status === 'failed') {
     const line = reference.line !== null ? `, line ${reference.line}` : '';
@@ -228,7 +235,7 @@ async function verifyCompiled(c: Compiled): Promise<VerifyReport> {
       if (p) received.push({ name, value: name in c.parameters ? c.parameters[name] ?? null : p.default, float: p.type === 'float' });
     }
     if (received.length > 0 && rec && rec.status !== 'pending' && rec.status !== 'skipped') checks.push({ key: `${step.name}\0received`, snapshot: snapshotKey(step, 'before'), names: received });
-    if (ok(rec) && step.outputs.length > 0) {
+    if (ok(rec) && step.outputs.length > 0 && contiguous(pipeline, step)) {
       checks.push({ key: `${step.name}\0passed-on`, snapshot: snapshotKey(step, 'after'), names: step.outputs.map((name) => ({ name, folder: step.templateName })) });
     }
   }
@@ -248,29 +255,7 @@ async function verifyCompiled(c: Compiled): Promise<VerifyReport> {
     }
     const receivedSide = kind === 'received';
     const unpicklable = reference.unpicklable[snapshotKey(step, receivedSide ? 'before' : 'after')]?.[r.name];
-    const input = step.inputs.find((i) => i.name === r.name);
-    const at = locate(pipeline, step, r.name, receivedSide ? 'first' : 'last');
-    const d: Divergence = { kind: receivedSide ? 'received' : 'passed-on', step: step.name, variable: r.name, ...at, message: '' };
-    if (receivedSide && input) d.from = input.from;
-    if (unpicklable !== undefined) {
-      d.kind = 'cannot-pass';
-      d.expected = unpicklable;
-      d.message = `${r.name} cannot be passed ${receivedSide ? `to step ${step.name}` : `on from step ${step.name}`}: the notebook's value cannot be saved (${unpicklable}). Keep the code that makes and uses it in one step, or pass on something that can be saved.`;
-    } else if (r.status === 'missing') {
-      d.got = r.got ?? 'nothing';
-      d.message = receivedSide
-        ? `step ${step.name} reads ${r.name}, but the pipeline has no saved value for it: ${d.got}`
-        : `step ${step.name} should pass on ${r.name}, but the pipeline has no saved value for it: ${d.got}`;
-    } else {
-      if (r.path !== undefined) d.path = r.path;
-      if (r.expected !== undefined) d.expected = r.expected;
-      if (r.got !== undefined) d.got = r.got;
-      const what = r.path && r.path !== r.name ? `${r.path} ` : '';
-      d.message = receivedSide
-        ? `step ${step.name} receives ${r.name}${input ? ` from step ${input.from}` : ' (a pipeline parameter)'}, but ${what}differs from the notebook's value at that point: expected ${d.expected ?? '?'}, got ${d.got ?? '?'}`
-        : `step ${step.name} passes on ${r.name}, but ${what}differs from the notebook's value after the step's cells: expected ${d.expected ?? '?'}, got ${d.got ?? '?'}`;
-    }
-    add(step.name, d);
+    add(step.name, valueDivergence(pipeline, step, receivedSide, r, unpicklable));
   }
   for (const step of steps) {
     const rec = byName.get(step.name);
@@ -318,6 +303,33 @@ async function verifyCompiled(c: Compiled): Promise<VerifyReport> {
   return report(notebookPath, 'different', `different: ${first.message}${where}`, counts);
 }
 
+/** The divergence of one compared value: different, missing on the pipeline's side, or not passable at all. */
+function valueDivergence(pipeline: Pipeline, step: Step, receivedSide: boolean, r: CompareResult['checks'][number], unpicklable: string | undefined): Divergence {
+  const input = step.inputs.find((i) => i.name === r.name);
+  const at = locate(pipeline, step, r.name, receivedSide ? 'first' : 'last');
+  const d: Divergence = { kind: receivedSide ? 'received' : 'passed-on', step: step.name, variable: r.name, ...at, message: '' };
+  if (receivedSide && input) d.from = input.from;
+  if (unpicklable !== undefined) {
+    d.kind = 'cannot-pass';
+    d.expected = unpicklable;
+    d.message = `${r.name} cannot be passed ${receivedSide ? `to step ${step.name}` : `on from step ${step.name}`}: the notebook's value cannot be saved (${unpicklable}). Keep the code that makes and uses it in one step, or pass on something that can be saved.`;
+  } else if (r.status === 'missing') {
+    d.got = r.got ?? 'nothing';
+    d.message = receivedSide
+      ? `step ${step.name} reads ${r.name}, but the pipeline has no saved value for it: ${d.got}`
+      : `step ${step.name} should pass on ${r.name}, but the pipeline has no saved value for it: ${d.got}`;
+  } else {
+    if (r.path !== undefined) d.path = r.path;
+    if (r.expected !== undefined) d.expected = r.expected;
+    if (r.got !== undefined) d.got = r.got;
+    const what = r.path && r.path !== r.name ? `${r.path} ` : '';
+    d.message = receivedSide
+      ? `step ${step.name} receives ${r.name}${input ? ` from step ${input.from}` : ' (a pipeline parameter)'}, but ${what}differs from the notebook's value at that point: expected ${d.expected ?? '?'}, got ${d.got ?? '?'}`
+      : `step ${step.name} passes on ${r.name}, but ${what}differs from the notebook's value after the step's cells: expected ${d.expected ?? '?'}, got ${d.got ?? '?'}`;
+  }
+  return d;
+}
+
 function report(notebook: string, outcome: VerifyOutcome, summary: string, extra: Partial<VerifyReport> & { steps: number }): VerifyReport {
   const exitCode = outcome === 'identical' ? 0 : outcome === 'unusable' ? 2 : 1;
   return { notebook, outcome, exitCode, summary, compared: 0, same: 0, divergences: [], diagnostics: [], ...extra };
@@ -326,6 +338,18 @@ function report(notebook: string, outcome: VerifyOutcome, summary: string, extra
 /** Steps in the order the notebook reaches them (by first cell). */
 function orderedSteps(pipeline: Pipeline): Step[] {
   return [...pipeline.steps].sort((a, b) => Math.min(...a.cells) - Math.min(...b.cells));
+}
+
+/**
+ * True when no other step's cell lies between the step's first and last cell. A step
+ * reopened later runs all its cells before the steps in between, so the notebook never
+ * holds its values as the pipeline saves them: such a step is judged where its values
+ * arrive (what the next steps receive), not where it saves them.
+ */
+function contiguous(pipeline: Pipeline, step: Step): boolean {
+  const first = Math.min(...step.cells);
+  const last = Math.max(...step.cells);
+  return !pipeline.steps.some((other) => other !== step && other.cells.some((c) => c > first && c < last));
 }
 
 function snapshotKey(step: Step, at: 'before' | 'after'): string {
@@ -346,7 +370,7 @@ function referencePlan(notebook: Notebook, pipeline: Pipeline, steps: Step[], pa
   for (const step of steps) {
     const received = [...step.inputs.map((i) => i.name), ...step.parameters];
     if (received.length > 0) snapshots.push({ at: 'before', cell: Math.min(...step.cells), key: snapshotKey(step, 'before'), names: received });
-    if (step.outputs.length > 0) snapshots.push({ at: 'after', cell: Math.max(...step.cells), key: snapshotKey(step, 'after'), names: step.outputs });
+    if (step.outputs.length > 0 && contiguous(pipeline, step)) snapshots.push({ at: 'after', cell: Math.max(...step.cells), key: snapshotKey(step, 'after'), names: step.outputs });
   }
   const metricCell = pipeline.metrics[0]?.cell;
   const metrics = metricCell === undefined ? null : { cell: metricCell, names: pipeline.metrics.map((m) => m.name) };
@@ -374,8 +398,7 @@ function locate(pipeline: Pipeline, step: Step | undefined, name: string, which:
 async function runCompare(c: Compiled, ref: string, data: string, checks: CompareCheck[]): Promise<CompareResult> {
   const out = path.join(c.work, 'compare.json');
   await runPython(c.python, COMPARE_SOURCE, { ref, data, checks, out }, path.join(c.work, 'compare-plan.json'), c.work, c.options.signal);
-  if (!fs.existsSync(out)) throw new Error(`the comparison of the values failed; see ${path.join(c.work, 'compare.log')}`);
-  return readJson<CompareResult>(out);
+  return readResult<CompareResult>(out, path.join(c.work, 'compare.log'), 'the comparison of the values');
 }
 
 /** Runs one of the programs above on a JSON plan; output goes to a log beside the plan. */
@@ -406,7 +429,12 @@ function runPython(python: string, source: string, plan: unknown, planFile: stri
   });
 }
 
-function readJson<T>(file: string): T {
+/** The result file of one of the programs; when it is missing the program died, and its log says why. */
+function readResult<T>(file: string, log: string, what: string): T {
+  if (!fs.existsSync(file)) {
+    const tail = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').slice(-12).join('\n') : '';
+    throw new Error(`${what} ended without a result${tail ? `:\n${tail}` : ''}`);
+  }
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 }
 

@@ -247,7 +247,12 @@ def _clip(text, limit=120):
 
 def _type_name(value):
     t = type(value)
-    return t.__qualname__ if t.__module__ == 'builtins' else '%s.%s' % (t.__module__, t.__qualname__)
+    module = t.__module__
+    # cloudpickle rebuilds a notebook class whose __module__ equals its base's without it,
+    # and types.new_class then names the module 'types': it is the notebook's class still.
+    if module == 'types' and getattr(types, t.__name__, None) is not t:
+        module = '__main__'
+    return t.__qualname__ if module == 'builtins' else '%s.%s' % (module, t.__qualname__)
 
 class _Compare:
     """Deep equality with rules per kind; diff() gives (path, expected, got) of the first difference."""

@@ -14,7 +14,7 @@ import { GRAPH_VIEW_TYPE, type GraphEdge, type GraphModel, type GraphNode, type 
 import type { RunsModel, RunView } from './runsModel';
 import { formatDuration } from './runsTree';
 import { webviewHtml } from './webviewHtml';
-import { stepColour } from '../extension/stepColours';
+import { stepColour } from './stepColour';
 
 /** A run as commands receive it (a Runs view node or the runner). */
 export interface RunRef {

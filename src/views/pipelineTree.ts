@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { cellLabel } from '../converter/diagnostics';
 import type { Edge, EdgeReason, Pipeline, Step } from '../converter/ir';
+import { describeChange } from '../converter/mayModify';
 import { Disposable } from '../extension/lifecycle';
 import { NOTEBOOK_TYPE, type NotebookModels } from '../extension/notebookModel';
 
@@ -214,7 +215,10 @@ function reasonShort(r: EdgeReason): string {
 export function edgeWhy(edge: Edge): string[] {
   return edge.reasons.map((r) => {
     switch (r.kind) {
-      case 'data': return `${edge.to} uses ${r.names.map((n) => `"${n}"`).join(', ')}, last set by ${edge.from}.`;
+      case 'data': {
+        const changed = (r.changes ?? []).map((c) => ` ${describeChange(c)}.`).join('');
+        return `${edge.to} uses ${r.names.map((n) => `"${n}"`).join(', ')}, last set by ${edge.from}.${changed}`;
+      }
       case 'prev': return `${cellLabel(r.cell)} has the tag "prev:${edge.from}".`;
       case 'order': return `No data passes between them; ${edge.to} runs after ${edge.from} to keep the notebook's order.`;
     }

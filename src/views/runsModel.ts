@@ -10,7 +10,7 @@ import { changedParameters } from '../common/runCompare';
 import { listRuns, readRun, type RunRecord, type StepStatus } from '../runner/record';
 import { readValueSummaries, valueLine } from '../runner/runInfo';
 import { Disposable } from '../extension/lifecycle';
-import { missingPackagesOf, type MissingPackages } from '../extension/python';
+import type { MissingModules } from '../runner/python';
 import type { Ctx } from '../extension/context';
 
 export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -57,7 +57,7 @@ export interface RunView {
   /** Metric name → value. */
   metrics?: Record<string, number>;
   /** Packages the interpreter lacked, found before any step ran (local runs). */
-  missingPackages?: MissingPackages;
+  missingPackages?: MissingModules;
 }
 
 /** A place runs come from. The local runner is one; a cluster is another (issue 5). */
@@ -210,8 +210,7 @@ export function runViewOf(record: RunRecord, dir: string, runnerAlive: (pid: num
   if (record.finishedAt !== undefined) view.finishedAt = record.finishedAt;
   if (record.durationMs !== undefined) view.durationMs = record.durationMs;
   if (error !== undefined) view.error = error;
-  const missing = missingPackagesOf(record);
-  if (missing) view.missingPackages = missing;
+  if (record.missingModules) view.missingPackages = record.missingModules;
   return view;
 }
 

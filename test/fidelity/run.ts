@@ -1,6 +1,6 @@
 // `npm run fidelity`: the fidelity figures. Runs every hand-written case (a table by the
 // issue's classes) and a range of generated notebooks (default seeds 1–200, or
-// `npm run fidelity -- --seeds 1-500`), and prints the reproduction rate: exact,
+// `npm run fidelity -- --seeds 1-500` or `--seeds 2,17,40-60`), and prints the reproduction rate: exact,
 // diagnostic, silently different, crashed; with the features of the notebooks that failed.
 
 import * as fs from 'node:fs';
@@ -18,11 +18,13 @@ const LABEL: Record<Verdict, string> = { exact: 'exact', diagnostic: 'diagnostic
 function seedRange(argv: string[]): number[] {
   const i = argv.indexOf('--seeds');
   const text = i >= 0 ? argv[i + 1] ?? '' : '1-200';
-  const m = /^(\d+)-(\d+)$/.exec(text);
-  if (!m) throw new Error(`--seeds ${text}: give a range such as 1-200`);
-  const first = Number(m[1]);
-  const last = Number(m[2]);
-  return Array.from({ length: last - first + 1 }, (_, k) => first + k);
+  return text.split(',').flatMap((part) => {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) throw new Error(`--seeds ${text}: give seeds and ranges such as 1-200 or 2,17,40-60`);
+    const first = Number(m[1]);
+    const last = Number(m[2] ?? m[1]);
+    return Array.from({ length: last - first + 1 }, (_, k) => first + k);
+  });
 }
 
 function pad(text: string | number, width: number): string {
@@ -78,6 +80,7 @@ async function generated(dir: string, seeds: number[]): Promise<void> {
     const notebook = path.join(dir, `seed-${seed}.ipynb`);
     fs.writeFileSync(notebook, notebookJson(g.cells));
     const j = await judge(notebook, path.join(dir, 'runs'));
+    process.stderr.write(`\rseed ${seed}: ${LABEL[j.verdict]}`.padEnd(40));
     counts[j.verdict]++;
     for (const f of g.features) (byFeature.get(f) as Record<Verdict, number>)[j.verdict]++;
     const first = j.verdict === 'diagnostic' ? j.diagnostics[0] : undefined;
@@ -85,9 +88,10 @@ async function generated(dir: string, seeds: number[]): Promise<void> {
     if (j.verdict === 'different' || j.verdict === 'crashed') bad.push(`seed ${seed}: ${LABEL[j.verdict]}: ${j.detail.slice(0, 160)}`);
     fs.rmSync(path.join(dir, 'runs'), { recursive: true, force: true });
   }
+  process.stderr.write('\n');
   const n = seeds.length;
   const rate = (k: number) => `${k} (${((100 * k) / n).toFixed(1)}%)`;
-  console.log(`\nGenerated notebooks: seeds ${seeds[0]}–${seeds[n - 1]} (${n})`);
+  console.log(`\nGenerated notebooks: seeds ${seeds[0]}–${seeds[n - 1]} (${n} notebooks)`);
   for (const v of VERDICTS) console.log(`  ${pad(LABEL[v], 20)}${rate(counts[v])}`);
   console.log(`\n${pad('feature', 22)}${VERDICTS.map((v) => pad(LABEL[v], 20)).join('')}`);
   for (const [f, row] of byFeature) console.log(`${pad(f, 22)}${VERDICTS.map((v) => pad(row[v], 20)).join('')}`);

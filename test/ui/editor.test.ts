@@ -99,7 +99,7 @@ describe('The editor in the browser: step colours, untagged notebooks, no cluste
     await wb.openFile('exploration.ipynb');
     const offer = toolbarAction('Make This Notebook a Pipeline');
     await offer.waitFor({ timeout: 90_000 });
-    assert.equal(await chips().filter({ hasText: /no step|main/ }).count(), 0, 'no chips under the cells');
+    assert.equal(await chips().filter({ hasText: /no step|main/ }).filter({ visible: true }).count(), 0, 'no chips under the cells');
     assert.equal(await toolbarAction('Run Pipeline Locally, Outside the Kernel').count(), 0, 'no pipeline toolbar');
     await wb.runCommand('Flowbook: Focus on Pipeline View');
     await page.locator('.welcome-view-content', { hasText: 'This notebook is not a Flowbook pipeline' }).waitFor();
@@ -113,7 +113,7 @@ describe('The editor in the browser: step colours, untagged notebooks, no cluste
     await wb.shot('e04-made-a-pipeline');
     await wb.runCommand('Flowbook: Turn Flowbook Off for This Notebook');
     await toolbarAction('Make This Notebook a Pipeline').waitFor({ timeout: 30_000 });
-    assert.equal(await chips().filter({ hasText: exactly('main') }).count(), 0);
+    await chips().filter({ hasText: exactly('main') }).filter({ visible: true }).first().waitFor({ state: 'hidden', timeout: 30_000 });
   });
 
   it('shows "no cluster" in the status bar, and Run on Cluster says where it looked and offers a picker', async () => {

@@ -7,6 +7,7 @@ import { Option } from 'commander';
 import { analyzeNotebookFile, compileKfpNotebookFile, compileNotebookFile, CompileResult, Diagnostic, formatDiagnostic, hasErrors, InputError } from '../../converter';
 import type { EmitOptions, Pipeline, Workflow } from '../../converter';
 import { DEFAULT_IMAGE } from '../../converter/emit/options';
+import { RUNTIME_DISTRIBUTIONS } from '../../converter/emit/runtime';
 import { tableDistribution } from '../../images/distributions';
 import { toYaml } from '../../converter/yaml';
 import { compileKfp, emitWorkflow, kfpYaml } from '../../converter/emit';
@@ -73,8 +74,9 @@ export function registerCompile(program: Command, result: CommandResult): void {
       }
       const workflow = stepImages ? emitWorkflow(compiled.pipeline, { ...options, stepImages }) : compiled.workflow;
       const yaml = toYaml(workflow);
-      for (const warning of workflowWarnings(compiled.pipeline, workflow, yaml)) process.stderr.write(`${notebook}: warning: ${warning}\n`);
       writeOutput(flags.output, yaml, `${compiled.pipeline.steps.length} steps`);
+      // After the write: a file that could not be written is the one thing to report.
+      for (const warning of workflowWarnings(compiled.pipeline, workflow, yaml)) process.stderr.write(`${notebook}: warning: ${warning}\n`);
       result.code = 0;
     });
 }
@@ -180,10 +182,16 @@ export function workflowWarnings(pipeline: Pipeline, workflow: Workflow, yaml: s
   }
   const defaultSteps = new Set(workflow.spec.templates.filter((t) => t.script?.image === DEFAULT_IMAGE).map((t) => t.name));
   const steps = pipeline.steps.filter((s) => defaultSteps.has(s.templateName));
-  const packages = [...new Set(pipeline.modules.map(tableDistribution).filter((d): d is string => d !== undefined))].sort();
-  if (steps.length > 0 && packages.length > 0) {
+  const imported = [...new Set(pipeline.modules.map(tableDistribution).filter((d): d is string => d !== undefined))].sort();
+  // Steps that pass values on also need the runtime's pickler (cloudpickle), which the default image lacks.
+  const runtime = pipeline.steps.some((s) => s.outputs.length > 0) ? [...RUNTIME_DISTRIBUTIONS] : [];
+  if (steps.length > 0 && imported.length + runtime.length > 0) {
     const names = steps.slice(0, 5).map((s) => s.name).join(', ') + (steps.length > 5 ? ` and ${steps.length - 5} more` : '');
-    warnings.push(`the notebook imports ${packages.join(', ')}, but step${steps.length === 1 ? '' : 's'} ${names} run${steps.length === 1 ? 's' : ''} in ${DEFAULT_IMAGE}, which does not have ${packages.length === 1 ? 'it' : 'them'}. Build images with the packages: \`flowbook compile --registry HOST/REPO\` (or \`flowbook build\`); or name an image that has them with --image, the notebook's image setting, or an image: tag.`);
+    const needs = [
+      ...(imported.length > 0 ? [`${imported.join(', ')} (the notebook imports ${imported.length === 1 ? 'it' : 'them'})`] : []),
+      ...(runtime.length > 0 ? [`${runtime.join(', ')} (Flowbook passes values between steps with it)`] : []),
+    ].join(' and ');
+    warnings.push(`step${steps.length === 1 ? '' : 's'} ${names} run${steps.length === 1 ? 's' : ''} in ${DEFAULT_IMAGE}, which lacks ${needs}. Build images with the packages: \`flowbook compile --registry HOST/REPO\` (or \`flowbook build\`); or name an image that has them with --image, the notebook's image setting, or an image: tag.`);
   }
   return warnings;
 }

@@ -10,8 +10,6 @@
 //   FLOWBOOK_OUTPUT_DIR     where the step saves its own values
 //   FLOWBOOK_METRICS_PATH   `{"metrics": [{"name", "numberValue", "format"}]}`
 //   FLOWBOOK_PARAM_<NAME>   pipeline parameter NAME as JSON
-// A runtime that does not read the first two yet finds the same folders through
-// FLOWBOOK_DATA_DIR: a private folder whose entries link to them by template name.
 //
 // KFP replaces `{{$...}}` in every command element, so this source holds no `{{` (nor does
 // a step script: script.ts escapes it in user code).
@@ -54,10 +52,6 @@ def main():
     inputs, outputs = executor.get('inputs', {}), executor.get('outputs', {})
     integers = set(name for name in args.integers.split(',') if name)
     env = dict(os.environ)
-    work = tempfile.mkdtemp(prefix='flowbook-')
-    data_dir = os.path.join(work, 'data')
-    os.makedirs(data_dir)
-    env['FLOWBOOK_DATA_DIR'] = data_dir
 
     for name, value in sorted(inputs.get('parameterValues', {}).items()):
         # Protobuf JSON has one number type: an integer parameter may arrive as 3.0.
@@ -67,22 +61,19 @@ def main():
     for key in sorted(inputs.get('artifacts', {})):
         found = artifact(inputs, key)
         if found is not None:
-            path = local_path(found['uri'])
-            env['FLOWBOOK_INPUT_DIR_' + env_name(key)] = path
-            os.symlink(path, os.path.join(data_dir, key))
+            env['FLOWBOOK_INPUT_DIR_' + env_name(key)] = local_path(found['uri'])
     data = artifact(outputs, 'data')
     if data is not None:
         path = local_path(data['uri'])
         os.makedirs(path, exist_ok=True)
         env['FLOWBOOK_OUTPUT_DIR'] = path
-        os.symlink(path, os.path.join(data_dir, args.task))
     metrics = artifact(outputs, 'metrics')
     if metrics is not None:
         path = local_path(metrics['uri'])
         os.makedirs(os.path.dirname(path), exist_ok=True)
         env['FLOWBOOK_METRICS_PATH'] = path
 
-    script = os.path.join(work, args.task + '.py')
+    script = os.path.join(tempfile.mkdtemp(prefix='flowbook-'), args.task + '.py')
     with open(script, 'w', encoding='utf-8') as f:
         f.write(args.script)
     code = subprocess.call([sys.executable, script], env=env)

@@ -200,7 +200,9 @@ class ScopeWalker {
   private readonly calls: CallSite[] = [];
   private readonly summaries: SummaryDraft[] = [];
   private readonly pendingMutations: (PendingName & { summary: SummaryDraft })[] = [];
-  private readonly pendingCalls: { site: CallSite; roots: (PendingName | null)[]; keywords: [string, PendingName][]; splat: (PendingName | null)[]; summary: SummaryDraft }[] = [];
+  private readonly pendingCalls: {
+    site: CallSite; roots: (PendingName | null)[]; keywords: [string, PendingName][]; splat: (PendingName | null)[]; summary: SummaryDraft; receiver: PendingName | null;
+  }[] = [];
   private readonly importStatements: (CellEffects['importStatements'][number])[] = [];
   private readonly specialValues: SpecialValue[] = [];
   private readonly random: RandomUse[] = [];
@@ -235,6 +237,8 @@ class ScopeWalker {
         if (root) c.site.keywords[k] = root;
       }
       c.site.splat = c.splat.map((r) => (r ? this.classify(r) : null));
+      const receiver = c.receiver && this.classify(c.receiver);
+      if (receiver) c.site.receiver = receiver;
       c.summary.out.calls.push(c.site);
     }
     return this.facts();
@@ -510,9 +514,11 @@ class ScopeWalker {
     const readOnly = isReadOnlyFunction(calleeName, inplace);
     const plain = fn?.type === 'identifier' && (scope.deferred || this.resolvesToModule(calleeName, scope));
     if (plain || (method && calleeName !== '')) {
-      this.recordCall(calleeName, method, node, readOnly ? [] : argList, scope);
+      const receiver = method && fn ? rootName(field(fn, 'object')) : undefined;
+      this.recordCall(calleeName, method, node, readOnly ? [] : argList, scope, receiver);
     }
-    if (!readOnly && !plain) {
+    // Arguments of plain and method calls are decided where the callee is known (mayModify.ts).
+    if (!readOnly && !plain && !(method && calleeName !== '')) {
       for (const value of this.argumentValues(argList)) this.mutate(rootName(value), scope, `when passed to \`${fn ? this.snippet(fn) : 'a call'}\``);
     }
     if (!scope.deferred && fn) this.randomUse(fn);
@@ -532,9 +538,10 @@ class ScopeWalker {
   }
 
   /** Records a call site: at the top level for the pipeline builder, in a function body for its summary. */
-  private recordCall(callee: string, method: boolean, node: PyNode, argList: readonly PyNode[], scope: Scope): void {
+  private recordCall(callee: string, method: boolean, node: PyNode, argList: readonly PyNode[], scope: Scope, receiver?: PyNode): void {
     const site: CallSite = { callee, line: node.line, args: [], keywords: {}, splat: [] };
     if (method) site.method = true;
+    const receiverName: PendingName | null = receiver ? { name: this.text(receiver), scope } : null;
     const rootOf = (value: PyNode | undefined): PendingName | null => {
       if (!value || !(value.type === 'identifier' || value.type === 'attribute' || value.type === 'subscript')) return null;
       const root = rootName(value);
@@ -555,9 +562,10 @@ class ScopeWalker {
       }
     }
     if (scope.deferred) {
-      if (scope.summary) this.pendingCalls.push({ site, roots, keywords, splat, summary: scope.summary });
+      if (scope.summary) this.pendingCalls.push({ site, roots, keywords, splat, summary: scope.summary, receiver: receiverName });
       return;
     }
+    if (receiverName && this.resolvesToModule(receiverName.name, scope)) site.receiver = { name: receiverName.name };
     const atModule = (r: PendingName | null): ArgumentRoot | null =>
       r && !this.importBound.has(r.name) && this.resolvesToModule(r.name, r.scope) ? { name: r.name } : null;
     site.args = roots.map(atModule);
@@ -640,7 +648,7 @@ class ScopeWalker {
       const callee = this.text(fn);
       if (callee === 'open') this.specialValues.push({ name, line: target.line, kind: 'file' });
       else if (ITERATOR_CALLS.has(callee)) this.specialValues.push({ name, line: target.line, kind: 'iterator' });
-      else this.specialValues.push({ name, line: target.line, kind: 'generator', callee });
+      else if (!isReadOnlyFunction(callee, false)) this.specialValues.push({ name, line: target.line, kind: 'generator', callee });
     }
   }
 

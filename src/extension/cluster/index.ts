@@ -113,7 +113,7 @@ export function registerCluster(ctx: Ctx, deps: ClusterDeps, own: <T extends vsc
   };
 
   const api: ClusterApi = {
-    statusBar: () => ({ text: session.statusBar.text, tooltip: text(session.statusBar.tooltip), visible: session.state.kind !== 'unconfigured' }),
+    statusBar: () => ({ text: session.statusBar.text, tooltip: text(session.statusBar.tooltip), visible: true }),
     state: () => session.state.kind,
     connect: async () => {
       const c = await session.connect();

@@ -20,7 +20,8 @@ describe('run results and notebook settings', () => {
     await vscode.commands.executeCommand('flowbook.refreshRuns');
     const row = await waitFor('the second run in the Runs view', () => flowbook.runsView().find((r) => r.description.includes('C=0.1')), 60_000);
     assert.match(row.description, /succeeded · 3\/3 · .* · C=0\.1 · accuracy 0\.944 logreg_auc 0\.9874$/);
-    assert.match(row.tooltip, /\*\*Parameters\*\*[\s\S]*C = 0\.1 \*\(changed\)\*[\s\S]*test_size = 0\.25\n[\s\S]*\*\*Metrics\*\*/);
+    const tooltip = row.tooltip.replace(/&nbsp;/g, ' ').replace(/\\_/g, '_');
+    assert.match(tooltip, /\*\*Parameters\*\*\n- C = 0\.1 \*\(changed\)\*\n- test_size = 0\.25\n\n\*\*Metrics\*\*\n- accuracy = 0\.944\n- logreg_auc = 0\.9874/);
     const older = flowbook.runsView().find((r) => r.description.includes('0.9912'));
     assert.ok(older && !/C=1/.test(older.description), 'the first run changed nothing');
 

@@ -4,6 +4,8 @@
 import * as assert from 'node:assert/strict';
 import { argoNodeId, argoPodName, taskDependencies } from '../../../src/argo/dag';
 import type { Workflow as LiveWorkflow } from '../../../src/argo/live';
+import type { WorkflowLike } from '../../../src/argo/view';
+import { planWorkflow } from '../../../src/runner';
 import { emitWorkflow } from '../../../src/converter/emit';
 import { mlPipeline } from '../converter/emit/samples';
 
@@ -27,8 +29,11 @@ describe('src/argo/dag', () => {
     assert.equal(long, `${`${'w'.repeat(200)}-${'t'.repeat(100)}`.slice(0, 243)}-123`);
   });
 
-  it('a compiled Workflow is a live Workflow without a cast', () => {
-    const live: LiveWorkflow = emitWorkflow(mlPipeline());
+  it('a compiled Workflow is a live Workflow and a runner view without a cast', () => {
+    const compiled = emitWorkflow(mlPipeline());
+    const view: WorkflowLike = compiled;
+    assert.deepEqual(planWorkflow(view, new Map(), { runId: 'r' }).map((p) => p.dependencies), [[], ['load'], ['load', 'train']]);
+    const live: LiveWorkflow = compiled;
     assert.equal(live.spec.templates?.length, 4);
     const entry = live.spec.templates?.find((t) => t.name === live.spec.entrypoint);
     assert.deepEqual(entry?.dag?.tasks.map((t) => taskDependencies(t)), [[], ['load'], ['load', 'train']]);

@@ -229,7 +229,7 @@ describe('flowbook CLI: smaller promises', () => {
     fs.writeFileSync(nb, notebookJson([['imports', 'import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n'], ['step:load', 'df = pd.DataFrame({"a": [1]})\n'], ['step:fit', 'm = LogisticRegression()\nprint(df)\n']]));
     let r = flowbook(['compile', nb]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /warning: the notebook imports pandas, scikit-learn, but steps load, fit run in python:3\.12-slim.*flowbook compile --registry HOST\/REPO/);
+    assert.match(r.stderr, /warning: steps load, fit run in python:3\.12-slim, which lacks pandas, scikit-learn \(the notebook imports them\) and cloudpickle \(Flowbook passes values between steps with it\).*flowbook compile --registry HOST\/REPO/);
     r = flowbook(['compile', nb, '--image', 'jupyter/scipy-notebook:2024-01-01']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '', 'no warning once an image is named');

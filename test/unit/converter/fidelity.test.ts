@@ -4,10 +4,13 @@
 // parameters rebound, skip, reopened steps, generators, random state).
 
 import * as assert from 'node:assert/strict';
-import { Compiler } from '../../../src/converter';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Compiler, compileNotebookText } from '../../../src/converter';
 import type { Pipeline, Step } from '../../../src/converter/ir';
 import { describePipeline } from '../../../src/cli/pipelineText';
 import { notebookJson, CellSpec } from '../../support/notebooks';
+import { requireDataPython, runScript, runWorkflow, tempDir } from './emit/python';
 
 let compiler: Compiler;
 before(async () => { compiler = await Compiler.create(); });
@@ -121,6 +124,21 @@ describe('fidelity: functions and classes are values', () => {
   });
 });
 
+describe('fidelity: re-analysis after an edit', () => {
+  it('an edit of a function body elsewhere changes which step provides a name (no stale cache)', () => {
+    const cells = (body: string): CellSpec[] => [['functions', `def f(v):\n    ${body}`], ['step:a', 'xs = [1]'], ['step:b', 'f(xs)'], ['step:c', 'print(xs)']];
+    assert.deepEqual(inputs(step(analyze(cells('return len(v)')), 'c')), ['xs<a']);
+    assert.deepEqual(inputs(step(analyze(cells('v.append(1)')), 'c')), ['xs<b']);
+    assert.deepEqual(inputs(step(analyze(cells('return len(v)')), 'c')), ['xs<a']);
+  });
+
+  it('an alias added in one step makes a change in an unchanged later step reach the other name', () => {
+    const cells = (alias: string): CellSpec[] => [['step:a', `xs = [1]\n${alias}`], ['step:b', 'ys.append(2)'], ['step:c', 'print(xs)']];
+    assert.deepEqual(inputs(step(analyze(cells('ys = [2]')), 'c')), ['xs<a']);
+    assert.deepEqual(inputs(step(analyze(cells('ys = xs')), 'c')), ['xs<b']);
+  });
+});
+
 describe('fidelity: aliases and loop variables (classes 3 and 4)', () => {
   it('models changed through the loop variable reach evaluate from train, with the reason', () => {
     const p = analyze([
@@ -170,6 +188,15 @@ describe('fidelity: parameters and prelude names become data once changed (class
   it('functions-cell state changed in a step reaches later steps from that step', () => {
     const p = analyze([['functions', 'registry = []'], ['step:a', 'registry.append(1)'], ['step:b', 'print(registry)']]);
     assert.deepEqual(inputs(step(p, 'b')), ['registry<a']);
+  });
+
+  it('a parameter passed to a module function is not changed; as a metric, the step that has it reports it', () => {
+    const p = analyze([
+      ['imports', 'import numpy as np'], ['pipeline-parameters', 'd1 = 5'],
+      ['step:make', 'm = np.random.rand(d1)'], ['step:sum', 's = m.sum()'], ['pipeline-metrics', 'print(d1)\nprint(s)'],
+    ]);
+    assert.deepEqual(errors(p), []);
+    assert.deepEqual(p.metrics.map((m) => `${m.name}<${m.step}`), ['d1<make', 's<sum']);
   });
 
   it('a prelude name no step changes stays prelude', () => {
@@ -246,4 +273,83 @@ describe('fidelity: diagnostics where a step-by-step run differs (classes 11 and
     const p = analyze([['imports', 'import numpy as np'], ['step:a', 'np.random.seed(0)\nu = np.random.rand()'], ['step:b', 'print(u)']]);
     assert.deepEqual(withCode(p, 'FB307'), []);
   });
+});
+
+describe('fidelity: the pipeline run gives what the notebook run gives (real Python)', function () {
+  this.timeout(180_000);
+  const dirs: string[] = [];
+  before(requireDataPython);
+  after(() => {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  /** Runs the cells top to bottom in one interpreter (skip cells left out) and the compiled steps one by one; both print a `RESULT` line. */
+  function reproduces(name: string, cells: CellSpec[]): void {
+    it(name, async () => {
+      const result = await compileNotebookText(notebookJson(cells), 't.ipynb');
+      assert.ok(result.workflow, `compiles: ${JSON.stringify(result.diagnostics.filter((d) => d.severity === 'error'))}`);
+      const dir = tempDir('fidelity');
+      dirs.push(dir);
+      const runs = runWorkflow(result.workflow, dir);
+      for (const r of runs) assert.equal(r.status, 0, `step ${r.step} failed:\n${r.stderr}`);
+      const notebook = path.join(dir, 'notebook.py');
+      fs.writeFileSync(notebook, cells.filter(([tags]) => tags !== 'skip').map(([, code]) => `${code}\n`).join(''));
+      const straight = runScript(notebook, {}, dir);
+      assert.equal(straight.status, 0, straight.stderr);
+      const resultLine = (out: string) => out.split('\n').find((l) => l.startsWith('RESULT '));
+      const expected = resultLine(straight.stdout);
+      assert.ok(expected, 'the notebook prints a RESULT line');
+      assert.equal(runs.map((r) => resultLine(r.stdout)).find((l) => l !== undefined), expected);
+    });
+  }
+
+  reproduces('imports in step cells (class 1)', [['step:a', 'import math\nimport json as js\nx = 2.0'], ['step:b', "print('RESULT', js.dumps(math.sqrt(x)))"]]);
+  reproduces('a custom class changed by a method in a later step (class 2)', [
+    ['step:define', 'class Net:\n    def __init__(self):\n        self.w = 0\n    def train(self, n):\n        self.w += n\nnet = Net()'],
+    ['step:train', 'net.train(3)'],
+    ['step:evaluate', "print('RESULT', net.w)"],
+  ]);
+  reproduces('models fitted through the loop variable (class 3)', [
+    ['step:data', "from sklearn.linear_model import LogisticRegression\nmodels = {'lr': LogisticRegression()}\nX = [[0.0], [1.0], [2.0], [3.0]]\ny = [0, 0, 1, 1]"],
+    ['step:train', 'for name, m in models.items():\n    m.fit(X, y)'],
+    ['step:evaluate', "print('RESULT', models['lr'].score(X, y))"],
+  ]);
+  reproduces('a frame changed through an alias (class 4)', [
+    ['step:a', "import pandas as pd\ndf = pd.DataFrame({'a': [1, 2]})\nX_df = df"],
+    ['step:b', "X_df['b'] = 1"],
+    ['step:c', "print('RESULT', df.shape[1])"],
+  ]);
+  reproduces('frames changed through a container in a loop (class 4, titanic)', [
+    ['step:a', "import pandas as pd\ntrain_df = pd.DataFrame({'a': [1]})\ntest_df = pd.DataFrame({'a': [2]})\ndata = [train_df, test_df]"],
+    ['step:b', "for d in data:\n    d['x'] = d['a'] * 10"],
+    ['step:c', "print('RESULT', list(train_df.columns), int(test_df['x'][0]))"],
+  ]);
+  reproduces('functions that touch globals (class 5)', [
+    ['functions', 'history = []\ndef log(v):\n    history.append(v)\ndef scale(v):\n    return v * factor'],
+    ['step:a', 'factor = 3\nlog(3)'],
+    ['step:b', 'cnt = 0\ndef bump():\n    global cnt\n    cnt += 1'],
+    ['step:c', 'bump()\nlog(scale(2))'],
+    ['step:d', "print('RESULT', history, cnt)"],
+  ]);
+  reproduces('lambdas, closures and functools.partial passed on (class 6)', [
+    ['step:a', 'import functools\nk = 3\nadd = lambda v: v + k\ndef outer(n):\n    def inner(v):\n        return v * n\n    return inner\ntwice = outer(2)\npw = functools.partial(pow, 2)'],
+    ['step:b', "print('RESULT', add(1), twice(5), pw(3))"],
+  ]);
+  reproduces('defaults, function attributes and class state survive (class 7)', [
+    ['step:a', 'x = 1\ndef f(a=x):\n    return a\nf.calls = 5\nclass C:\n    n = 0\nC.n = 7'],
+    ['step:b', 'x = 2'],
+    ['step:c', "print('RESULT', f(), f.calls, C.n, x)"],
+  ]);
+  reproduces('a parameter rebound and functions-cell state changed (class 9)', [
+    ['pipeline-parameters', 'p = 1'],
+    ['functions', 'registry = []'],
+    ['step:a', 'p = p + 10\nregistry.append(p)'],
+    ['step:b', "print('RESULT', p, registry)"],
+  ]);
+  reproduces("Kale's skip keeps the cells after it (class 10)", [
+    ['step:a', 'x = 1'],
+    ['skip', 'x = 100'],
+    ['', 'x = x + 1'],
+    ['step:b', "print('RESULT', x)"],
+  ]);
 });

@@ -31,6 +31,7 @@ const PAIRS: [string, string, string, string, string | null][] = [
   ['fitted trees (extension types without equality)', X_Y, 'DecisionTreeClassifier(max_depth=1).fit(X, y)', 'DecisionTreeClassifier(max_depth=2).fit(X, y)', 'v.max_depth'],
   ['dicts with keys in another order', '', "{'a': 1, 'b': 2}", "{'b': 2, 'a': 1}", 'v keys'],
   ['nested containers', '', "{'k': [1, (2, [3])]}", "{'k': [1, (2, [4])]}", "v['k'][1][1][0]"],
+  ['instances of a notebook class that cloudpickle rebuilt under the module name types', OBJ + '\nclass Rebuilt(Box):\n    pass\nRebuilt.__qualname__ = Box.__qualname__\nRebuilt.__name__ = "Box"\nRebuilt.__module__ = "types"', 'Box(1)', 'Rebuilt(1)', null],
   ['objects by their attributes', OBJ, 'Box(1)', 'Box(2)', 'v.w'],
   ['functions by their defaults', 'def f(a=1): return a\ndef g(a=2): return a\ng.__qualname__ = f.__qualname__', 'f', 'g', 'v.__defaults__[0]'],
   ['functions by their attributes', 'def f(): pass\nf.calls = 1\ndef g(): pass\ng.__qualname__ = f.__qualname__\ng.calls = 2', 'f', 'g', "v.__dict__['calls']"],

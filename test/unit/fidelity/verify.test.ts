@@ -16,9 +16,9 @@ import { reportMarkdown } from '../../../src/verify/format';
 const CLI = path.join(REPO_ROOT, 'bin', 'flowbook.js');
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'breast-cancer', 'breast_cancer.ipynb');
 
-function flowbook(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function flowbook(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -47,6 +47,7 @@ describe('verify: flowbook verify NOTEBOOK', function () {
     return file;
   };
   const verify = (notebook: string, ...args: string[]) => flowbook(['verify', notebook, '--python', PYTHON, '--runs-dir', path.join(dir, 'runs'), ...args]);
+  const verifyWith = (env: NodeJS.ProcessEnv, notebook: string) => flowbook(['verify', notebook, '--python', PYTHON, '--runs-dir', path.join(dir, 'runs')], env);
 
   it('the example is identical: exit 0, every value passed on compared, --json gives the report', async () => {
     const r = await verify(EXAMPLE, '--json');
@@ -93,6 +94,15 @@ describe('verify: flowbook verify NOTEBOOK', function () {
     const r = await verify(write([['step:a', 'x = 1'], ['step:b', 'y = x\nz = y / 0']]));
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stdout, /does not run straight through: cell 2, line 2 raised ZeroDivisionError/);
+  });
+
+  it('a Python without cloudpickle: exit 2, naming the package and how to install it', async () => {
+    const shadow = path.join(dir, 'shadow');
+    fs.mkdirSync(shadow);
+    fs.writeFileSync(path.join(shadow, 'cloudpickle.py'), 'raise ImportError("No module named cloudpickle")\n');
+    const r = await verifyWith({ ...process.env, PYTHONPATH: shadow }, write([['step:a', 'x = 1'], ['step:b', 'y = x']]));
+    assert.equal(r.code, 2, r.stdout);
+    assert.match(r.stdout, /needs the Python package 'cloudpickle'.*(apt-get install python3-cloudpickle|pip install cloudpickle)/);
   });
 
   it('a notebook that does not compile: exit 1 with its errors; a bad -p: exit 2', async () => {

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { RunEvent, RunOptions, RunOptionsError, RunRecord, listRuns, readRun, startRun } from '../../../src/runner';
+import { withCellNumbers } from '../../../src/converter/cellNumbers';
 import { FakeStep, PYTHON, fakeWorkflow } from './fakeWorkflow';
 
 const LOAD: FakeStep = { name: 'load', cells: [[2, 'data = list(range(10))\nscale = 3']], outputs: ['data', 'scale'] };
@@ -53,7 +54,7 @@ for (const preload of [true, false]) describe(`runner: executor (${preload ? 'st
     assert.deepEqual(record.metrics, { total: 270, count: 10, mean: 27 });
     assert.deepEqual(record.parameters, { factor: 2 });
     const onDisk = readRun(path.join(root, '.flowbook', 'runs'), record.id);
-    assert.deepEqual(onDisk, record);
+    assert.deepEqual(onDisk, withCellNumbers(record), 'run.json is the record, with the 1-based cell numbers beside the indices');
     assert.match(record.id, /^\d{8}-\d{6}-[0-9a-f]{4}$/);
     assert.equal(events[0]?.type, 'run-started');
     assert.equal(events.at(-1)?.type, 'run-finished');
@@ -170,7 +171,7 @@ for (const preload of [true, false]) describe(`runner: executor (${preload ? 'st
 
   it('behaves like a fresh interpreter: exit codes, sys.exit messages, syntax errors, unseeded random numbers', async () => {
     const steps: FakeStep[] = [
-      { name: 'three', cells: [[1, 'import sys\nsys.exit(3)']] },
+      { name: 'three', cells: [[1, 'import os\nos._exit(3)']] },
       { name: 'says', cells: [[2, 'import sys\nsys.exit("no data today")']] },
       { name: 'syntax', cells: [[3, 'x = 1\ny = (']] },
       { name: 'r1', cells: [[4, 'import numpy\nv1 = numpy.random.rand()']], metrics: ['v1'] },
@@ -181,7 +182,7 @@ for (const preload of [true, false]) describe(`runner: executor (${preload ? 'st
     assert.equal(step('three')?.exitCode, 3);
     assert.equal(step('three')?.error?.message, 'step three failed: the Python process exited with code 3; see steps/three/stderr.log');
     assert.equal(step('says')?.exitCode, 1);
-    assert.equal(fs.readFileSync(path.join(handleDir(record), step('says')?.stderr ?? ''), 'utf8').trim(), 'no data today');
+    assert.match(fs.readFileSync(path.join(handleDir(record), step('says')?.stderr ?? ''), 'utf8').trim(), /^flowbook: step 'says' stopped in cell 3: the cell raised SystemExit\('no data today'\)/);
     assert.equal(step('syntax')?.error?.message, "step syntax failed: SyntaxError at cell 4, line 2 ('(' was never closed)");
     assert.equal(typeof record.metrics.v1, 'number');
     assert.notEqual(record.metrics.v1, record.metrics.v2, 'each step draws its own random numbers');

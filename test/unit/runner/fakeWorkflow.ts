@@ -1,10 +1,11 @@
 // Hand-written workflows for executor tests: a few lines per step describe what the
 // emitter would compile (cells, inputs, outputs, parameters, metrics), and this builds an
-// Argo Workflow object whose scripts follow the runtime conventions of
-// docs/architecture.md (parameters in FLOWBOOK_PARAM_<NAME> as JSON, values under
-// FLOWBOOK_DATA_DIR/<template>/_values.pkl, metrics at FLOWBOOK_METRICS_PATH, `#@flowbook`
-// markers, each cell compiled under `<flowbook cell=N>`).
+// Argo Workflow object whose scripts use the real step runtime under the conventions of
+// docs/architecture.md (parameters in FLOWBOOK_PARAM_<NAME> as JSON, values in one bundle
+// under FLOWBOOK_DATA_DIR/<template>/, metrics at FLOWBOOK_METRICS_PATH, `#@flowbook` markers).
 
+import { RUNTIME_SOURCE } from '../../../src/converter/emit/runtime';
+import { CELL_MARKER, GENERATED_MARKER, cellLiteral, py } from '../../../src/converter/emit/script';
 import type { WorkflowLike } from '../../../src/runner';
 
 export interface FakeStep {
@@ -24,29 +25,16 @@ function templateName(step: string): string {
   return step.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
 }
 
+/** The step's script as the emitter writes it: the real runtime, then each piece of code after its marker. */
 function script(step: FakeStep): string {
-  const lines = [
-    '#@flowbook generated',
-    'import json, os, pickle, types',
-    "_data = os.environ.get('FLOWBOOK_DATA_DIR', '/flowbook/data')",
-    "_flowbook = types.SimpleNamespace(cell=lambda n, line, text: exec(compile(text[1:], '<flowbook cell=%d>' % n, 'exec'), globals()))",
-  ];
-  for (const p of step.params ?? []) lines.push(`${p} = json.loads(os.environ['FLOWBOOK_PARAM_${p}'])`);
-  for (const i of step.inputs ?? []) {
-    lines.push(`with open(os.path.join(_data, '${templateName(i.from)}', '_values.pkl'), 'rb') as _f:`, `    ${i.name} = pickle.load(_f)['${i.name}']`);
-  }
-  for (const [cell, code] of step.cells) {
-    lines.push(`#@flowbook cell=${cell}`, `_flowbook.cell(${cell}, 1, r'''`, ...code.split('\n'), "''')", '#@flowbook generated');
-  }
-  lines.push(`os.makedirs(os.path.join(_data, '${templateName(step.name)}'), exist_ok=True)`);
-  if (step.outputs?.length) {
-    lines.push(`with open(os.path.join(_data, '${templateName(step.name)}', '_values.pkl'), 'wb') as _f:`, `    pickle.dump({${step.outputs.map((o) => `'${o}': ${o}`).join(', ')}}, _f)`);
-  }
-  if (step.metrics?.length) {
-    const items = step.metrics.map((m) => `{'name': '${m}', 'numberValue': float(${m}), 'format': 'RAW'}`).join(', ');
-    lines.push(`with open(os.environ.get('FLOWBOOK_METRICS_PATH', '/tmp/mlpipeline-metrics.json'), 'w') as _f:`, `    json.dump({'metrics': [${items}]}, _f)`);
-  }
-  return `${lines.join('\n')}\n`;
+  const out = [GENERATED_MARKER, `${RUNTIME_SOURCE}_flowbook = _flowbook_runtime(globals(), ${py(step.name)}, ${py(templateName(step.name))})`];
+  const generated = (code: string) => out.push(GENERATED_MARKER, code);
+  for (const p of step.params ?? []) generated(`${p} = _flowbook.param(${py(p)}, 'any', None)`);
+  if (step.inputs?.length) generated(`_flowbook.load([${step.inputs.map((i) => `(${py(i.name)}, ${py(i.from)}, ${py(templateName(i.from))})`).join(', ')}])`);
+  for (const [cell, code] of step.cells) out.push(`${CELL_MARKER}${cell}`, `_flowbook.cell(${cell}, 1, ${cellLiteral(code)})`);
+  if (step.outputs?.length) generated(`_flowbook.save([${step.outputs.map(py).join(', ')}])`);
+  if (step.metrics?.length) generated(`_flowbook.metrics([${step.metrics.map(py).join(', ')}])`);
+  return `${out.join('\n')}\n`;
 }
 
 /** A workflow for `steps` with `parameters` (name → default value). */

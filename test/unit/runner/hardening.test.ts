@@ -10,7 +10,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RunEvent, RunOptions, RunRecord, listRuns, pruneRuns, readRun, startRun } from '../../../src/runner';
+import {
+  RunEvent, RunOptions, RunRecord, installCommand, listRuns, missingModulesMessage, pruneRuns, readRun, startRun,
+} from '../../../src/runner';
 import { FakeStep, PYTHON, fakeWorkflow } from './fakeWorkflow';
 
 const statuses = (r: RunRecord) => Object.fromEntries(r.steps.map((s) => [s.name, s.status]));
@@ -91,7 +93,8 @@ for (const preload of [true, false]) describe(`runner: hardening (${preload ? 'f
   });
 
   it('a step that ends early without saving its outputs fails, naming the step and cell, and is never reused', async () => {
-    const early: FakeStep = { name: 'a', outputs: ['x', 'y'], cells: [[2, 'x = 1'], [3, 'import sys\nsys.exit(0)\ny = 2']] };
+    // os._exit(0) ends the process at once, with success: only the runner can tell.
+    const early: FakeStep = { name: 'a', outputs: ['x', 'y'], cells: [[2, 'x = 1'], [3, 'import os\nos._exit(0)\ny = 2']] };
     const next: FakeStep = { name: 'b', after: ['a'], inputs: [{ name: 'x', from: 'a' }], outputs: ['z'], cells: [[4, 'z = x + 1']] };
     for (const attempt of [1, 2]) {
       const record = await run([early, next]).done;
@@ -102,6 +105,13 @@ for (const preload of [true, false]) describe(`runner: hardening (${preload ? 'f
       assert.equal(error?.cell, 3);
       assert.equal(stepOf(record, 'b')?.reason, 'upstream step a failed');
     }
+    // sys.exit(0): the step's runtime makes the process fail; never reused either.
+    const exits: FakeStep = { ...early, cells: [[2, 'x = 1'], [3, 'import sys\nsys.exit(0)\ny = 2']] };
+    for (const attempt of [1, 2]) {
+      const record = await run([exits, next]).done;
+      assert.deepEqual(statuses(record), { a: 'failed', b: 'skipped' }, `attempt ${attempt}`);
+      assert.match(stepOf(record, 'a')?.error?.message ?? '', /^step a failed: step 'a' stopped in cell 4: the cell raised SystemExit\(0\)/);
+    }
   });
 
   it('a cached step whose data files were deleted or changed runs again', async () => {
@@ -109,7 +119,7 @@ for (const preload of [true, false]) describe(`runner: hardening (${preload ? 'f
     const use: FakeStep = { name: 'use', after: ['make'], inputs: [{ name: 'v', from: 'make' }], metrics: ['s'], cells: [[2, 's = sum(v)']] };
     const first = await run([make, use]).done;
     assert.equal(first.status, 'succeeded');
-    fs.rmSync(path.join(runsDir, first.id, 'data', 'make', 'v.pkl'));
+    fs.rmSync(path.join(runsDir, first.id, 'data', 'make', '_values.pkl'));
     const second = await run([make, use]).done;
     assert.equal(second.status, 'succeeded', JSON.stringify(second.steps.map((s) => s.error)));
     assert.equal(stepOf(second, 'make')?.status, 'succeeded');
@@ -117,7 +127,7 @@ for (const preload of [true, false]) describe(`runner: hardening (${preload ? 'f
     assert.equal(second.metrics.s, 10);
 
     // Overwritten with other bytes of the same size, and a newer time.
-    const file = path.join(runsDir, second.id, 'data', 'make', 'v.pkl');
+    const file = path.join(runsDir, second.id, 'data', 'make', '_values.pkl');
     const bytes = fs.readFileSync(file);
     bytes[bytes.length - 3] = (bytes[bytes.length - 3] ?? 0) ^ 1;
     fs.rmSync(file);
@@ -281,7 +291,7 @@ describe('runner: hardening (disk and retention)', function () {
     const left = listRuns(runsDir).map((r) => r.id).sort();
     assert.deepEqual(left, [a3.id, a4.id, b1.id].sort(), 'a4 kept, a3 reused by a4 kept, b untouched');
     assert.equal(stepOf(a4, 'big')?.cachedFrom, a3.id);
-    assert.ok(fs.existsSync(path.join(runsDir, a4.id, 'data', 'big', 'blob.pkl')));
+    assert.ok(fs.existsSync(path.join(runsDir, a4.id, 'data', 'big', '_values.pkl')));
     assert.throws(() => pruneRuns(runsDir, { keep: 0 }), RangeError);
   });
 });
@@ -295,3 +305,23 @@ function hasModule(name: string): boolean {
   }
 }
 
+
+describe('runner: one install command for every missing package', () => {
+  it('pip for any interpreter, naming PyPI distributions where they differ from the import name', () => {
+    const venv = { command: '/opt/venv/bin/python', executable: '/opt/venv/bin/python', version: '3.12.1' };
+    assert.equal(installCommand(['numpy', 'sklearn', 'yaml', 'flowbook_x'], venv), '/opt/venv/bin/python -m pip install numpy scikit-learn pyyaml flowbook_x');
+    assert.equal(missingModulesMessage({ python: venv.executable, modules: ['numpy'], install: 'X' }), 'a Python package is missing for /opt/venv/bin/python: numpy. Install it with: X (or choose another Python interpreter: --python PATH)');
+  });
+
+  it("apt packages for Debian's own interpreter, and pip for the rest", function () {
+    const system = { command: '/usr/bin/python3', executable: '/usr/bin/python3', version: '3.11.2' };
+    if (!fs.existsSync('/etc/debian_version') || !/^\/usr\/bin\/python3(\.\d+)?$/.test(fs.realpathSync('/usr/bin/python3'))) {
+      // Elsewhere the system interpreter is just another interpreter: pip.
+      assert.match(installCommand(['numpy'], system), /^\/usr\/bin\/python3 -m pip install numpy$/);
+      return;
+    }
+    const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
+    assert.equal(installCommand(['numpy', 'sklearn', 'flowbook_x'], system),
+      `${sudo}apt-get install python3-numpy python3-sklearn && /usr/bin/python3 -m pip install flowbook_x (Debian's Python may need a virtual environment for pip: python3 -m venv)`);
+  });
+});

@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { discoverRunsDirs, findRun, localRunRows, readValueSummaries, RunLookupError, runDetails, valueLine } from '../../../src/runner/runInfo';
+import { discoverRunsDirs, findRun, localRunRows, nextStepLines, readValueSummaries, RunLookupError, runDetails, valueLine } from '../../../src/runner/runInfo';
+import { readRun } from '../../../src/runner/record';
 import { writeTwoRuns } from '../../support/runRecords';
 import { REPO_ROOT } from '../../support/notebooks';
 
@@ -63,6 +64,17 @@ describe('runner: run info (local runs as data)', () => {
   it('discovers .flowbook/runs folders up to two levels down', () => {
     assert.deepEqual(discoverRunsDirs(tmp), [runsDir]);
     assert.deepEqual(discoverRunsDirs(tmp, 0), []);
+  });
+
+  it('ends `flowbook run` with where outputs and logs are and what to run next', () => {
+    const run = readRun(runsDir, '20261203-091500-bbbb')!;
+    assert.deepEqual(nextStepLines(run, 'nb/.flowbook/runs/x', 'nb/model.ipynb'), [
+      'outputs: nb/.flowbook/runs/x/data/  logs: nb/.flowbook/runs/x/steps/<step>/',
+      'next: flowbook show 20261203-091500-bbbb',
+      '      flowbook compare 20261203-091500-bbbb <another run>   (flowbook runs --local lists them)',
+    ]);
+    const failed = { ...run, status: 'failed' as const, steps: run.steps.map((s) => (s.name === 'train' ? { ...s, status: 'failed' as const, error: { message: 'boom', cell: 4 } } : s)) };
+    assert.equal(nextStepLines(failed, 'd', 'nb/model.ipynb')[2], '      fix cell 5, then flowbook run nb/model.ipynb --from train');
   });
 
   describe('CLI', () => {

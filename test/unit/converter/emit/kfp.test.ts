@@ -5,7 +5,7 @@
 // of the notebook's cells. Golden files: UPDATE_GOLDEN=1 rewrites test/fixtures/golden-kfp.
 
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,6 +19,7 @@ import { checkKfpFiles, requireKfpVenv, runMetrics, runWithLauncher } from '../.
 import { FIXTURES, notebookJson, REPO_ROOT, SHARED } from '../../../support/notebooks';
 import { PYTHON } from '../../runner/fakeWorkflow';
 import { straightThrough } from '../../runner/straightThrough';
+import { startKfp } from '../../kfp/support';
 import { mlPipeline, optionsPipeline } from './samples';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -209,6 +210,32 @@ describe('KFP target: flowbook compile --target kfp', function () {
     assert.equal(errors.status, 1);
     assert.match(errors.stderr, /errors?; nothing was compiled/);
     assert.equal(fs.existsSync(out), false);
+  });
+});
+
+describe('KFP target: flowbook submit NOTEBOOK --target kfp (simulated KFP server)', function () {
+  this.timeout(60_000);
+
+  it('uploads the compiled pipeline, in the notebook\'s experiment, and starts one run', async () => {
+    const h = await startKfp({});
+    try {
+      const notebook = path.join(NOTEBOOKS, 'kale-legacy.ipynb');
+      const env = { ...process.env, FLOWBOOK_KFP_ENDPOINT: h.sim.url, FLOWBOOK_KFP_TOKEN: 'submit-token-1' };
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'flowbook.js'), 'submit', notebook, '--target', 'kfp'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const versions = [...h.sim.versions.values()];
+      assert.equal(versions.length, 1);
+      assert.equal(versions[0]?.content, kfpYaml(compileFile(notebook).kfp, notebook, toYaml));
+      assert.deepEqual([...h.sim.experiments.values()].map((e) => e.display_name), ['exp']);
+      assert.equal(h.sim.runs.size, 1);
+    } finally {
+      await h.close();
+    }
   });
 });
 

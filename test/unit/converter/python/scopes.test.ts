@@ -324,7 +324,9 @@ describe('python scopes: del and mutation', () => {
 
   it('method calls on a name or its attributes mutate it', () => {
     const a = run(lines('df.dropna(inplace=True)', 'model.layers.append(layer)', 'frame.groupby("k").apply_changes()', 'fn(3)'));
-    assert.deepEqual(a.mutates, ['df', 'model', 'layer', 'frame']);
+    assert.deepEqual(a.mutates, ['df', 'model', 'frame']);
+    // `layer`, passed to `model.layers.append`, is an argument the pipeline builder decides on.
+    assert.deepEqual(a.effects.calls.find((c) => c.callee === 'append')?.args, [{ name: 'layer' }]);
   });
 
   it('calls known to only read do not mutate, unless they pass inplace=True', () => {
@@ -332,9 +334,13 @@ describe('python scopes: del and mutation', () => {
     assert.deepEqual(a.mutates, ['model', 'frame']);
   });
 
-  it('names passed to a method (positional, keyword, starred) may be mutated', () => {
-    const a = run(lines('trainer.train(model, data=ds.train, *extra, **opts)', 'ops.update(frame["col"])', 'ops.f(1 + n)'));
-    assert.deepEqual(a.mutates, ['trainer', 'model', 'ds', 'extra', 'opts', 'ops', 'frame']);
+  it('a method call may change its receiver; its arguments are recorded with the receiver for the pipeline to decide', () => {
+    const a = run(lines('trainer.train(model, data=ds.train, *extra, **opts)', 'ops.update(frame["col"])', 'fns[0](table)'));
+    assert.deepEqual(a.mutates, ['trainer', 'ops', 'table']);
+    assert.deepEqual(a.effects.calls.map((c) => [c.callee, c.receiver?.name, c.args.map((r) => r?.name ?? null), Object.keys(c.keywords), c.splat.map((r) => r?.name)]), [
+      ['train', 'trainer', ['model'], ['data'], ['extra', 'opts']],
+      ['update', 'ops', ['frame'], [], []],
+    ]);
   });
 
   it('a call of a plain name is recorded with its argument roots, for the callee summary to decide', () => {
@@ -350,7 +356,8 @@ describe('python scopes: del and mutation', () => {
 
   it('names imported in the cell are not mutated by method calls or arguments', () => {
     const a = run(lines('import numpy as np', 'np.random.seed(1)', 'plt.subplots_adjust(np)', 'from os import path', 'path.normpath(a)'));
-    assert.deepEqual(a.mutates, ['plt', 'a']);
+    assert.deepEqual(a.mutates, ['plt']);
+    assert.deepEqual(a.effects.calls.find((c) => c.callee === 'normpath'), { callee: 'normpath', method: true, receiver: { name: 'path' }, line: 5, args: [{ name: 'a' }], keywords: {}, splat: [] });
   });
 
   it('a name rebound after its import is data again', () => {
