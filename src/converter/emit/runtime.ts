@@ -301,10 +301,11 @@ export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
         return out
 
     def head_text(part):
-        # Aligned columns like pandas' to_string, without its formatter (tens of ms a frame).
+        # Aligned columns like pandas' to_string, without its formatter (tens of ms a frame);
+        # the rows in one conversion (itertuples selects each column again).
         cell = lambda v: (str(v) if not isinstance(v, float) else '%g' % v)[:24]
         rows = [[''] + [cell(c) for c in part.columns]]
-        rows += [[cell(i)] + [cell(v) for v in r] for i, r in zip(part.index.tolist(), part.itertuples(index=False, name=None))]
+        rows += [[cell(i)] + [cell(v) for v in r] for i, r in zip(part.index.tolist(), part.to_numpy(dtype=object).tolist())]
         widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
         return '\\n'.join('  '.join(v.rjust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
 
