@@ -1,5 +1,6 @@
-// ESLint: typed TypeScript rules, plus the architecture rule that only the VS Code glue
-// (src/extension, src/views) may import `vscode`.
+// ESLint: typed TypeScript rules, plus the architecture rules: only the VS Code rooms
+// (src/extension, src/views, src/workbench) may import `vscode`, and among them the
+// dependency runs one way: extension → views → workbench (the shared models).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -22,5 +23,13 @@ export default tseslint.config(
     },
   },
   { files: ['src/argo/**', 'src/converter/**', 'src/runner/**', 'src/cluster/**', 'src/images/**', 'src/cli/**', 'src/verify/**', 'src/webview/**'], rules: noVscode },
-  { files: ['src/extension/**', 'src/views/**'], rules: { 'no-console': 'error' } },
+  { files: ['src/extension/**', 'src/views/**', 'src/workbench/**'], rules: { 'no-console': 'error' } },
+  {
+    files: ['src/views/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/extension/**'], message: 'Views render models from src/workbench; the extension glue depends on views, not the other way.' }] }] },
+  },
+  {
+    files: ['src/workbench/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/extension/**', '**/views/**'], message: 'src/workbench holds the models both the extension and the views use: it depends on neither.' }] }] },
+  },
 );

@@ -4,8 +4,8 @@
 
 import * as vscode from 'vscode';
 import type { CellRole, Pipeline, Step } from '../converter/ir';
-import { Disposable } from './lifecycle';
-import { NOTEBOOK_TYPE, type CellInfo, type NotebookAnalysis, type NotebookModels } from './notebookModel';
+import { Disposable } from '../workbench/lifecycle';
+import { NOTEBOOK_TYPE, type CellInfo, type NotebookAnalysis, type NotebookModels } from '../workbench/notebookModel';
 
 const ROLE_CHIPS: Record<Exclude<CellRole, 'step'>, { icon: string; label: string }> = {
   imports: { icon: 'package', label: 'imports' },

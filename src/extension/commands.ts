@@ -3,19 +3,19 @@
 // "Open Output". The integration suite checks this table against package.json both ways.
 
 import * as vscode from 'vscode';
-import type { Ctx } from './context';
-import { errorMessage } from './context';
+import type { Ctx } from '../workbench/context';
+import { errorMessage } from '../workbench/context';
 import { UserError, type TagCommands } from './tagCommands';
 import type { WorkflowDocuments } from './workflowDocument';
 import type { LocalRuns } from './localRuns';
 import type { GraphPanels } from '../views/graphPanel';
 import type { StepLogs } from './logs';
-import type { RunActionName, RunsModel } from '../views/runsModel';
+import type { RunActionName, RunsModel } from '../workbench/runsModel';
 import type { ResultsPanels } from '../views/resultsPanel';
 import type { NotebookSettingsEditor } from './notebookSettings';
 import { selectInterpreter } from './python';
 import { fixCellTags } from './quickFixes';
-import { targetNotebook } from './cells';
+import { targetNotebook } from '../workbench/cells';
 
 export interface Services {
   tags: TagCommands;

@@ -4,8 +4,8 @@
 
 import * as vscode from 'vscode';
 import type { Diagnostic } from '../converter/diagnostics';
-import { Disposable } from './lifecycle';
-import type { NotebookAnalysis, NotebookModels } from './notebookModel';
+import { Disposable } from '../workbench/lifecycle';
+import type { NotebookAnalysis, NotebookModels } from '../workbench/notebookModel';
 
 export class DiagnosticsPublisher extends Disposable {
   private readonly collection = this._register(vscode.languages.createDiagnosticCollection('flowbook'));

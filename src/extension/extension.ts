@@ -4,9 +4,9 @@
 // "Cannot activate Flowbook" with the reason, and is rethrown.
 
 import * as vscode from 'vscode';
-import { Ctx, errorMessage } from './context';
+import { Ctx, errorMessage } from '../workbench/context';
 import { commandTable, registerCommands } from './commands';
-import { NotebookModels, type NotebookAnalysis } from './notebookModel';
+import { NotebookModels, type NotebookAnalysis } from '../workbench/notebookModel';
 import { CellChips, type ChipsUpdate } from './chips';
 import { DiagnosticsPublisher } from './diagnostics';
 import { TagCommands } from './tagCommands';
@@ -14,17 +14,17 @@ import { WorkflowDocuments } from './workflowDocument';
 import { LocalRuns } from './localRuns';
 import { StepLogs } from './logs';
 import { PipelineTree, type PipelineNode } from '../views/pipelineTree';
-import { LocalRunSource, RunsModel } from '../views/runsModel';
+import { LocalRunSource, RunsModel } from '../workbench/runsModel';
 import { RunsTree } from '../views/runsTree';
 import { GraphPanels, type RenderReport } from '../views/graphPanel';
 import { ResultsPanels } from '../views/resultsPanel';
 import { NotebookSettingsEditor } from './notebookSettings';
 import { StepColours } from './stepColours';
 import { QuickFixes } from './quickFixes';
-import { revealCells } from './cells';
+import { revealCells } from '../workbench/cells';
 import { registerCluster, type ClusterApi } from './cluster/index';
 import { VerifyCommand } from './verifyCommand';
-import { registerKfp } from './kfp/index';
+import { registerKfp, type KfpApi } from './kfp/index';
 
 /** Context key: a cluster is configured (set by the cluster support, issue 5). */
 export const CLUSTER_CONFIGURED = 'flowbook:clusterConfigured';
@@ -59,6 +59,8 @@ export interface FlowbookApi {
   runsDirFor(notebook: vscode.Uri): string;
   /** The cluster and KServe side (issue 5). */
   readonly cluster: ClusterApi;
+  /** The Kubeflow Pipelines side (issue 12). */
+  readonly kfp: KfpApi;
 }
 
 export function activate(context: vscode.ExtensionContext): FlowbookApi {
@@ -144,6 +146,7 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
       }),
       runsDirFor: (uri) => runs.runsDirFor(uri),
       cluster: cluster.api,
+      kfp: kfpFeature.api,
     };
   } catch (err) {
     const message = `Cannot activate Flowbook: ${errorMessage(err)}`;

@@ -5,9 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { Disposable } from './lifecycle';
-import type { Ctx } from './context';
-import type { RunsModel, RunView } from '../views/runsModel';
+import { Disposable } from '../workbench/lifecycle';
+import type { Ctx } from '../workbench/context';
+import type { RunsModel, RunView } from '../workbench/runsModel';
 import { readRun } from '../runner/record';
 import { UserError } from './tagCommands';
 import { GRAPH_VIEW_TYPE } from '../webview/protocol';

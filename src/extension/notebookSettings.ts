@@ -6,10 +6,10 @@
 // key `flowbook:notPipeline` for the active notebook (menus and the Pipeline view's welcome).
 
 import * as vscode from 'vscode';
-import { Disposable } from './lifecycle';
-import { targetNotebook } from './cells';
-import type { NotebookModels } from './notebookModel';
-import { SWITCH_KEY } from './pipelineMode';
+import { Disposable } from '../workbench/lifecycle';
+import { targetNotebook } from '../workbench/cells';
+import type { NotebookModels } from '../workbench/notebookModel';
+import { SWITCH_KEY } from '../workbench/pipelineMode';
 import { UserError } from './tagCommands';
 
 /** Context key: the active notebook is analysed and is not a Flowbook pipeline. */

@@ -3,7 +3,7 @@
 // The Python extension is asked only when a run starts, never at activation.
 
 import * as vscode from 'vscode';
-import type { Ctx } from './context';
+import type { Ctx } from '../workbench/context';
 import type { MissingModules } from '../runner/python';
 
 /** What the runner's preflight records when the interpreter lacks packages the notebook imports. */

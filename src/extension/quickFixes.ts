@@ -4,8 +4,8 @@
 // Each fix is a tag edit through the one undoable path (`editCellTags`) or a tag command.
 
 import * as vscode from 'vscode';
-import { editCellTags } from './cells';
-import type { NotebookModels } from './notebookModel';
+import { editCellTags } from '../workbench/cells';
+import type { NotebookModels } from '../workbench/notebookModel';
 
 const SKIPPED = /is only defined in cell (\d+), which is tagged "skip"/;
 const PREV_UNKNOWN = /^"prev:([^"]+)" names no step(?:; did you mean "prev:([^"]+)"\?)?/;

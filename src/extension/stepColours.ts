@@ -4,9 +4,9 @@
 // chart colours by step order, so light, dark and high-contrast themes keep them readable.
 
 import * as vscode from 'vscode';
-import { Disposable } from './lifecycle';
-import type { NotebookAnalysis, NotebookModels } from './notebookModel';
-import { STEP_COLOURS, stepColour } from '../views/stepColour';
+import { Disposable } from '../workbench/lifecycle';
+import type { NotebookAnalysis, NotebookModels } from '../workbench/notebookModel';
+import { STEP_COLOURS, stepColour } from '../workbench/stepColour';
 
 
 export class StepColours extends Disposable {

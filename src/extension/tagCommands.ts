@@ -10,9 +10,9 @@ import {
   prevStepsOf, removePrev, resourcesOf, setImage, setResources, setStep, type MarkRole, type Resources,
 } from '../converter/tagEdit';
 import { cellLabel } from '../converter/diagnostics';
-import type { Ctx } from './context';
-import { editCellTags, isNotebookCell, revealCells, targetCells, targetNotebook } from './cells';
-import { cellTags, type NotebookModels } from './notebookModel';
+import type { Ctx } from '../workbench/context';
+import { editCellTags, isNotebookCell, revealCells, targetCells, targetNotebook } from '../workbench/cells';
+import { cellTags, type NotebookModels } from '../workbench/notebookModel';
 
 export class TagCommands {
   constructor(private readonly ctx: Ctx, private readonly models: NotebookModels) {}

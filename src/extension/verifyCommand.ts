@@ -4,13 +4,13 @@
 
 import * as vscode from 'vscode';
 import type { VerifyReport } from '../verify/index';
-import { Disposable } from './lifecycle';
-import type { Ctx } from './context';
-import { revealCells, targetNotebook } from './cells';
+import { Disposable } from '../workbench/lifecycle';
+import type { Ctx } from '../workbench/context';
+import { revealCells, targetNotebook } from '../workbench/cells';
 import { UserError } from './tagCommands';
 import { pythonInterpreter } from './python';
 import type { LocalRuns } from './localRuns';
-import type { LocalRunSource } from '../views/runsModel';
+import type { LocalRunSource } from '../workbench/runsModel';
 
 /** Reports are virtual documents: `flowbook-verify:/<notebook name>.verify.md?<n>`. */
 export const VERIFY_SCHEME = 'flowbook-verify';

@@ -7,12 +7,12 @@ import * as vscode from 'vscode';
 import { formatDiagnostic, hasErrors } from '../converter/diagnostics';
 import type { EmitOptions } from '../converter/emit/options';
 import type { Pipeline } from '../converter/ir';
-import { Disposable } from './lifecycle';
-import type { Ctx } from './context';
-import { targetNotebook } from './cells';
-import type { NotebookModels } from './notebookModel';
+import { Disposable } from '../workbench/lifecycle';
+import type { Ctx } from '../workbench/context';
+import { targetNotebook } from '../workbench/cells';
+import type { NotebookModels } from '../workbench/notebookModel';
 import { UserError } from './tagCommands';
-import type { Settings } from './settings';
+import type { Settings } from '../workbench/settings';
 
 export const WORKFLOW_SCHEME = 'flowbook-workflow';
 

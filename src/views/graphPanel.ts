@@ -6,15 +6,15 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Pipeline } from '../converter/ir';
-import { Disposable } from '../extension/lifecycle';
-import type { Ctx } from '../extension/context';
-import { revealCells, targetNotebook } from '../extension/cells';
-import type { NotebookModels } from '../extension/notebookModel';
+import { Disposable } from '../workbench/lifecycle';
+import type { Ctx } from '../workbench/context';
+import { revealCells, targetNotebook } from '../workbench/cells';
+import type { NotebookModels } from '../workbench/notebookModel';
 import { GRAPH_VIEW_TYPE, type GraphEdge, type GraphModel, type GraphNode, type HostMessage, type NodeStatus, type PageMessage, type PanelState } from '../webview/protocol';
-import type { RunsModel, RunView } from './runsModel';
+import type { RunsModel, RunView } from '../workbench/runsModel';
 import { formatDuration } from './runsTree';
 import { webviewHtml } from './webviewHtml';
-import { stepColour } from './stepColour';
+import { stepColour } from '../workbench/stepColour';
 
 /** A run as commands receive it (a Runs view node or the runner). */
 export interface RunRef {

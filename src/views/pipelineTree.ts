@@ -8,8 +8,8 @@ import * as vscode from 'vscode';
 import { cellLabel } from '../converter/diagnostics';
 import type { Edge, EdgeReason, Pipeline, Step } from '../converter/ir';
 import { describeChange } from '../converter/mayModify';
-import { Disposable } from '../extension/lifecycle';
-import { NOTEBOOK_TYPE, type NotebookModels } from '../extension/notebookModel';
+import { Disposable } from '../workbench/lifecycle';
+import { NOTEBOOK_TYPE, type NotebookModels } from '../workbench/notebookModel';
 
 export type PipelineNode =
   | { kind: 'step'; notebook: string; step: string }

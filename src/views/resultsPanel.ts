@@ -7,13 +7,13 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { compareRuns, metricText, parameterText } from '../common/runCompare';
-import { Disposable } from '../extension/lifecycle';
-import type { Ctx } from '../extension/context';
+import { Disposable } from '../workbench/lifecycle';
+import type { Ctx } from '../workbench/context';
 import {
   COMPARE_RUNS_VIEW_TYPE, RUN_DETAILS_VIEW_TYPE,
   type ResultsHostMessage, type ResultsPageMessage, type ResultsState, type RunDetailsView, type RunKey,
 } from '../webview/results/protocol';
-import type { RunsModel, RunView } from './runsModel';
+import type { RunsModel, RunView } from '../workbench/runsModel';
 import { formatDuration } from './runsTree';
 import { webviewHtml } from './webviewHtml';
 

@@ -4,9 +4,9 @@
 // runs are grouped under one node per source.
 
 import * as vscode from 'vscode';
-import { Disposable } from '../extension/lifecycle';
+import { Disposable } from '../workbench/lifecycle';
 import { metricText, parameterText } from '../common/runCompare';
-import type { RunsModel, RunSource, RunSourceNote, RunStepView, RunView } from './runsModel';
+import type { RunsModel, RunSource, RunSourceNote, RunStepView, RunView } from '../workbench/runsModel';
 
 export type RunsNode =
   | { kind: 'source'; source: string; label: string }

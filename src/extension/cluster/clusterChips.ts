@@ -4,8 +4,8 @@
 // graph. Refreshed once per batch of run changes.
 
 import * as vscode from 'vscode';
-import { Disposable } from '../lifecycle';
-import { NOTEBOOK_TYPE } from '../notebookModel';
+import { Disposable } from '../../workbench/lifecycle';
+import { NOTEBOOK_TYPE } from '../../workbench/notebookModel';
 import type { ClusterRuns } from './clusterRuns';
 import type { ClusterSession } from './session';
 

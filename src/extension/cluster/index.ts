@@ -5,10 +5,10 @@
 // when their target is a cluster run, and the cluster-only commands are added.
 
 import * as vscode from 'vscode';
-import type { Ctx } from '../context';
-import type { NotebookModels } from '../notebookModel';
+import type { Ctx } from '../../workbench/context';
+import type { NotebookModels } from '../../workbench/notebookModel';
 import type { GraphPanels } from '../../views/graphPanel';
-import type { RunsModel } from '../../views/runsModel';
+import type { RunsModel } from '../../workbench/runsModel';
 import type { RunsNode, RunsTree } from '../../views/runsTree';
 import { InferenceServicesTree, type IsvcNode } from '../../views/cluster/inferenceServicesTree';
 import { ClusterLogs, LogStreams, logRefOf } from './clusterLogs';
@@ -65,7 +65,8 @@ function text(value: string | vscode.MarkdownString | vscode.TreeItemLabel | und
   return 'value' in value ? value.value : value.label;
 }
 
-function summarize<T>(provider: vscode.TreeDataProvider<T>, node: T, depth: number): TreeSummary {
+/** A tree item and `depth` levels of its children, as the integration suite reads them. */
+export function summarize<T>(provider: vscode.TreeDataProvider<T>, node: T, depth: number): TreeSummary {
   const item = provider.getTreeItem(node) as vscode.TreeItem;
   const children = depth > 0 ? ((provider.getChildren(node) ?? []) as T[]).map((c) => summarize(provider, c, depth - 1)) : [];
   return { label: text(item.label), description: text(item.description), tooltip: text(item.tooltip as string | vscode.MarkdownString | undefined), contextValue: item.contextValue ?? '', children };

@@ -6,12 +6,12 @@
 
 import * as vscode from 'vscode';
 import type * as Cluster from '../../cluster/index';
-import { Disposable } from '../lifecycle';
-import type { Ctx } from '../context';
-import { errorMessage } from '../context';
+import { Disposable } from '../../workbench/lifecycle';
+import type { Ctx } from '../../workbench/context';
+import { errorMessage } from '../../workbench/context';
 import { UserError } from '../tagCommands';
 import type { InferenceServicesSource, IsvcNode, IsvcViewState } from '../../views/cluster/inferenceServicesTree';
-import type { NotebookModels } from '../notebookModel';
+import type { NotebookModels } from '../../workbench/notebookModel';
 import { isClusterSource, type ClusterSession, type Connected } from './session';
 
 export const ISVC_YAML_SCHEME = 'flowbook-isvc';

@@ -5,10 +5,10 @@
 // answers with every problem at once (shown in the form) or closes the form.
 
 import * as vscode from 'vscode';
-import { Disposable } from '../lifecycle';
+import { Disposable } from '../../workbench/lifecycle';
 import { webviewHtml } from '../../views/webviewHtml';
-import type { Ctx } from '../context';
-import { errorMessage } from '../context';
+import type { Ctx } from '../../workbench/context';
+import { errorMessage } from '../../workbench/context';
 import { RUN_FORM_VIEW_TYPE, type FormHostMessage, type FormModel, type FormPageMessage, type FormProblem } from '../../webview/runForm/protocol';
 
 /** Thrown by a submit handler: the problems the form shows (the form stays open). */

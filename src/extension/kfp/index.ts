@@ -5,16 +5,17 @@
 // through the kubeconfig (`flowbook.kfp.tokenSource: kubeconfig`).
 
 import * as vscode from 'vscode';
-import type { Ctx } from '../context';
-import type { NotebookModels } from '../notebookModel';
-import { NOTEBOOK_TYPE } from '../notebookModel';
-import { targetNotebook } from '../cells';
-import { Disposable } from '../lifecycle';
+import type { Ctx } from '../../workbench/context';
+import type { NotebookModels } from '../../workbench/notebookModel';
+import { NOTEBOOK_TYPE } from '../../workbench/notebookModel';
+import { targetNotebook } from '../../workbench/cells';
+import { Disposable } from '../../workbench/lifecycle';
 import { UserError } from '../tagCommands';
 import { hasErrors } from '../../converter/diagnostics';
 import type * as Kfp from '../../kfp';
 import type { KfpRunsModel } from '../../kfp/runsModel';
 import { KfpRunsTree, stateLabel, tasksOf, type KfpNode } from '../../views/kfp/kfpRunsTree';
+import { summarize, type TreeSummary } from '../cluster/index';
 import { readKfpSettings } from './kfpSettings';
 import { kfpPackageFor } from './kfpPackage';
 
@@ -150,9 +151,14 @@ class KfpChips extends Disposable implements vscode.NotebookCellStatusBarItemPro
   }
 }
 
+/** What the integration suite reads of the Kubeflow Pipelines side. */
 export interface KfpApi {
-  /** The Kubeflow Pipelines view's top level, as labels. */
-  viewItems(): string[];
+  /** The Kubeflow Pipelines view: messages and experiments, each with its runs and their tasks. */
+  view(): TreeSummary[];
+  /** The Kubeflow chips of a cell (their text). */
+  cellChips(cell: vscode.NotebookCell): Promise<string[]>;
+  /** Why the last "Run on Kubeflow" failed (the warning shown), or undefined when it worked. */
+  lastRunProblem(): string | undefined;
 }
 
 export interface KfpFeature {
@@ -162,13 +168,20 @@ export interface KfpFeature {
 
 export function registerKfp(ctx: Ctx, deps: { models: NotebookModels }, own: <T extends vscode.Disposable>(d: T) => T): KfpFeature {
   const runs = own(new KfpRuns(ctx));
-  own(new KfpChips(runs, deps.models));
+  const chips = own(new KfpChips(runs, deps.models));
   const inFlight = new Map<string, Promise<unknown>>();
+  let lastProblem: string | undefined;
 
   const runOf = (node: unknown): string => {
     const n = node as Partial<Extract<KfpNode, { kind: 'run' }>> | undefined;
     if (!n?.runId) throw new UserError('Select a run in the Kubeflow Pipelines view.');
     return n.runId;
+  };
+
+  /** Kubeflow's refusals are the user's to fix: shown as a warning, not as a Flowbook error. */
+  const asUserError = (err: unknown): unknown => {
+    const k = kfp();
+    return err instanceof k.KfpError || err instanceof k.KfpInputError ? new UserError(err.message) : err;
   };
 
   const runOnKubeflow = async (target: unknown, options?: { experiment?: string; parameters?: Record<string, string> }) => {
@@ -208,13 +221,26 @@ export function registerKfp(ctx: Ctx, deps: { models: NotebookModels }, own: <T 
     })();
     inFlight.set(key, work);
     try {
+      lastProblem = undefined;
       return await work;
     } catch (err) {
-      const k = kfp();
-      if (err instanceof k.KfpError || err instanceof k.KfpInputError) throw new UserError(err.message);
-      throw err;
+      const problem = asUserError(err);
+      lastProblem = problem instanceof Error ? problem.message : String(problem);
+      throw problem;
     } finally {
       inFlight.delete(key);
+    }
+  };
+
+  const onRun = (action: (model: KfpRunsModel, runId: string) => Promise<void>) => async (node: unknown) => {
+    const runId = runOf(node);
+    const model = runs.ensure();
+    // Not configured: the error names the setting to fix.
+    if (!model) return void runs.clientOrThrow();
+    try {
+      await action(model, runId);
+    } catch (err) {
+      throw asUserError(err);
     }
   };
 
@@ -222,12 +248,8 @@ export function registerKfp(ctx: Ctx, deps: { models: NotebookModels }, own: <T 
     ...table,
     runOnKubeflow: (target, options) => runOnKubeflow(target, options as { experiment?: string; parameters?: Record<string, string> } | undefined),
     refreshKfpRuns: () => runs.refresh(),
-    terminateKfpRun: async (node) => {
-      await runs.ensure()?.terminate(runOf(node));
-    },
-    retryKfpRun: async (node) => {
-      await runs.ensure()?.retry(runOf(node));
-    },
+    terminateKfpRun: onRun((model, runId) => model.terminate(runId)),
+    retryKfpRun: onRun((model, runId) => model.retry(runId)),
     openKfpRun: async (node) => {
       const url = kfp().runUrl(runs.clientOrThrow().endpoint, runOf(node));
       if (!url) throw new UserError('Set flowbook.kfp.uiUrl to where the Kubeflow Pipelines UI is, to open runs there.');
@@ -245,7 +267,9 @@ export function registerKfp(ctx: Ctx, deps: { models: NotebookModels }, own: <T 
   });
 
   const api: KfpApi = {
-    viewItems: () => runs.tree.getChildren().map((n) => String(runs.tree.getTreeItem(n).label ?? '')),
+    view: () => runs.tree.getChildren().map((n) => summarize(runs.tree, n, 2)),
+    cellChips: async (cell) => (await chips.provideCellStatusBarItems(cell)).map((i) => i.text),
+    lastRunProblem: () => lastProblem,
   };
   return { commands, api };
 }

@@ -2,7 +2,7 @@
 // KFP emitter's IR and platform spec, serialised as `flowbook compile --target kfp` writes
 // them. Compile errors become a UserError naming the first one.
 
-import type { Ctx } from '../context';
+import type { Ctx } from '../../workbench/context';
 import type { Pipeline } from '../../converter/ir';
 import { hasErrors } from '../../converter/diagnostics';
 import { UserError } from '../tagCommands';

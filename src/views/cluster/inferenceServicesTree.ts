@@ -7,7 +7,7 @@
 
 import * as vscode from 'vscode';
 import type * as Cluster from '../../cluster/index';
-import { Disposable } from '../../extension/lifecycle';
+import { Disposable } from '../../workbench/lifecycle';
 
 export type IsvcViewState =
   | { kind: 'unconfigured' }

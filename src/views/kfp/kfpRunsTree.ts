@@ -4,7 +4,7 @@
 // `kfpTask:<state>[:hasPod]`, matched by the menus in package.json.
 
 import * as vscode from 'vscode';
-import { Disposable } from '../../extension/lifecycle';
+import { Disposable } from '../../workbench/lifecycle';
 import type { KfpRunsModel } from '../../kfp/runsModel';
 import type { Run, RuntimeState, TaskDetail } from '../../kfp/types';
 
@@ -96,7 +96,8 @@ export class KfpRunsTree extends Disposable implements vscode.TreeDataProvider<K
         const item = new vscode.TreeItem(e?.experiment.display_name ?? node.experimentId, vscode.TreeItemCollapsibleState.Expanded);
         item.id = `kfp-experiment:${node.experimentId}`;
         item.iconPath = new vscode.ThemeIcon('beaker');
-        item.description = `${e?.runs.length ?? 0} runs${e?.experiment.namespace ? ` · ${e.experiment.namespace}` : ''}`;
+        const count = e?.runs.length ?? 0;
+        item.description = `${count} ${count === 1 ? 'run' : 'runs'}${e?.experiment.namespace ? ` · ${e.experiment.namespace}` : ''}`;
         item.contextValue = 'kfpExperiment';
         return item;
       }

@@ -2,7 +2,7 @@
 // per-notebook switch; other tools' tags alone do not count.
 
 import * as assert from 'node:assert/strict';
-import { pipelineMode } from '../../../src/extension/pipelineMode';
+import { pipelineMode } from '../../../src/workbench/pipelineMode';
 
 describe('extension: pipelineMode', () => {
   it('a notebook without tags or settings is not a pipeline', () => {

@@ -9,9 +9,9 @@ import * as vscode from 'vscode';
 import { changedParameters } from '../common/runCompare';
 import { listRuns, readRun, type RunRecord, type StepStatus } from '../runner/record';
 import { readValueSummaries, valueLine } from '../runner/runInfo';
-import { Disposable } from '../extension/lifecycle';
+import { Disposable } from './lifecycle';
 import type { MissingModules } from '../runner/python';
-import type { Ctx } from '../extension/context';
+import type { Ctx } from './context';
 
 export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 

@@ -7,9 +7,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type * as Cluster from '../../cluster/index';
-import { Disposable } from '../../extension/lifecycle';
-import type { ClusterCore, Connected } from '../../extension/cluster/session';
-import type { RunSource, RunSourceNote, RunStatus, RunStepView, RunView } from '../runsModel';
+import { Disposable } from '../../workbench/lifecycle';
+import type { ClusterCore, Connected } from './session';
+import type { RunSource, RunSourceNote, RunStatus, RunStepView, RunView } from '../../workbench/runsModel';
 import type { StepStatus } from '../../runner/record';
 
 const RUN_STATUS: Record<Cluster.RunPhase, RunStatus> = { Pending: 'pending', Running: 'running', Succeeded: 'succeeded', Failed: 'failed', Error: 'failed' };

@@ -1,0 +1,186 @@
+// The Kubeflow Pipelines side in a real VS Code, against the SIMULATED KFP API server of
+// test/sim/kfpServer.ts (multi-user, under /pipeline, Bearer token from a file) started here,
+// in the extension host: Run on Kubeflow (once, even when invoked twice) creates the
+// pipeline, its version, the experiment and one run; the Kubeflow Pipelines view lists the
+// run and its tasks as the server advances it, and the cell chips follow; Stop and Retry
+// reach the server; a 403 and a login page instead of the API give clear messages. Settings
+// are restored at the end, so the suites after this one see no Kubeflow.
+
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { TreeSummary } from '../../../src/extension/cluster/index';
+import { SimulatedKfp } from '../../sim/kfpServer';
+import { api, closeAllEditors, freshCopy, openNotebook, waitFor } from './helpers';
+
+const NS = 'team-a';
+const TOKEN = 'alice-token-0123456789';
+const KEYS = ['kfp.endpoint', 'kfp.namespace', 'kfp.tokenFile', 'kfp.uiUrl'];
+
+async function setKfp(key: string, value: unknown): Promise<void> {
+  await vscode.workspace.getConfiguration('flowbook').update(key, value, vscode.ConfigurationTarget.Global);
+}
+
+type RunResult = { runId?: string; url?: string } | undefined;
+
+function runNode(runId: string): { kind: 'run'; experimentId: string; runId: string } {
+  return { kind: 'run', experimentId: '', runId };
+}
+
+/** The view's run item named by the run's id (its label is the run's display name). */
+function runItem(view: TreeSummary[], displayName: string): TreeSummary | undefined {
+  return view.flatMap((e) => e.children).find((r) => r.label === displayName);
+}
+
+describe('Kubeflow Pipelines (simulated KFP)', function () {
+  this.timeout(120_000);
+  let sim: SimulatedKfp;
+  let dir = '';
+  let uri: vscode.Uri;
+  let pipelineName = '';
+  let firstRun = '';
+
+  /** Refreshes the view (as its Refresh button does) until `probe` finds what it waits for. */
+  const viewUntil = <T>(what: string, probe: (view: TreeSummary[]) => T | undefined): Promise<T> =>
+    waitFor(what, async () => {
+      await vscode.commands.executeCommand('flowbook.refreshKfpRuns');
+      return probe((await api()).kfp.view());
+    }, 60_000);
+
+  before(async () => {
+    sim = await SimulatedKfp.start({ multiUser: true, prefix: '/pipeline' });
+    sim.addUser('alice@example.com', TOKEN, [NS]);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowbook-kfp-ext-'));
+    const tokenFile = path.join(dir, 'token');
+    fs.writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
+    await setKfp('kfp.endpoint', `${sim.url}/pipeline`);
+    await setKfp('kfp.namespace', NS);
+    await setKfp('kfp.tokenFile', tokenFile);
+    await setKfp('kfp.uiUrl', `${sim.url}/ui/`);
+    uri = freshCopy('pipeline.ipynb', 'kfp-run.ipynb');
+  });
+
+  after(async () => {
+    await closeAllEditors();
+    for (const key of KEYS) await setKfp(key, undefined);
+    await sim?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('Run on Kubeflow creates the pipeline, its version, the experiment and exactly one run when invoked twice', async () => {
+    const flowbook = await api();
+    const doc = await openNotebook(uri);
+    const analysis = await flowbook.analysis(doc);
+    pipelineName = analysis?.pipeline.name ?? '';
+    assert.ok(pipelineName, 'the notebook has a pipeline');
+    const [first, second] = await Promise.all([
+      vscode.commands.executeCommand<RunResult>('flowbook.runOnKubeflow', uri),
+      vscode.commands.executeCommand<RunResult>('flowbook.runOnKubeflow', uri),
+    ]);
+    assert.equal(flowbook.kfp.lastRunProblem(), undefined, 'the submit worked');
+    assert.ok(first?.runId && second?.runId, 'both invocations returned the run');
+    assert.equal(first.runId, second.runId, 'both name the same run');
+    assert.equal(sim.count({ operation: 'RunService_CreateRun', status: 200 }), 1, 'one create reached KFP');
+    assert.equal(sim.runs.size, 1, 'one run exists');
+    assert.equal(sim.pipelines.size, 1, 'one pipeline exists');
+    assert.equal(sim.versions.size, 1, 'one pipeline version exists');
+    assert.equal(sim.experiments.size, 1, 'one experiment exists');
+    const pipeline = [...sim.pipelines.values()][0];
+    assert.equal(pipeline?.display_name, pipelineName, 'the pipeline is named after the notebook\'s pipeline');
+    assert.equal(pipeline?.namespace, NS, 'the pipeline is in the profile namespace');
+    const experiment = [...sim.experiments.values()][0];
+    assert.equal(experiment?.namespace, NS, 'the experiment is in the profile namespace');
+    const run = sim.runs.get(first.runId);
+    assert.ok(run, 'the returned id is the stored run');
+    assert.equal(run.run.experiment_id, experiment?.experiment_id, 'the run is in the experiment');
+    const version = [...sim.versions.values()][0];
+    assert.equal((run.run.pipeline_version_reference as { pipeline_version_id?: string }).pipeline_version_id, version?.pipeline_version_id, 'the run uses the uploaded version');
+    assert.deepEqual(run.tasks.slice().sort(), analysis?.pipeline.steps.map((s) => s.name).sort(), 'the run has one task per step');
+    assert.equal(sim.requests.every((r) => r.authorization), true, 'every request carried the token');
+    firstRun = first.runId;
+  });
+
+  it('the view lists the run and its tasks as KFP advances it, and the cells show the tasks\' states', async () => {
+    const flowbook = await api();
+    await vscode.commands.executeCommand('flowbook.kfpRuns.focus');
+    const displayName = String(sim.runs.get(firstRun)?.run.display_name);
+    const seen = new Set<string>();
+    const done = await viewUntil('the run to succeed in the Kubeflow view', (view) => {
+      const run = runItem(view, displayName);
+      if (run) seen.add(run.description.split(' · ')[0] ?? '');
+      return run?.description.startsWith('Succeeded') ? { view, run } : undefined;
+    });
+    assert.ok(seen.has('Running'), `the view showed the run going before it finished (saw ${[...seen].join(', ')})`);
+    assert.equal(done.view.length, 1, 'one experiment');
+    assert.match(done.view[0]?.description ?? '', new RegExp(`^1 run · ${NS}$`));
+    assert.equal(done.run.contextValue, 'kfpRun:SUCCEEDED');
+    assert.match(done.run.description, /^Succeeded · 3\/3$/);
+    assert.deepEqual(done.run.children.map((t) => `${t.label} ${t.description}`).sort(), ['evaluate Succeeded', 'load Succeeded', 'train Succeeded']);
+    assert.ok(done.run.children.every((t) => t.contextValue === 'kfpTask:SUCCEEDED:hasPod'), 'each task has a pod, so Show Log is offered');
+
+    const doc = await openNotebook(uri);
+    const train = doc.getCells().find((c) => c.document.getText().startsWith('model = '));
+    assert.ok(train, 'the fixture has the train cell');
+    assert.deepEqual(await flowbook.kfp.cellChips(train), ['$(cloud) Succeeded on Kubeflow']);
+  });
+
+  it('Stop and Retry reach KFP, and the view follows', async () => {
+    const flowbook = await api();
+    const result = await vscode.commands.executeCommand<RunResult>('flowbook.runOnKubeflow', uri);
+    assert.ok(result?.runId, `a second run was created (${flowbook.kfp.lastRunProblem() ?? ''})`);
+    const runId = result.runId;
+    assert.equal(sim.runs.size, 2);
+    await vscode.commands.executeCommand('flowbook.terminateKfpRun', runNode(runId));
+    assert.equal(sim.count({ operation: 'RunService_TerminateRun', status: 200 }), 1, 'the stop reached KFP');
+    const displayName = String(sim.runs.get(runId)?.run.display_name);
+    const canceled = await viewUntil('the run to show as canceled', (view) => {
+      const run = runItem(view, displayName);
+      return run?.description.startsWith('Canceled') ? run : undefined;
+    });
+    assert.equal(canceled.contextValue, 'kfpRun:CANCELED', 'a canceled run offers Retry');
+    assert.match(flowbook.kfp.view()[0]?.description ?? '', new RegExp(`^2 runs · ${NS}$`));
+
+    await vscode.commands.executeCommand('flowbook.retryKfpRun', runNode(runId));
+    assert.equal(sim.count({ operation: 'RunService_RetryRun', status: 200 }), 1, 'the retry reached KFP');
+    await viewUntil('the retried run to succeed', (view) => runItem(view, displayName)?.description.startsWith('Succeeded') || undefined);
+    assert.equal(sim.runs.get(runId)?.run.state, 'SUCCEEDED');
+
+    // Stopping a finished run: KFP refuses, the run stays as it is, nothing else is sent.
+    await vscode.commands.executeCommand('flowbook.terminateKfpRun', runNode(runId));
+    assert.equal(sim.count({ operation: 'RunService_TerminateRun', status: 400 }), 1);
+    assert.equal(sim.runs.get(runId)?.run.state, 'SUCCEEDED');
+  });
+
+  it('a 403 names the profile namespace and what to ask for, in the view and on Run on Kubeflow', async () => {
+    const flowbook = await api();
+    await setKfp('kfp.namespace', 'team-b');
+    const message = await viewUntil('the view to show the 403', (view) => view.find((i) => i.contextValue === 'kfpMessage:error'));
+    assert.match(message.label, /"team-b"/, 'the message names the namespace');
+    assert.match(message.label, /owner of profile "team-b"|kubeflow-edit/, 'the message says whom to ask');
+    const runs = sim.runs.size;
+    const result = await vscode.commands.executeCommand<RunResult>('flowbook.runOnKubeflow', uri);
+    assert.equal(result, undefined, 'nothing was started');
+    assert.equal(sim.runs.size, runs, 'no run was created');
+    assert.match(flowbook.kfp.lastRunProblem() ?? '', /\(403\)|forbidden|may not|denied/i);
+    assert.match(flowbook.kfp.lastRunProblem() ?? '', /"team-b"/);
+    assert.doesNotMatch(flowbook.kfp.lastRunProblem() ?? '', new RegExp(TOKEN), 'the token is never shown');
+    await setKfp('kfp.namespace', NS);
+  });
+
+  it('a login page instead of the API says the request was not authenticated', async () => {
+    const flowbook = await api();
+    sim.inject({ operation: 'ExperimentService_ListExperiments', action: 'html' });
+    const message = await viewUntil('the view to show the login page', (view) => view.find((i) => i.contextValue === 'kfpMessage:error'));
+    assert.match(message.label, /login page/);
+    const runs = sim.runs.size;
+    sim.inject({ action: 'html' });
+    const result = await vscode.commands.executeCommand<RunResult>('flowbook.runOnKubeflow', uri);
+    assert.equal(result, undefined, 'nothing was started');
+    assert.equal(sim.runs.size, runs, 'no run was created');
+    assert.match(flowbook.kfp.lastRunProblem() ?? '', /login page/);
+    // The next refresh gets the API again and the message goes away.
+    await viewUntil('the view to recover', (view) => (view.some((i) => i.contextValue === 'kfpMessage:error') ? undefined : view));
+  });
+});

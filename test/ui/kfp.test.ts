@@ -1,0 +1,81 @@
+// UI test of the Kubeflow Pipelines side through a real browser (code-server + Chromium),
+// against the SIMULATED KFP API server of test/sim/kfpServer.ts started in this process:
+// "Run Pipeline on Kubeflow" from the Command Palette, then the Kubeflow Pipelines view with
+// the experiment, the run and its tasks, and the cells' "… on Kubeflow" chips. The screenshot
+// goes to test-results/screenshots/k01-kubeflow-view.png (look at it).
+
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { devPayload, launchChromium, openWorkbench, startCodeServer, type CodeServer } from '../extension/codeServer';
+import { SimulatedKfp } from '../sim/kfpServer';
+import { Workbench, exactly } from './workbench';
+
+const NS = 'team-a';
+const TOKEN = 'alice-token-0123456789';
+
+describe('Flowbook on Kubeflow Pipelines in the browser (simulated KFP)', function () {
+  this.timeout(240_000);
+  let sim: SimulatedKfp;
+  let dir = '';
+  let server: CodeServer;
+  let browser: Browser;
+  let page: Page;
+  let wb: Workbench;
+
+  before(async () => {
+    sim = await SimulatedKfp.start({ multiUser: true, prefix: '/pipeline' });
+    sim.addUser('alice@example.com', TOKEN, [NS]);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowbook-kfp-ui-'));
+    const tokenFile = path.join(dir, 'token');
+    fs.writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
+    server = await startCodeServer({
+      settings: { 'flowbook.kfp.endpoint': `${sim.url}/pipeline`, 'flowbook.kfp.namespace': NS, 'flowbook.kfp.tokenFile': tokenFile },
+    });
+    browser = await launchChromium();
+    page = await openWorkbench(browser, server.url(devPayload()));
+    wb = new Workbench(page);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page) await wb.shot(`k-failed-${this.currentTest.title.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60)}`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    await sim?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs the notebook on Kubeflow and shows the run with its tasks in the Kubeflow Pipelines view', async () => {
+    await wb.openFile('pipeline.ipynb');
+    await page.locator('.cell-list-container .code-cell-row').first().waitFor({ timeout: 60_000 });
+    // The analysis has run when the step chips show.
+    await page.locator('.cell-statusbar-container .cell-status-item', { hasText: exactly('load') }).first().waitFor({ timeout: 60_000 });
+    await wb.runCommand('Flowbook: Run Pipeline on Kubeflow');
+    await page.locator('.notifications-toasts', { hasText: /Started .* in experiment/ }).first().waitFor({ timeout: 60_000 });
+    assert.equal(sim.runs.size, 1, 'one run was created');
+    const run = [...sim.runs.values()][0];
+    const name = String(run?.run.display_name);
+
+    await wb.runCommand('Flowbook: Focus on Kubeflow Pipelines View');
+    // Room for the view: fold the others.
+    for (const title of ['Pipeline', 'Runs', 'Inference Services']) {
+      const header = page.locator('.pane-header', { has: page.locator('h3.title', { hasText: exactly(title) }) }).first();
+      if ((await header.count()) > 0 && (await header.getAttribute('aria-expanded')) === 'true') await header.click();
+    }
+    const row = page.locator('.pane-body .monaco-list-row', { hasText: name }).first();
+    await row.waitFor({ timeout: 30_000 });
+    await page.locator('.pane-body .monaco-list-row', { hasText: /Succeeded · 3\/3/ }).first().waitFor({ timeout: 60_000 });
+    if ((await row.getAttribute('aria-expanded')) === 'false') await row.locator('.monaco-tl-twistie').click();
+    for (const task of ['load', 'train', 'evaluate']) {
+      await page.locator('.pane-body .monaco-list-row', { has: page.locator('.label-name', { hasText: exactly(task) }) }).first().waitFor();
+    }
+    await page.locator('.pane-body .monaco-list-row', { hasText: new RegExp(`1 run · ${NS}`) }).first().waitFor();
+    await page.locator('.cell-statusbar-container', { hasText: 'Succeeded on Kubeflow' }).first().waitFor({ timeout: 30_000 });
+    await wb.shot('k01-kubeflow-view');
+  });
+});
