@@ -6,6 +6,8 @@
 //   - parallelism: two independent 1-second branches (target: about 1 s of wall time, not 2);
 //   - the reads recorder (the audit hook that notes what a step reads, for the cache): a
 //     script opening 5,000 files under the step boot, against plain `python script.py`;
+//   - the example notebook through the runner against its generated scripts run by hand
+//     (`python script.py` per step): wall time and critical path (target: not slower);
 //   - the example notebook through `flowbook run` against `jupyter nbconvert --to notebook
 //     --execute` (target: faster). nbconvert comes from `scripts/setup.sh --bench`.
 
@@ -53,12 +55,62 @@ function timed(fn: () => void): number {
   return performance.now() - t0;
 }
 
-async function timedRun(options: Parameters<typeof startRun>[0]): Promise<{ ms: number; record: RunRecord }> {
+async function timedRun(options: Parameters<typeof startRun>[0]): Promise<{ ms: number; record: RunRecord; dir: string }> {
   const t0 = performance.now();
-  const record = await startRun(options).done;
+  const handle = startRun(options);
+  const record = await handle.done;
   const ms = performance.now() - t0;
   if (record.status !== 'succeeded') throw new Error(`bench run ${record.id} ${record.status}: ${JSON.stringify(record.steps.map((s) => s.error?.message).filter(Boolean))}`);
-  return { ms, record };
+  return { ms, record, dir: handle.dir };
+}
+
+/** The longest chain of step times through the dependencies: the least wall time any scheduler can reach. */
+export function criticalPath(steps: ReadonlyArray<{ name: string; dependencies: readonly string[] }>, ms: (name: string) => number): number {
+  const byName = new Map(steps.map((s) => [s.name, s]));
+  const done = new Map<string, number>();
+  const finish = (name: string): number => {
+    const known = done.get(name);
+    if (known !== undefined) return known;
+    const deps = byName.get(name)?.dependencies ?? [];
+    const end = ms(name) + Math.max(0, ...deps.map(finish));
+    done.set(name, end);
+    return end;
+  };
+  return Math.max(0, ...steps.map((s) => finish(s.name)));
+}
+
+/**
+ * The example through the runner against its own generated scripts run by hand, one
+ * `python script.py` after another in the run's order (fresh interpreters, no runner):
+ * wall time, and the critical path from each side's own step times.
+ */
+export async function exampleAgainstScripts(python: string, work: string, rounds: number): Promise<string> {
+  const workflow = await compile(fs.readFileSync(EXAMPLE, 'utf8'), EXAMPLE);
+  const times = { runner: [] as number[], runnerPath: [] as number[], scripts: [] as number[], scriptsPath: [] as number[] };
+  for (let i = 0; i < rounds; i++) {
+    const r = await timedRun({ workflow, notebook: EXAMPLE, python, cache: false, runsDir: path.join(work, 'example-runs') });
+    times.runner.push(r.ms);
+    times.runnerPath.push(criticalPath(r.record.steps, (n) => r.record.steps.find((s) => s.name === n)?.durationMs ?? 0));
+    const data = path.join(work, `example-by-hand-${i}`);
+    const env = { ...process.env, FLOWBOOK_DATA_DIR: data, FLOWBOOK_METRICS_PATH: path.join(data, 'metrics.json') };
+    const own = new Map<string, number>();
+    for (const step of r.record.steps) {
+      own.set(step.name, timed(() => {
+        const p = spawnSync(python, [path.join(r.dir, step.script)], { env, cwd: path.dirname(EXAMPLE), encoding: 'utf8' });
+        if (p.status !== 0) throw new Error(`step ${step.name} by hand failed: ${p.stderr}`);
+      }));
+    }
+    times.scripts.push([...own.values()].reduce((a, b) => a + b, 0));
+    times.scriptsPath.push(criticalPath(r.record.steps, (n) => own.get(n) ?? 0));
+  }
+  const [runner, runnerPath, scripts, scriptsPath] = [times.runner, times.runnerPath, times.scripts, times.scriptsPath].map(median) as [number, number, number, number];
+  return [
+    `example notebook (breast-cancer), median of ${rounds} interleaved rounds:`,
+    `  its scripts by hand, python script.py each   wall ${fmt(scripts)}   critical path ${fmt(scriptsPath)}   (baseline)`,
+    `  flowbook runner, --no-cache                   wall ${fmt(runner)}   critical path ${fmt(runnerPath)}`,
+    `  runner / by hand: wall ${ratio(runner, scripts)}, critical path ${ratio(runnerPath, scriptsPath)} (target <= 1x; the runner's steps are forked after one import of the packages, which is in its wall time, not in its steps' times)`,
+    '',
+  ].join('\n');
 }
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -148,7 +200,8 @@ export async function run(): Promise<void> {
       '',
     ].join('\n'));
 
-    // 4. The example against jupyter nbconvert.
+    // 4. The example against its own scripts run by hand, and against jupyter nbconvert.
+    process.stdout.write(await exampleAgainstScripts(python, work, 3));
     const nbconvert = spawnSync(python, ['-m', 'nbconvert', '--version'], { encoding: 'utf8' });
     const flowbookExample = median(Array.from({ length: 2 }, () => timed(() => {
       const r = spawnSync(process.execPath, [CLI, 'run', EXAMPLE, '--python', python, '--no-cache', '--json', '--runs-dir', path.join(work, 'runs')], { encoding: 'utf8' });

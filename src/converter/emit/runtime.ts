@@ -20,7 +20,7 @@ export const CELL_FILENAME = /^<flowbook cell=(\d+)>$/;
 export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
     from builtins import BaseException, Exception, ImportError, KeyboardInterrupt, SyntaxError, SystemExit, TypeError, ValueError
     from builtins import bytes, compile, dict, exec, float, frozenset, getattr, int, isinstance, len, list, open, print, repr, set, sorted, str, sum, tuple, type
-    import __future__, json, linecache, math, os, pickle, sys, traceback, types
+    import __future__, json, linecache, math, os, pickle, reprlib, sys, traceback, types
     environ = os.environ
     data_dir = os.path.abspath(environ.get('FLOWBOOK_DATA_DIR', '/flowbook/data'))
     metrics_path = os.path.abspath(environ.get('FLOWBOOK_METRICS_PATH', '/tmp/mlpipeline-metrics.json'))
@@ -31,6 +31,10 @@ export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
     for feature in __future__.all_feature_names:
         future_flags |= getattr(__future__, feature).compiler_flag
     state = {'flags': 0, 'cell': None}
+    # A summary's repr of a container shows its first items, never formats all of a large one.
+    brief = reprlib.Repr()
+    brief.maxlevel, brief.maxdict, brief.maxstring, brief.maxother = 3, 20, 400, 400
+    brief.maxlist = brief.maxtuple = brief.maxset = brief.maxfrozenset = brief.maxdeque = brief.maxarray = 30
     loaded_classes, loaded_names = {}, set()
 
     def fail(message):
@@ -268,9 +272,9 @@ export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
         frame = pd is not None and isinstance(value, (pd.DataFrame, pd.Series))
         try:
             # A frame's or a large array's own repr formats its data (tens of ms): the shape
-            # (and a frame's head) say more.
+            # (and a frame's head) say more. Containers show their first items (brief).
             large = frame or (np is not None and isinstance(value, np.ndarray) and value.size > 20)
-            text = ('%s %s' % (type(value).__name__, 'x'.join(str(n) for n in value.shape))) if large else repr(value)
+            text = ('%s %s' % (type(value).__name__, 'x'.join(str(n) for n in value.shape))) if large else brief.repr(value) if isinstance(value, (list, tuple, dict, set, frozenset, str, bytes)) else repr(value)
             out['repr'] = text if len(text) <= 200 else text[:199] + '\\u2026'
         except Exception as error:
             out['repr'] = '<repr failed: %s>' % type(error).__name__
@@ -297,10 +301,11 @@ export const RUNTIME_SOURCE = `def _flowbook_runtime(namespace, step, own):
         return out
 
     def head_text(part):
-        # Aligned columns like pandas' to_string, without its formatter (tens of ms a frame).
+        # Aligned columns like pandas' to_string, without its formatter (tens of ms a frame);
+        # the rows in one conversion (itertuples selects each column again).
         cell = lambda v: (str(v) if not isinstance(v, float) else '%g' % v)[:24]
         rows = [[''] + [cell(c) for c in part.columns]]
-        rows += [[cell(i)] + [cell(v) for v in r] for i, r in zip(part.index.tolist(), part.itertuples(index=False, name=None))]
+        rows += [[cell(i)] + [cell(v) for v in r] for i, r in zip(part.index.tolist(), part.to_numpy(dtype=object).tolist())]
         widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
         return '\\n'.join('  '.join(v.rjust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
 

@@ -5,3 +5,4 @@
 
 export * from '../../cluster/index';
 export { buildPipelineImages, resolvePipelineRequirements, ImageError } from '../../images/index';
+export { serviceAccountTokens } from '../../kfp/kubeToken';

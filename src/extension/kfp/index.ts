@@ -36,15 +36,19 @@ function clientFor(ctx: Ctx): Kfp.KfpClient {
   try {
     const endpoint = k.resolveEndpoint(readKfpSettings(), {
       kubeTokens: (serviceAccount, namespace) => {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const c = require('../../cluster') as typeof import('../../cluster');
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { serviceAccountTokens } = require('../../kfp/kubeToken') as typeof import('../../kfp/kubeToken');
-        const settings = vscode.workspace.getConfiguration('flowbook');
-        const kubeconfig = settings.get<string>('kubeconfig', '').trim();
-        const context = settings.get<string>('cluster.context', '').trim();
-        const connection = c.ClusterConnection.open({ ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}) });
-        return serviceAccountTokens(new c.ClusterClient(connection), serviceAccount, namespace);
+        // The Kubernetes client lives in the lazy cluster chunk: load it on the first token request.
+        let provider: Promise<Kfp.TokenProvider> | undefined;
+        const load = (): Promise<Kfp.TokenProvider> => provider ??= import(/* webpackChunkName: "cluster" */ '../cluster/clusterCore.js').then((c) => {
+          const settings = vscode.workspace.getConfiguration('flowbook');
+          const kubeconfig = settings.get<string>('kubeconfig', '').trim();
+          const context = settings.get<string>('cluster.context', '').trim();
+          const connection = c.ClusterConnection.open({ ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}) });
+          return c.serviceAccountTokens(new c.ClusterClient(connection), serviceAccount, namespace);
+        });
+        return {
+          describe: `a token of service account ${namespace}/${serviceAccount} from your kubeconfig`,
+          token: async (signal) => (await load()).token(signal),
+        };
       },
     });
     ctx.log.info(`Kubeflow Pipelines: ${endpoint.display} (${endpoint.mode}), token: ${endpoint.tokens.describe}`);

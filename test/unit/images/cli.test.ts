@@ -53,6 +53,7 @@ describe('images: the flowbook build command', function () {
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(run.stdout.trimEnd().split('\n'), [
       '--extra-index-url https://pypi.example.org/simple',
+      'cloudpickle==3.0.0', // the step runtime's pickler, always included when steps pass values
       'flask==2.2.2',
       'numpy==1.26.4',
       'opencv-python-headless==4.9.0.80',

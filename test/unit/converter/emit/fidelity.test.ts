@@ -272,6 +272,14 @@ describe('fidelity: a pipeline gives what the notebook gives (step runtime)', fu
     assert.deepEqual([items?.repr, items?.shape], ['[1, 2]', [2]]);
   });
 
+  it("a large container's summary formats only its first items, not the whole value", () => {
+    // Each item's repr may run 50 times in all: a full repr of the 1,000 items would fail.
+    const all = runs({ steps: [{ name: 'make', code: [{ cell: 0, code: 'calls = [0]\nclass C:\n    def __repr__(self):\n        calls[0] += 1\n        if calls[0] > 50:\n            raise RuntimeError("formatted too much")\n        return "C"\nitems = [C() for _ in range(1000)]' }], outputs: ['items'] }] }, 'bigrepr');
+    const file = path.join(path.dirname(all[0]?.scriptPath ?? ''), 'data', 'make', '_summary.json');
+    const items = (JSON.parse(fs.readFileSync(file, 'utf8')) as { values: Record<string, Record<string, unknown>> }).values.items;
+    assert.deepEqual([items?.shape, (items?.repr as string).startsWith('[C, C, C'), (items?.repr as string).includes('...')], [[1000], true, true], JSON.stringify(items));
+  });
+
   it('a value whose repr fails is still saved and summarised', () => {
     const all = runs({ steps: [{ name: 'make', code: [{ cell: 0, code: 'class B:\n    def __repr__(self):\n        raise RuntimeError("no")\nb = B()' }], outputs: ['b'] }] }, 'badrepr');
     const file = path.join(path.dirname(all[0]?.scriptPath ?? ''), 'data', 'make', '_summary.json');
