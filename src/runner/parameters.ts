@@ -20,6 +20,8 @@ export interface ParsedParameters {
 
 /** Parses `NAME=VALUE` arguments against the pipeline's parameters. */
 export async function parseParameterArgs(args: readonly string[], parameters: readonly PipelineParameter[]): Promise<ParsedParameters> {
+  // No arguments, nothing to read: the grammar (which a bundle must be told where to find) is not loaded.
+  if (args.length === 0) return { values: {}, problems: [] };
   const python = await PythonAnalyzer.create();
   const byName = new Map(parameters.map((p) => [p.name, p]));
   const values: Record<string, JsonValue> = {};

@@ -41,7 +41,7 @@ describe('the packaged extension (.vsix)', function () {
   before(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowbook-vsix-'));
     vsix = path.join(tmp, 'flowbook.vsix');
-    execFileSync(path.join(REPO, 'node_modules/.bin/vsce'), ['package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--out', vsix], { cwd: REPO, stdio: 'pipe' });
+    execFileSync(path.join(REPO, 'node_modules/.bin/vsce'), ['package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '--out', vsix], { cwd: REPO, stdio: 'pipe' });
   });
 
   after(async () => {
