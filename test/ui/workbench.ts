@@ -22,8 +22,18 @@ export class Workbench {
     await this.page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
   }
 
+  /**
+   * Gives the keyboard back to the workbench: a focused webview (the graph, run details) is an
+   * iframe that takes key presses, so F1 or Ctrl+P would reach the page inside it instead.
+   */
+  async focusWorkbench(): Promise<void> {
+    // A string, evaluated in the page: this project's TypeScript has no DOM types.
+    await this.page.evaluate("(() => { const a = document.activeElement; if (a && a.tagName === 'IFRAME') a.blur(); })()");
+  }
+
   /** Runs a command by its title from the Command Palette. */
   async runCommand(title: string): Promise<void> {
+    await this.focusWorkbench();
     await this.page.keyboard.press('F1');
     const input = this.page.locator('.quick-input-widget input');
     await input.waitFor();
@@ -58,6 +68,7 @@ export class Workbench {
 
   /** Opens a workspace file by name with Quick Open. */
   async openFile(name: string): Promise<void> {
+    await this.focusWorkbench();
     await this.page.keyboard.press('Control+P');
     await this.page.locator('.quick-input-widget input').fill(name);
     // The file itself, not an editor of the same name from the history (a graph, a run).
