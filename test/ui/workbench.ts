@@ -75,5 +75,8 @@ export class Workbench {
     const row = this.page.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: exactly(name) }) }).first();
     await row.waitFor();
     await row.click();
+    // A click while the list is still being filled can miss: then the row is still there.
+    if (await row.isVisible()) await row.click();
+    await this.page.locator('.tabs-container .tab.active', { hasText: exactly(name) }).waitFor({ timeout: 30_000 });
   }
 }
