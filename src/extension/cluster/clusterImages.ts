@@ -17,7 +17,7 @@ import type { NotebookModels } from '../../workbench/notebookModel';
 import { pythonInterpreter } from '../python';
 import { UserError } from '../tagCommands';
 import { emitOptions } from '../workflowDocument';
-import { settingsTarget } from './clusterSettings';
+import { settingsTarget } from '../../workbench/settings';
 import type { StepImageProvider } from './clusterRuns';
 import type { ClusterSession } from './session';
 
@@ -76,7 +76,7 @@ export class StepImages extends Disposable implements StepImageProvider {
   }
 
   private async registry(): Promise<string | undefined> {
-    const configured = this.session.settings.imageRegistry;
+    const configured = this.ctx.settings.images.registry;
     if (configured) return configured;
     const typed = await vscode.window.showInputBox({
       title: 'Where to push the step images',
@@ -91,7 +91,7 @@ export class StepImages extends Disposable implements StepImageProvider {
 
   /** Kaniko on the configured cluster, when the builder setting allows it and a cluster is there. */
   private async kaniko(): Promise<ImageBuildOptions['kaniko'] | undefined> {
-    const builder = this.session.settings.imageBuilder;
+    const builder = this.ctx.settings.images.builder;
     if (builder !== 'kaniko' && builder !== 'auto') return undefined;
     if (this.session.state.kind === 'unconfigured') {
       if (builder === 'kaniko') throw new UserError('The Kaniko builder runs on a Kubernetes cluster: configure one first (setting "Flowbook: Kubeconfig").');
@@ -140,15 +140,15 @@ export class StepImages extends Disposable implements StepImageProvider {
       requirements = requirementLines(editor.document.getText());
     }
     const kaniko = await this.kaniko();
-    const settings = this.session.settings;
+    const settings = this.ctx.settings.images;
     const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Flowbook: step images', cancellable: true }, async (progress, token) => {
       const abort = new AbortController();
       token.onCancellationRequested(() => abort.abort());
       try {
         return await core.buildPipelineImages(pipeline, {
           registry,
-          builder: settings.imageBuilder,
-          insecure: settings.imageInsecure,
+          builder: settings.builder,
+          insecure: settings.insecure,
           python,
           requirements: requirements ?? [],
           ...this.baseImage(doc, pipeline),
@@ -181,7 +181,7 @@ export class StepImages extends Disposable implements StepImageProvider {
 
   /** For Run on Cluster: the steps' images when a registry is configured (built first if the user agrees). */
   async stepImagesForRun(doc: vscode.NotebookDocument, pipeline: Pipeline): Promise<Record<string, string> | undefined> {
-    const registry = this.session.settings.imageRegistry;
+    const registry = this.ctx.settings.images.registry;
     if (!registry) return undefined;
     const last = this.built(doc);
     const key = stepsKey(pipeline, this.baseImage(doc, pipeline), registry);
@@ -191,7 +191,7 @@ export class StepImages extends Disposable implements StepImageProvider {
     let result: BuildResult;
     try {
       result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Flowbook: looking for the step images' }, () =>
-        core.buildPipelineImages(pipeline, { registry, insecure: this.session.settings.imageInsecure, python, dryRun: true, ...this.baseImage(doc, pipeline) }));
+        core.buildPipelineImages(pipeline, { registry, insecure: this.ctx.settings.images.insecure, python, dryRun: true, ...this.baseImage(doc, pipeline) }));
     } catch (err) {
       const choice = await vscode.window.showWarningMessage(`Flowbook cannot check the step images in ${registry}: ${errorMessage(err)}`, 'Run with Base Images', 'Cancel');
       if (choice !== 'Run with Base Images') throw new vscode.CancellationError();

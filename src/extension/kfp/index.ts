@@ -16,7 +16,7 @@ import type * as Kfp from '../../kfp';
 import type { KfpRunsModel } from '../../kfp/runsModel';
 import { KfpRunsTree, stateLabel, tasksOf, type KfpNode } from '../../views/kfp/kfpRunsTree';
 import { summarize, type TreeSummary } from '../cluster/index';
-import { readKfpSettings } from './kfpSettings';
+import { KFP_KEYS } from '../../workbench/settings';
 import { kfpPackageFor } from './kfpPackage';
 
 type Handler = (...args: unknown[]) => unknown;
@@ -34,14 +34,12 @@ function kfp(): typeof Kfp {
 function clientFor(ctx: Ctx): Kfp.KfpClient {
   const k = kfp();
   try {
-    const endpoint = k.resolveEndpoint(readKfpSettings(), {
+    const endpoint = k.resolveEndpoint(ctx.settings.kfp, {
       kubeTokens: (serviceAccount, namespace) => {
         // The Kubernetes client lives in the lazy cluster chunk: load it on the first token request.
         let provider: Promise<Kfp.TokenProvider> | undefined;
         const load = (): Promise<Kfp.TokenProvider> => provider ??= import(/* webpackChunkName: "cluster" */ '../cluster/clusterCore.js').then((c) => {
-          const settings = vscode.workspace.getConfiguration('flowbook');
-          const kubeconfig = settings.get<string>('kubeconfig', '').trim();
-          const context = settings.get<string>('cluster.context', '').trim();
+          const { kubeconfig, context } = ctx.settings.cluster;
           const connection = c.ClusterConnection.open({ ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}) });
           return c.serviceAccountTokens(new c.ClusterClient(connection), serviceAccount, namespace);
         });
@@ -76,7 +74,7 @@ class KfpRuns extends Disposable {
       if (e.visible && !this.current) void this.refresh();
     }));
     this._register(vscode.workspace.onDidChangeConfiguration((e) => {
-      if (!e.affectsConfiguration('flowbook.kfp') && !e.affectsConfiguration('flowbook.kubeconfig')) return;
+      if (!KFP_KEYS.some((k) => e.affectsConfiguration(k))) return;
       this.reset();
       if (view.visible) void this.refresh();
     }));
