@@ -16,6 +16,8 @@ import type * as Kfp from '../../kfp';
 import type { KfpRunsModel } from '../../kfp/runsModel';
 import { KfpRunsTree, stateLabel, tasksOf, type KfpNode } from '../../views/kfp/kfpRunsTree';
 import { summarize, type TreeSummary } from '../cluster/index';
+import type { RunImageOptions, StepImages } from '../cluster/clusterImages';
+import { emitOptions } from '../workflowDocument';
 import { KFP_KEYS } from '../../workbench/settings';
 import { kfpPackageFor } from './kfpPackage';
 
@@ -52,7 +54,7 @@ function clientFor(ctx: Ctx): Kfp.KfpClient {
     ctx.log.info(`Kubeflow Pipelines: ${endpoint.display} (${endpoint.mode}), token: ${endpoint.tokens.describe}`);
     return new k.KfpClient(endpoint);
   } catch (err) {
-    if (err instanceof k.KfpError && err.kind === 'config') throw new UserError(err.message);
+    if (err instanceof k.KfpError && err.kind === 'config') throw new UserError(k.inSettingsTerms(err.message));
     throw err;
   }
 }
@@ -159,8 +161,22 @@ export interface KfpApi {
   view(): TreeSummary[];
   /** The Kubeflow chips of a cell (their text). */
   cellChips(cell: vscode.NotebookCell): Promise<string[]>;
-  /** Why the last "Run on Kubeflow" failed (the warning shown), or undefined when it worked. */
+  /** Why the last "Run on Kubeflow" failed (the warning shown, or "cancelled"), or undefined when it worked. */
   lastRunProblem(): string | undefined;
+  /** What the last run said about steps in the default image without their packages (no registry set). */
+  lastImageNote(): string | undefined;
+}
+
+/** What "Run on Kubeflow" takes from scripts and tests instead of asking. */
+export interface RunOnKubeflowOptions {
+  experiment?: string;
+  parameters?: Record<string, string>;
+  /** When the step images are not in the registry yet: build them or run the base images (see `RunImageOptions`). */
+  images?: RunImageOptions['missing'];
+  /** With `images: 'build'`: the requirement lines (skips the requirements editor). */
+  requirements?: string[];
+  /** Cancels the run's preparation and submit, as the notifications' Cancel does. */
+  signal?: AbortSignal;
 }
 
 export interface KfpFeature {
@@ -168,7 +184,7 @@ export interface KfpFeature {
   api: KfpApi;
 }
 
-export function registerKfp(ctx: Ctx, deps: { models: NotebookModels }, own: <T extends vscode.Disposable>(d: T) => T): KfpFeature {
+export function registerKfp(ctx: Ctx, deps: { models: NotebookModels; images: StepImages }, own: <T extends vscode.Disposable>(d: T) => T): KfpFeature {
   const runs = own(new KfpRuns(ctx));
   const chips = own(new KfpChips(runs, deps.models));
   const inFlight = new Map<string, Promise<unknown>>();
@@ -183,10 +199,20 @@ export function registerKfp(ctx: Ctx, deps: { models: NotebookModels }, own: <T 
   /** Kubeflow's refusals are the user's to fix: shown as a warning, not as a Flowbook error. */
   const asUserError = (err: unknown): unknown => {
     const k = kfp();
-    return err instanceof k.KfpError || err instanceof k.KfpInputError ? new UserError(err.message) : err;
+    return err instanceof k.KfpError || err instanceof k.KfpInputError ? new UserError(k.inSettingsTerms(err.message)) : err;
   };
 
-  const runOnKubeflow = async (target: unknown, options?: { experiment?: string; parameters?: Record<string, string> }) => {
+  /** Progress that the notification's Cancel and the caller's signal both stop. */
+  const withCancellableProgress = <T>(title: string, signal: AbortSignal | undefined, work: (signal: AbortSignal, report: (message: string) => void) => Promise<T>): Thenable<T> =>
+    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
+      const abort = new AbortController();
+      token.onCancellationRequested(() => abort.abort());
+      if (signal?.aborted) abort.abort();
+      signal?.addEventListener('abort', () => abort.abort(), { once: true });
+      return work(abort.signal, (message) => progress.report({ message }));
+    });
+
+  const runOnKubeflow = async (target: unknown, options: RunOnKubeflowOptions = {}) => {
     if (!vscode.workspace.isTrusted) throw new UserError('Running a pipeline runs the notebook\'s code, so Flowbook runs only in a trusted workspace.');
     const doc = targetNotebook(target);
     if (!doc) throw new UserError('Open a Jupyter notebook to run its pipeline on Kubeflow.');
@@ -199,16 +225,27 @@ export function registerKfp(ctx: Ctx, deps: { models: NotebookModels }, own: <T 
       if (!analysis) throw new UserError('This is not a Jupyter notebook.');
       const pipeline = analysis.pipeline;
       if (hasErrors(pipeline.diagnostics)) throw new UserError('The notebook has errors (see the Problems panel); fix them before running it on Kubeflow.');
+      if (pipeline.steps.length === 0) throw new UserError('The notebook has no code to run yet.');
       const client = runs.clientOrThrow();
-      const text = await kfpPackageFor(ctx, pipeline, doc.uri.fsPath);
       const k = kfp();
-      const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Running ${pipeline.name} on Kubeflow`, cancellable: true }, async (progress, token) => {
-        const abort = new AbortController();
-        token.onCancellationRequested(() => abort.abort());
-        const submitOptions: Kfp.KfpSubmitOptions = { signal: abort.signal, progress: (message) => progress.report({ message }) };
-        const experiment = options?.experiment ?? pipeline.settings.experimentName ?? pipeline.experiment;
+      // A wrong address, token or profile shows in a second, not after the images were built.
+      await withCancellableProgress(`Checking Kubeflow Pipelines at ${client.endpoint.display}`, options.signal, async (signal) => {
+        await client.checkApi(signal);
+        await client.findPipeline(pipeline.name, signal);
+      });
+      // The same images, settings and questions as Run on Cluster.
+      const stepImages = await deps.images.stepImagesForRun(doc, pipeline, {
+        ...(options.images ? { missing: options.images } : {}),
+        ...(options.requirements ? { requirements: options.requirements } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      if (options.signal?.aborted) throw new vscode.CancellationError();
+      const text = await kfpPackageFor(ctx, pipeline, doc.uri.fsPath, { ...emitOptions(ctx.settingsFor(doc.uri), pipeline), ...(stepImages ? { stepImages } : {}) });
+      const result = await withCancellableProgress(`Running ${pipeline.name} on Kubeflow`, options.signal, (signal, report) => {
+        const submitOptions: Kfp.KfpSubmitOptions = { signal, progress: report };
+        const experiment = options.experiment ?? pipeline.settings.experimentName ?? pipeline.experiment;
         if (experiment) submitOptions.experiment = experiment;
-        if (options?.parameters) submitOptions.parameters = options.parameters;
+        if (options.parameters) submitOptions.parameters = options.parameters;
         const source = doc.uri.scheme === 'file' ? k.codeSourceUrl(doc.uri.fsPath) : undefined;
         if (source) submitOptions.codeSourceUrl = source;
         return k.submitToKfp(client, k.readPackage(text, doc.uri.fsPath), submitOptions);
@@ -226,8 +263,10 @@ export function registerKfp(ctx: Ctx, deps: { models: NotebookModels }, own: <T 
       lastProblem = undefined;
       return await work;
     } catch (err) {
-      const problem = asUserError(err);
-      lastProblem = problem instanceof Error ? problem.message : String(problem);
+      const k = kfp();
+      const cancelled = err instanceof vscode.CancellationError || (err instanceof k.KfpError && err.kind === 'aborted');
+      const problem = cancelled ? new vscode.CancellationError() : asUserError(err);
+      lastProblem = cancelled ? 'cancelled' : problem instanceof Error ? problem.message : String(problem);
       throw problem;
     } finally {
       inFlight.delete(key);
@@ -248,7 +287,7 @@ export function registerKfp(ctx: Ctx, deps: { models: NotebookModels }, own: <T 
 
   const commands = (table: Record<string, Handler>): Record<string, Handler> => ({
     ...table,
-    runOnKubeflow: (target, options) => runOnKubeflow(target, options as { experiment?: string; parameters?: Record<string, string> } | undefined),
+    runOnKubeflow: (target, options) => runOnKubeflow(target, options as RunOnKubeflowOptions | undefined),
     refreshKfpRuns: () => runs.refresh(),
     terminateKfpRun: onRun((model, runId) => model.terminate(runId)),
     retryKfpRun: onRun((model, runId) => model.retry(runId)),
@@ -272,6 +311,7 @@ export function registerKfp(ctx: Ctx, deps: { models: NotebookModels }, own: <T 
     view: () => runs.tree.getChildren().map((n) => summarize(runs.tree, n, 2)),
     cellChips: async (cell) => (await chips.provideCellStatusBarItems(cell)).map((i) => i.text),
     lastRunProblem: () => lastProblem,
+    lastImageNote: () => deps.images.lastNote(),
   };
   return { commands, api };
 }
