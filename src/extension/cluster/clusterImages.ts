@@ -176,7 +176,11 @@ export class StepImages extends Disposable implements StepImageProvider {
       } catch (err) {
         if (err instanceof core.ImageError && err.kind === 'cancelled') throw new vscode.CancellationError();
         // The builder's messages say what to do; they name CLI options, which are settings here.
-        if (err instanceof core.ImageError) throw new UserError(`The step images of ${path.basename(doc.uri.fsPath)} could not be built: ${core.inSettingsTerms(err.message)}`);
+        if (err instanceof core.ImageError) {
+          const message = core.inSettingsTerms(err.message);
+          const hint = err.kind === 'builder-missing' && !message.includes('flowbook.images.builder') ? ' Choose the builder in flowbook.images.builder (Kaniko builds run on the cluster of flowbook.kubeconfig).' : '';
+          throw new UserError(`The step images of ${path.basename(doc.uri.fsPath)} could not be built: ${message}${hint}`);
+        }
         throw err;
       }
     });

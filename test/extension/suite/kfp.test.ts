@@ -293,6 +293,18 @@ describe('Kubeflow Pipelines (simulated KFP)', function () {
       await waitFor('the build Pod to be deleted', () => (buildPods().length === 0 ? true : undefined));
     });
 
+    it('a builder that cannot work here names flowbook.images.builder, and nothing is uploaded', async () => {
+      uri = freshCopy('pipeline.ipynb', 'kfp-images-builder.ipynb');
+      await (await api()).analysis(await openNotebook(uri));
+      await setSetting('images.builder', 'podman');
+      try {
+        const problem = await refused({ images: 'build', requirements: ['numpy==1.26.4'] });
+        assert.match(problem, /^The step images of kfp-images-builder\.ipynb could not be built: The podman builder cannot be used here: .*choose another builder \(flowbook\.images\.builder auto\|docker\|podman\|buildah\|kaniko\|oci\)/);
+      } finally {
+        await setSetting('images.builder', 'kaniko');
+      }
+    });
+
     it('cancelling during the build stops it, uploads nothing and deletes the build Pod', async () => {
       uri = freshCopy('pipeline.ipynb', 'kfp-images-cancel.ipynb');
       await (await api()).analysis(await openNotebook(uri));
