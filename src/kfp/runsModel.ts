@@ -62,6 +62,8 @@ export class KfpRunsModel {
   private readonly setTimer: NonNullable<KfpRunsModelOptions['setTimer']>;
   /** Run id → its metrics, with the artifact ids they were read from (read again only when those change). */
   private readonly metrics = new Map<string, { ids: string; value: KfpRunMetrics }>();
+  /** Finished runs read whole once (a list entry may lack the task details that name the metrics). */
+  private readonly detailed = new Set<string>();
 
   constructor(
     private readonly client: () => KfpClient,
@@ -126,7 +128,11 @@ export class KfpRunsModel {
       }
       // A going run's list entry may lack task details: read those runs one by one.
       for (const group of out) {
-        for (const [i, run] of group.runs.entries()) if (isRunActive(run)) group.runs[i] = await client.getRun(run.run_id);
+        for (const [i, run] of group.runs.entries()) {
+          const once = !isRunActive(run) && !(run.run_details?.task_details?.length) && !this.detailed.has(run.run_id);
+          if (isRunActive(run) || once) group.runs[i] = await client.getRun(run.run_id);
+          if (once) this.detailed.add(run.run_id);
+        }
       }
       await this.readMetrics(client, out.flatMap((e) => e.runs));
       this.set({ state: 'ready', experiments: out });
