@@ -93,6 +93,7 @@ class KfpRuns extends Disposable {
       if (this.visible() && configured()) void this.refresh();
     }));
     this._register({ dispose: () => this.reset() });
+    if (this.visible() && configured()) void this.refresh();
   }
 
   private visible(): boolean {

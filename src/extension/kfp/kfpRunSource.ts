@@ -16,6 +16,8 @@ export interface KfpModelHost {
   model(): KfpRunsModel | undefined;
   /** Why there is no model (a setting to fix), or undefined. */
   problem(): string | undefined;
+  /** Builds the model if needed, then fetches. */
+  refresh(): Promise<void>;
   readonly onDidChange: vscode.Event<void>;
 }
 
@@ -77,14 +79,14 @@ export class KfpRunSource extends Disposable implements RunSource {
   }
 
   refresh(): void {
-    void this.host.model()?.refresh();
+    void this.host.refresh();
   }
 
   notes(): RunSourceNote[] {
     const problem = this.host.problem();
     if (problem) return [{ text: problem, severity: 'warning', tooltip: problem }];
     const model = this.host.model();
-    if (!model) return [];
+    if (!model) return [{ text: 'Loading runs…', severity: 'info' }];
     const s = model.snapshot;
     if (s.state === 'error') return [{ text: s.error ?? 'Cannot reach Kubeflow Pipelines.', severity: 'error', tooltip: `${s.error ?? ''}\n\nRefresh the Runs view to try again.` }];
     if ((s.state === 'loading' || s.state === 'idle') && s.experiments.length === 0) return [{ text: 'Loading runs…', severity: 'info' }];
