@@ -80,9 +80,10 @@ class KfpRuns extends Disposable {
     super();
     this.tree = this._register(new KfpRunsTree(() => this.current, () => this.why));
     this.view = this._register(vscode.window.createTreeView(KFP_VIEW, { treeDataProvider: this.tree, showCollapseAll: true }));
+    // The Kubeflow view always loads when shown (it says what to set); the Runs view only with an endpoint.
     const visibility = () => {
       const visible = this.visible();
-      if (visible && !this.current && configured()) void this.refresh();
+      if (visible && !this.current) void this.refresh();
       this.current?.setVisible(visible);
     };
     this._register(this.view.onDidChangeVisibility(visibility));
@@ -90,14 +91,15 @@ class KfpRuns extends Disposable {
     this._register(vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration('flowbook.kfp') && !e.affectsConfiguration('flowbook.kubeconfig')) return;
       this.reset();
-      if (this.visible() && configured()) void this.refresh();
+      if (this.visible()) void this.refresh();
     }));
     this._register({ dispose: () => this.reset() });
-    if (this.visible() && configured()) void this.refresh();
+    if (this.visible()) void this.refresh();
   }
 
+  /** Someone looks at KFP data: the Kubeflow view, or the Runs view while it has a Kubeflow section. */
   private visible(): boolean {
-    return this.view.visible || this.runsView.visible;
+    return this.view.visible || (this.runsView.visible && configured());
   }
 
   private reset(): void {
