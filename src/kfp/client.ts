@@ -142,6 +142,11 @@ export class KfpClient {
     return (page.pipeline_versions ?? []).find((v) => v.name === name);
   }
 
+  /** The pipelines of the namespace (and the shared ones), newest first. */
+  listPipelines(signal?: AbortSignal): Promise<Pipeline[]> {
+    return this.listAll<Pipeline>('pipelines', `${API}/pipelines`, { namespace: this.namespace, sort_by: 'created_at desc' }, 'list pipelines', signal);
+  }
+
   /** The versions of `pipelineId`, newest first. */
   async listVersions(pipelineId: string, signal?: AbortSignal): Promise<PipelineVersion[]> {
     return this.listAll<PipelineVersion>('pipeline_versions', `${API}/pipelines/${encodeURIComponent(pipelineId)}/versions`, { sort_by: 'created_at desc' }, 'list pipeline versions', signal);

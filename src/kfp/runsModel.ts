@@ -10,7 +10,7 @@ import type { KfpClient } from './client';
 import { errorForNetwork, KfpError } from './errors';
 import { metricsArtifactIds, metricsOf } from './mlmd';
 import { isKfpRunActive } from './runView';
-import type { Experiment, RecurringRun, Run } from './types';
+import type { Experiment, Pipeline, PipelineVersion, RecurringRun, Run } from './types';
 
 export interface KfpExperimentRuns {
   experiment: Experiment;
@@ -18,10 +18,18 @@ export interface KfpExperimentRuns {
   schedules: RecurringRun[];
 }
 
+export interface KfpPipelineVersions {
+  pipeline: Pipeline;
+  /** Newest first. */
+  versions: PipelineVersion[];
+}
+
 export interface KfpRunsSnapshot {
   state: 'idle' | 'loading' | 'ready' | 'error';
   error?: string;
   experiments: KfpExperimentRuns[];
+  /** Pipelines and their versions: read on a refresh (first load, the user's), not on polls. */
+  pipelines: KfpPipelineVersions[];
 }
 
 /** What ML Metadata gave for a run: its metrics (all tasks together, and per task), or why not. */
@@ -48,7 +56,9 @@ export interface KfpRunsModelOptions {
 export class KfpRunsModel {
   private readonly changed = new Emitter<void>();
   readonly onDidChange: Event<void> = this.changed.event;
-  private current: KfpRunsSnapshot = { state: 'idle', experiments: [] };
+  private current: KfpRunsSnapshot = { state: 'idle', experiments: [], pipelines: [] };
+  /** The next load also reads pipelines and versions (they change only when someone uploads). */
+  private withPipelines = true;
   private timer?: { cancel(): void };
   private loading?: Promise<void>;
   private disposed = false;
@@ -90,6 +100,7 @@ export class KfpRunsModel {
   refresh(): Promise<void> {
     for (const [id, m] of this.metrics) if (m.value.note) this.metrics.delete(id);
     this.delay = this.pollMs;
+    this.withPipelines = true;
     return this.poll();
   }
 
@@ -134,8 +145,14 @@ export class KfpRunsModel {
           if (once) this.detailed.add(run.run_id);
         }
       }
+      let pipelines = this.current.pipelines;
+      if (this.withPipelines) {
+        pipelines = [];
+        for (const pipeline of await client.listPipelines()) pipelines.push({ pipeline, versions: await client.listVersions(pipeline.pipeline_id) });
+        this.withPipelines = false;
+      }
       await this.readMetrics(client, out.flatMap((e) => e.runs));
-      this.set({ state: 'ready', experiments: out });
+      this.set({ state: 'ready', experiments: out, pipelines });
     } catch (err) {
       const message = err instanceof KfpError ? err.message : err instanceof Error && err.name === 'ClusterError' ? err.message : errorForNetwork(err, { action: 'list runs', endpoint: 'Kubeflow Pipelines' }).message;
       this.set({ ...this.current, state: 'error', error: message });

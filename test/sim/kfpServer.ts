@@ -411,6 +411,13 @@ export class SimulatedKfp {
         c.answer(200, publicVersion(v));
         return;
       }
+      case 'PipelineService_ListPipelines': {
+        // The namespace's pipelines and the shared ones (no namespace), as KFP lists them.
+        const ns = c.query.namespace ?? '';
+        if (!this.allowed(c.user, ns, 'list', 'pipelines', c.res, c.done)) return;
+        this.list(c, 'pipelines', [...this.pipelines.values()].filter((p) => (p.namespace ?? '') === ns || (p.namespace ?? '') === ''));
+        return;
+      }
       case 'PipelineService_ListPipelineVersions': {
         const pipeline = this.pipelines.get(c.params.pipeline_id ?? '');
         if (!pipeline) return c.answer(404, rpcError(5, `NotFound: pipeline ${c.params.pipeline_id ?? ''}`));

@@ -83,9 +83,10 @@ describe('Flowbook on Kubeflow Pipelines in the browser (simulated KFP)', functi
     await wb.shot('k01-kfp-runs');
   });
 
-  it('the Kubeflow Pipelines view shows the experiment with its run count, not the runs again', async () => {
+  it('the Kubeflow Pipelines view shows the pipeline with its versions and the experiment with its run count, not the runs again', async () => {
     await wb.runCommand('Flowbook: Focus on Kubeflow Pipelines View');
     await page.locator('.pane-body .monaco-list-row', { hasText: /1 run$/ }).first().waitFor({ timeout: 30_000 });
+    await page.locator('.pane-body .monaco-list-row', { hasText: /1 version$/ }).first().waitFor({ timeout: 30_000 });
     assert.equal(await page.locator('.pane-body .monaco-list-row', { hasText: /Succeeded · 3\/3/ }).count(), 0, 'no run rows in the Kubeflow view');
     await wb.shot('k02-kubeflow-view');
   });

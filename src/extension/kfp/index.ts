@@ -190,7 +190,7 @@ class KfpChips extends Disposable implements vscode.NotebookCellStatusBarItemPro
 
 /** What the integration suite reads of the Kubeflow Pipelines side. */
 export interface KfpApi {
-  /** The Kubeflow Pipelines view: messages and experiments, each with its schedules. */
+  /** The Kubeflow Pipelines view: messages, then Pipelines (with versions) and Experiments (with schedules). */
   view(): TreeSummary[];
   /** The Runs view's Kubeflow Pipelines section: its notes and runs, each run with its steps. */
   runsSection(): TreeSummary[];
@@ -369,7 +369,7 @@ export function registerKfp(ctx: Ctx, deps: KfpDeps, own: <T extends vscode.Disp
   });
 
   const api: KfpApi = {
-    view: () => runs.tree.getChildren().map((n) => summarize(runs.tree, n, 1)),
+    view: () => runs.tree.getChildren().map((n) => summarize(runs.tree, n, 2)),
     runsSection: () => {
       if (!source) return [];
       const node: RunsNode = { kind: 'source', source: KFP_SOURCE, label: source.label };

@@ -34,7 +34,10 @@ export class KfpRunSource extends Disposable implements RunSource {
     super();
     this._register(host.onDidChange(() => this.invalidate()));
     // A notebook analysed again may be the one a run came from: its steps name the tasks.
-    this._register(models.onDidAnalyze(() => this.invalidate()));
+    // Other notebooks' edits leave the section alone.
+    this._register(models.onDidAnalyze((a) => {
+      if ((this.views ?? []).some((v) => v.title === a.pipeline.name || v.notebook === a.document.uri.fsPath)) this.invalidate();
+    }));
   }
 
   private invalidate(): void {

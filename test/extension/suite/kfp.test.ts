@@ -38,6 +38,11 @@ function runItem(section: TreeSummary[], key: string): TreeSummary | undefined {
   return section.find((r) => r.contextValue.startsWith('run:') && r.tooltip.includes(`run \`${key}\``));
 }
 
+/** The Kubeflow view's experiments (under its "Experiments" group), each with its schedules. */
+function experimentsOf(view: TreeSummary[]): TreeSummary[] {
+  return view.find((g) => g.contextValue === 'kfpGroup:experiments')?.children ?? [];
+}
+
 /** The run key Flowbook puts in a KFP run's name (`<pipeline> <key>`). */
 function keyOf(sim: SimulatedKfp, runId: string): string {
   return String(sim.runs.get(runId)?.run.display_name).split(' ').at(-1) ?? '';
@@ -137,16 +142,38 @@ describe('Kubeflow Pipelines (simulated KFP)', function () {
     assert.match(tooltip, /\*\*Metrics\*\*\n- accuracy = 0\.875\n- roc_auc = 0\.9125/);
     assert.deepEqual(done.children.map((t) => `${t.label} ${t.description.split(' · ')[0] ?? ''}`).sort(), ['evaluate succeeded', 'load succeeded', 'train succeeded']);
     assert.ok(done.children.every((t) => t.contextValue === 'runStep:succeeded:hasLogs:runDone:kfp'), 'each step has a pod, so Show Logs is offered, and no Re-run from Step');
-    // The Kubeflow view no longer lists runs: one experiment, with its run count.
+    // The Kubeflow view no longer lists runs: the pipeline with its version, one experiment with its run count.
     const view = (await api()).kfp.view();
-    assert.equal(view.length, 1, 'one experiment');
-    assert.match(view[0]?.description ?? '', /^1 run$/);
-    assert.match((view[0]?.tooltip ?? '').replace(/\\([_-])/g, '$1'), new RegExp(`Namespace: ${NS}`));
+    assert.deepEqual(view.map((g) => `${g.label} ${g.description}`), ['Pipelines 1', 'Experiments 1']);
+    assert.deepEqual(view[0]?.children.map((p) => `${p.label}: ${p.description}`), [`${pipelineName}: 1 version`]);
+    const experiments = experimentsOf(view);
+    assert.match(experiments[0]?.description ?? '', /^1 run$/);
+    assert.match((experiments[0]?.tooltip ?? '').replace(/\\([_-])/g, '$1'), new RegExp(`Namespace: ${NS}`));
 
     const doc = await openNotebook(uri);
     const train = doc.getCells().find((c) => c.document.getText().startsWith('model = '));
     assert.ok(train, 'the fixture has the train cell');
     assert.deepEqual(await flowbook.kfp.cellChips(train), ['$(cloud) Succeeded on Kubeflow']);
+
+    // The notebook is open, so the run's graph is the notebook's, coloured by the tasks' states.
+    const graph = await waitFor('the run graph', async () => {
+      const drawn = new Promise<{ runId?: string; statuses: Record<string, string> } | undefined>((resolve) => {
+        const sub = flowbook.onDidRenderGraph((r) => {
+          if (r.runId === firstRun) {
+            sub.dispose();
+            resolve(r);
+          }
+        });
+        setTimeout(() => {
+          sub.dispose();
+          resolve(undefined);
+        }, 10_000);
+      });
+      await vscode.commands.executeCommand('flowbook.openRunGraph', runNode(firstRun));
+      return drawn;
+    }, 60_000);
+    assert.deepEqual(Object.values(graph.statuses).sort(), ['succeeded', 'succeeded', 'succeeded']);
+    await closeAllEditors();
   });
 
   it('a KFP run compares side by side with a local run, and its details open', async () => {
@@ -195,7 +222,8 @@ describe('Kubeflow Pipelines (simulated KFP)', function () {
       return run?.description.startsWith('cancelled') ? run : undefined;
     });
     assert.equal(canceled.contextValue, 'run:cancelled:kfp', 'a cancelled run offers Retry (Re-run)');
-    assert.match(flowbook.kfp.view()[0]?.description ?? '', /^2 runs$/);
+    await vscode.commands.executeCommand('flowbook.refreshKfpRuns');
+    assert.match(experimentsOf(flowbook.kfp.view())[0]?.description ?? '', /^2 runs$/);
 
     await vscode.commands.executeCommand('flowbook.rerun', runNode(runId));
     assert.equal(sim.count({ operation: 'RunService_RetryRun', status: 200 }), 1, 'the retry reached KFP');
@@ -215,12 +243,12 @@ describe('Kubeflow Pipelines (simulated KFP)', function () {
       recurring_run_id: 'recurring-sim-1', display_name: `${pipelineName} 0 3 * * * 0a1b2c3d`, experiment_id: experiment?.experiment_id, namespace: NS,
       pipeline_version_reference: reference, trigger: { cron_schedule: { cron: '0 0 3 * * *' } }, max_concurrency: '1', no_catchup: true, mode: 'ENABLE', status: 'ENABLED',
     });
-    const schedule = await viewUntil('the schedule in the Kubeflow view', (view) => view[0]?.children.find((c) => c.contextValue === 'kfpSchedule:enabled'));
+    const schedule = await viewUntil('the schedule in the Kubeflow view', (view) => experimentsOf(view)[0]?.children.find((c) => c.contextValue === 'kfpSchedule:enabled'));
     assert.equal(schedule.label, `${pipelineName} · 0 3 * * *`);
     const node = { kind: 'schedule', experimentId: String(experiment?.experiment_id), recurringRunId: 'recurring-sim-1' };
     await vscode.commands.executeCommand('flowbook.disableKfpSchedule', node);
     assert.equal(sim.recurringRuns.get('recurring-sim-1')?.status, 'DISABLED');
-    await viewUntil('the schedule to show as disabled', (view) => view[0]?.children.find((c) => c.contextValue === 'kfpSchedule:disabled'));
+    await viewUntil('the schedule to show as disabled', (view) => experimentsOf(view)[0]?.children.find((c) => c.contextValue === 'kfpSchedule:disabled'));
     await vscode.commands.executeCommand('flowbook.enableKfpSchedule', node);
     assert.equal(sim.recurringRuns.get('recurring-sim-1')?.status, 'ENABLED');
     sim.recurringRuns.delete('recurring-sim-1');

@@ -50,6 +50,21 @@ describe('KfpRunsModel (simulated KFP server)', () => {
     const live = timers.filter((t) => !t.cancelled);
     assert.equal(live.length, 0, 'no polling once every run has finished');
     assert.equal(model.latestRunOf('churn')?.display_name.startsWith('churn '), true);
+    assert.deepEqual(model.snapshot.pipelines.map((p) => [p.pipeline.display_name, p.versions.length]), [['churn', 1]], 'pipelines with their versions');
+    // Polls read runs only; pipelines and versions again on a refresh.
+    const listed = h.sim.count({ operation: 'PipelineService_ListPipelines' });
+    assert.equal(listed, 2, 'each refresh read the pipelines');
+    await submitToKfp(client, churn(), { experiment: 'adhoc' });
+    await model.refresh();
+    assert.equal(h.sim.count({ operation: 'PipelineService_ListPipelines' }), 3);
+    const poll = timers.filter((t) => !t.cancelled).at(-1);
+    assert.ok(poll, 'a new run is going: a poll is scheduled');
+    const runsRead = h.sim.count({ operation: 'RunService_ListRuns' });
+    const count = timers.length;
+    poll.fn();
+    for (let n = 0; n < 400 && timers.length === count; n++) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(h.sim.count({ operation: 'RunService_ListRuns' }) > runsRead, 'the poll read the runs');
+    assert.equal(h.sim.count({ operation: 'PipelineService_ListPipelines' }), 3, 'but not the pipelines');
   });
 
   it('terminate and retry go to KFP and refresh', async () => {
