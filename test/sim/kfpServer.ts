@@ -5,6 +5,7 @@
 // step each time it is read. It is NOT Kubeflow: it only behaves like it to Flowbook's real
 // client, which every KFP test goes through over real sockets. Multi-user mode, login
 // pages, KFP 1.x, and faults (any status, dropped connections, lost answers) are switches.
+// Metrics a task writes live in a simulated ML Metadata, read over gRPC-web as the KFP UI does.
 
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
