@@ -15,12 +15,9 @@ import * as valid from '../../converter/validate';
 import type { CommandResult } from '../main';
 import { describePipeline, pipelineJson } from '../pipelineText';
 
-interface CompileFlags {
-  target: 'argo' | 'kfp';
-  output?: string;
-  namespace?: string;
+/** The options that choose the steps' images: shared by `compile` and `submit`. */
+export interface ImageFlags {
   image?: string;
-  data?: 'volume' | 'artifacts';
   registry?: string;
   builder?: BuilderChoice;
   insecure?: boolean;
@@ -28,20 +25,33 @@ interface CompileFlags {
   verbose?: boolean;
 }
 
+interface CompileFlags extends ImageFlags {
+  target: 'argo' | 'kfp';
+  output?: string;
+  namespace?: string;
+  data?: 'volume' | 'artifacts';
+}
+
+/** Adds --image, --registry, --builder, --insecure and --python to a command that compiles a notebook. */
+export function addImageOptions(cmd: Command): Command {
+  return cmd
+    .option('--image <image>', 'image for steps without an image: tag (default: the notebook setting, else python:3.12-slim)')
+    .option('--registry <host/repo>', 'build the steps\' images from the notebook\'s requirements, push them here, and use them')
+    .addOption(new Option('--builder <name>', 'with --registry: how to build').choices([...BUILDER_CHOICES]).default('auto'))
+    .option('--insecure', 'with --registry: the registry speaks plain HTTP (a local registry)')
+    .option('--python <path>', 'with --registry: the interpreter whose package versions are pinned (default: $FLOWBOOK_PYTHON, else python3)');
+}
+
 export function registerCompile(program: Command, result: CommandResult): void {
-  program
+  const cmd = program
     .command('compile')
     .description('Compile a tagged notebook to an Argo Workflow or a Kubeflow Pipelines v2 pipeline (YAML)')
     .argument('<notebook>', 'the .ipynb file')
     .addOption(new Option('-t, --target <target>', 'argo: an Argo Workflow; kfp: Kubeflow Pipelines v2 IR (upload it in the KFP UI)').choices(['argo', 'kfp']).default('argo'))
     .option('-o, --output <file>', 'write the YAML to this file instead of stdout')
     .option('-n, --namespace <ns>', 'Kubernetes namespace of the Workflow')
-    .option('--image <image>', 'image for steps without an image: tag (default: the notebook setting, else python:3.12-slim)')
-    .addOption(new Option('--data <mode>', 'how values pass between steps').choices(['volume', 'artifacts']))
-    .option('--registry <host/repo>', 'build the steps\' images from the notebook\'s requirements, push them here, and use them')
-    .addOption(new Option('--builder <name>', 'with --registry: how to build').choices([...BUILDER_CHOICES]).default('auto'))
-    .option('--insecure', 'with --registry: the registry speaks plain HTTP (a local registry)')
-    .option('--python <path>', 'with --registry: the interpreter whose package versions are pinned (default: $FLOWBOOK_PYTHON, else python3)')
+    .addOption(new Option('--data <mode>', 'how values pass between steps').choices(['volume', 'artifacts']));
+  addImageOptions(cmd)
     .option('-v, --verbose', 'also print information diagnostics')
     .action(async (notebook: string, flags: CompileFlags) => {
       if (flags.output !== undefined && sameFile(flags.output, notebook)) {
@@ -116,7 +126,7 @@ async function compileForKfp(notebook: string, flags: CompileFlags, options: Emi
   return 0;
 }
 
-function printWarnings(notebook: string, warnings: string[]): void {
+export function printWarnings(notebook: string, warnings: string[]): void {
   for (const warning of warnings) process.stderr.write(`${notebook}: warning: ${warning}\n`);
 }
 
@@ -124,7 +134,7 @@ function printWarnings(notebook: string, warnings: string[]): void {
  * With `--registry`: builds the steps' images and returns them by step name (undefined
  * without it). A build error is printed and its exit code returned.
  */
-async function builtImages(notebook: string, pipeline: CompileResult['pipeline'], flags: CompileFlags): Promise<Record<string, string> | undefined | number> {
+export async function builtImages(notebook: string, pipeline: CompileResult['pipeline'], flags: ImageFlags): Promise<Record<string, string> | undefined | number> {
   if (!flags.registry) return undefined;
   // The image builder loads only when it is needed.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -185,7 +195,7 @@ export const MAX_OBJECT_BYTES = 1_500_000;
  * default image without the packages they import. `options` are the emit options the file
  * was written with (built step images included).
  */
-export function compileWarnings(target: 'argo' | 'kfp', pipeline: Pipeline, options: EmitOptions, text: string): string[] {
+export function compileWarnings(target: 'argo' | 'kfp', pipeline: Pipeline, options: EmitOptions, text: string, command: 'compile' | 'submit' = 'compile'): string[] {
   const warnings: string[] = [];
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_OBJECT_BYTES) {
@@ -195,7 +205,7 @@ export function compileWarnings(target: 'argo' | 'kfp', pipeline: Pipeline, opti
   }
   const gap = defaultImageGap(pipeline, options);
   if (gap) {
-    const registry = `flowbook compile${target === 'kfp' ? ' --target kfp' : ''} --registry HOST/REPO`;
+    const registry = `flowbook ${command}${target === 'kfp' ? ' --target kfp' : ''} --registry HOST/REPO`;
     warnings.push(`${describeGap(gap)}. Build images with the packages: \`${registry}\` (or \`flowbook build\`); or name an image that has them with --image, the notebook's image setting, or an image: tag.`);
   }
   return warnings;
@@ -217,7 +227,7 @@ function suggestedOutput(notebook: string): string {
 }
 
 /** The first flag whose value Kubernetes would refuse, as one line; the same rules as notebook settings. */
-function checkFlags(flags: CompileFlags): string | undefined {
+export function checkFlags(flags: ImageFlags & { namespace?: string }): string | undefined {
   const checks: [string, string | undefined, valid.Check][] = [['--namespace', flags.namespace, valid.namespaceName], ['--image', flags.image, valid.imageReference]];
   for (const [flag, value, check] of checks) {
     const problem = value === undefined ? undefined : check(value);
