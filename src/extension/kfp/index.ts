@@ -1,8 +1,10 @@
 // The Kubeflow Pipelines half of the extension, registered by `activate` in one call: the
-// "Run on Kubeflow" command, the Kubeflow Pipelines view (experiments → runs → tasks, with
-// terminate, retry, logs and "Open in Kubeflow") and the cell chips of the latest KFP run.
-// The KFP core loads on first use; the Kubernetes client only when a token is requested
-// through the kubeconfig (`flowbook.kfp.tokenSource: kubeconfig`).
+// "Run on Kubeflow" command, KFP runs as a section of the Runs view (with their actions:
+// tasks and graph, task logs, stop, retry, open in the KFP UI), the Kubeflow Pipelines view
+// (experiments and their schedules) and the cell chips of the latest KFP run. The KFP core
+// loads on first use; the Kubernetes client only when a token is requested through the
+// kubeconfig (`flowbook.kfp.tokenSource: kubeconfig`). Both views share one model, which
+// polls only while one of them is visible.
 
 import * as vscode from 'vscode';
 import type { Ctx } from '../../workbench/context';
@@ -14,8 +16,13 @@ import { UserError } from '../tagCommands';
 import { hasErrors } from '../../converter/diagnostics';
 import type * as Kfp from '../../kfp';
 import type { KfpRunsModel } from '../../kfp/runsModel';
-import { KfpRunsTree, stateLabel, tasksOf, type KfpNode } from '../../views/kfp/kfpRunsTree';
+import { KFP_SOURCE, userTasks } from '../../kfp/runView';
+import type { RunsModel } from '../../workbench/runsModel';
+import type { RunsNode, RunsTree } from '../../views/runsTree';
+import type { GraphPanels } from '../../views/graphPanel';
+import { KfpRunsTree, stateLabel, type KfpNode } from '../../views/kfp/kfpRunsTree';
 import { summarize, type TreeSummary } from '../cluster/index';
+import { KfpRunSource } from './kfpRunSource';
 import { readKfpSettings } from './kfpSettings';
 import { kfpPackageFor } from './kfpPackage';
 
@@ -59,28 +66,40 @@ function clientFor(ctx: Ctx): Kfp.KfpClient {
   }
 }
 
-/** The view's model, built when the view is first shown or a run is submitted. */
+/** The model both views show, built when one of them is first shown or a run is submitted. */
 class KfpRuns extends Disposable {
   private current?: KfpRunsModel;
   private client?: Kfp.KfpClient;
-  private problem?: string;
+  private why?: string;
   readonly tree: KfpRunsTree;
   private readonly changed = this._register(new vscode.EventEmitter<void>());
   readonly onDidChange = this.changed.event;
+  private readonly view: vscode.TreeView<KfpNode>;
 
-  constructor(private readonly ctx: Ctx) {
+  constructor(private readonly ctx: Ctx, private readonly runsView: vscode.TreeView<RunsNode>) {
     super();
-    this.tree = this._register(new KfpRunsTree(() => this.current, () => this.problem));
-    const view = this._register(vscode.window.createTreeView(KFP_VIEW, { treeDataProvider: this.tree, showCollapseAll: true }));
-    this._register(view.onDidChangeVisibility((e) => {
-      if (e.visible && !this.current) void this.refresh();
-    }));
+    this.tree = this._register(new KfpRunsTree(() => this.current, () => this.why));
+    this.view = this._register(vscode.window.createTreeView(KFP_VIEW, { treeDataProvider: this.tree, showCollapseAll: true }));
+    // The Kubeflow view always loads when shown (it says what to set); the Runs view only with an endpoint.
+    const visibility = () => {
+      const visible = this.visible();
+      if (visible && !this.current) void this.refresh();
+      this.current?.setVisible(visible);
+    };
+    this._register(this.view.onDidChangeVisibility(visibility));
+    this._register(runsView.onDidChangeVisibility(visibility));
     this._register(vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration('flowbook.kfp') && !e.affectsConfiguration('flowbook.kubeconfig')) return;
       this.reset();
-      if (view.visible) void this.refresh();
+      if (this.visible()) void this.refresh();
     }));
     this._register({ dispose: () => this.reset() });
+    if (this.visible()) void this.refresh();
+  }
+
+  /** Someone looks at KFP data: the Kubeflow view, or the Runs view while it has a Kubeflow section. */
+  private visible(): boolean {
+    return this.view.visible || (this.runsView.visible && configured());
   }
 
   private reset(): void {
@@ -88,29 +107,38 @@ class KfpRuns extends Disposable {
     this.client?.dispose();
     this.current = undefined;
     this.client = undefined;
-    this.problem = undefined;
+    this.why = undefined;
+    this.tree.update();
+    this.changed.fire();
   }
 
   model(): KfpRunsModel | undefined {
     return this.current;
   }
 
-  /** The model, built on first use; a configuration problem becomes the view's message. */
+  /** Why there is no model: the setting to fix. */
+  problem(): string | undefined {
+    return this.why;
+  }
+
+  /** The model, built on first use; a configuration problem becomes the views' message. */
   ensure(): KfpRunsModel | undefined {
     if (this.current) return this.current;
     try {
       const client = clientFor(this.ctx);
       this.client = client;
-      this.problem = undefined;
+      this.why = undefined;
       this.current = new (kfp().KfpRunsModel)(() => client);
+      this.current.setVisible(this.visible());
       this.current.onDidChange(() => {
         this.tree.update();
         this.changed.fire();
       });
       return this.current;
     } catch (err) {
-      this.problem = err instanceof Error ? err.message : String(err);
+      this.why = err instanceof Error ? err.message : String(err);
       this.tree.update();
+      this.changed.fire();
       return undefined;
     }
   }
@@ -121,9 +149,14 @@ class KfpRuns extends Disposable {
 
   clientOrThrow(): Kfp.KfpClient {
     this.ensure();
-    if (!this.client) throw new UserError(this.problem ?? 'Kubeflow Pipelines is not configured: set flowbook.kfp.endpoint.');
+    if (!this.client) throw new UserError(this.why ?? 'Kubeflow Pipelines is not configured: set flowbook.kfp.endpoint.');
     return this.client;
   }
+}
+
+/** Whether Kubeflow Pipelines is set up (an endpoint): only then do the Runs view and polling include it. */
+function configured(): boolean {
+  return readKfpSettings().endpoint !== undefined;
 }
 
 /** A chip on the first cell of each step with its state in the latest KFP run of the notebook. */
@@ -145,20 +178,22 @@ class KfpChips extends Disposable implements vscode.NotebookCellStatusBarItemPro
     if (!pipeline) return [];
     const run = model.latestRunOf(pipeline.name);
     const step = pipeline.steps.find((s) => s.cells[0] === cell.index);
-    const task = step && tasksOf(run).find((t) => t.display_name === step.name || t.display_name === step.templateName);
+    const task = step && userTasks(run).find((t) => t.display_name === step.name || t.display_name === step.templateName);
     if (!run || !step || !task) return [];
     const item = new vscode.NotebookCellStatusBarItem(`$(cloud) ${stateLabel(task.state)} on Kubeflow`, vscode.NotebookCellStatusBarAlignment.Right);
     item.tooltip = `Step ${step.name} in the latest Kubeflow Pipelines run "${run.display_name}": ${stateLabel(task.state)}.${task.error?.message ? ` ${task.error.message}` : ''}`;
     item.accessibilityInformation = { label: `Kubeflow run state of step ${step.name}: ${stateLabel(task.state)}` };
-    item.command = { title: 'Show in Kubeflow Pipelines view', command: `${KFP_VIEW}.focus` };
+    item.command = { title: 'Show Run Details', command: 'flowbook.showRunDetails', arguments: [{ kind: 'run', source: KFP_SOURCE, id: run.run_id }] };
     return [item];
   }
 }
 
 /** What the integration suite reads of the Kubeflow Pipelines side. */
 export interface KfpApi {
-  /** The Kubeflow Pipelines view: messages and experiments, each with its runs and their tasks. */
+  /** The Kubeflow Pipelines view: messages, then Pipelines (with versions) and Experiments (with schedules). */
   view(): TreeSummary[];
+  /** The Runs view's Kubeflow Pipelines section: its notes and runs, each run with its steps. */
+  runsSection(): TreeSummary[];
   /** The Kubeflow chips of a cell (their text). */
   cellChips(cell: vscode.NotebookCell): Promise<string[]>;
   /** Why the last "Run on Kubeflow" failed (the warning shown), or undefined when it worked. */
@@ -170,16 +205,43 @@ export interface KfpFeature {
   api: KfpApi;
 }
 
-export function registerKfp(ctx: Ctx, deps: { models: NotebookModels }, own: <T extends vscode.Disposable>(d: T) => T): KfpFeature {
-  const runs = own(new KfpRuns(ctx));
+export interface KfpDeps {
+  models: NotebookModels;
+  runsModel: RunsModel;
+  runsTree: RunsTree;
+  graphs: GraphPanels;
+}
+
+export function registerKfp(ctx: Ctx, deps: KfpDeps, own: <T extends vscode.Disposable>(d: T) => T): KfpFeature {
+  const runs = own(new KfpRuns(ctx, deps.runsTree.view));
   const chips = own(new KfpChips(runs, deps.models));
+  // The Runs view has a Kubeflow section while an endpoint is set (the Runs model owns the source).
+  let source: KfpRunSource | undefined;
+  let section: vscode.Disposable | undefined;
+  const placeSection = () => {
+    if (configured() && !section) {
+      source = new KfpRunSource(runs, deps.models);
+      section = deps.runsModel.addSource(source);
+    } else if (!configured() && section) {
+      section.dispose();
+      section = undefined;
+      source = undefined;
+    }
+  };
+  placeSection();
+  own(vscode.workspace.onDidChangeConfiguration((e) => {
+    if (e.affectsConfiguration('flowbook.kfp')) placeSection();
+  }));
+  own({ dispose: () => section?.dispose() });
   const inFlight = new Map<string, Promise<unknown>>();
   let lastProblem: string | undefined;
 
+  /** The KFP run id of a Runs view node (`{ source: 'kfp', id }`) or `{ runId }`. */
   const runOf = (node: unknown): string => {
-    const n = node as Partial<Extract<KfpNode, { kind: 'run' }>> | undefined;
-    if (!n?.runId) throw new UserError('Select a run in the Kubeflow Pipelines view.');
-    return n.runId;
+    const n = node as { source?: string; id?: string; runId?: string } | undefined;
+    const id = n?.runId ?? (n?.source === KFP_SOURCE ? n.id : undefined);
+    if (!id) throw new UserError('Select a Kubeflow run in the Runs view.');
+    return id;
   };
 
   /** Kubeflow's refusals are the user's to fix: shown as a warning, not as a Flowbook error. */
@@ -248,30 +310,71 @@ export function registerKfp(ctx: Ctx, deps: { models: NotebookModels }, own: <T 
     }
   };
 
+  const showTaskLog = async (node: unknown, stepName?: string) => {
+    const runId = runOf(node);
+    const step = stepName ?? (node as { step?: string } | undefined)?.step;
+    const task = userTasks(runs.model()?.run(runId)).find((t) => t.display_name === (step === undefined ? undefined : source?.taskOf(runId, step) ?? step));
+    if (!task?.pod_name) throw new UserError(`Step ${step ?? ''} has not started a pod yet, so it has no log.`);
+    const text = await runs.clientOrThrow().stepLog(runId, task.pod_name).catch((err: unknown) => {
+      throw asUserError(err);
+    });
+    const doc = await vscode.workspace.openTextDocument({ content: text, language: 'log' });
+    await vscode.window.showTextDocument(doc, { preview: true });
+  };
+  const openInKfp = async (node: unknown) => {
+    const url = kfp().runUrl(runs.clientOrThrow().endpoint, runOf(node));
+    if (!url) throw new UserError('Set flowbook.kfp.uiUrl to where the Kubeflow Pipelines UI is, to open runs there.');
+    await vscode.env.openExternal(vscode.Uri.parse(url));
+  };
+  const terminate = onRun((model, runId) => model.terminate(runId));
+  const retry = onRun(async (model, runId) => {
+    const state = model.run(runId)?.state;
+    if (state !== 'FAILED' && state !== 'CANCELED') throw new UserError('Kubeflow Pipelines retries only a failed or stopped run. To run the notebook again, use "Run on Kubeflow".');
+    await model.retry(runId);
+  });
+
+  // The Runs view's commands on KFP runs.
+  own(deps.runsModel.provideActions((s) => s === KFP_SOURCE, {
+    openGraph: async (node) => {
+      const run = deps.runsModel.find(KFP_SOURCE, runOf(node));
+      // The graph needs the notebook the pipeline came from; without it, KFP's own graph.
+      if (run?.notebook) return deps.graphs.showForRun({ source: KFP_SOURCE, id: run.id });
+      return openInKfp(node);
+    },
+    showLogs: (node, step) => showTaskLog(node, step),
+    rerun: (node) => retry(node),
+    stop: (node) => terminate(node),
+  }));
+
+  const onSchedule = (enabled: boolean) => async (node: unknown) => {
+    const id = (node as Partial<Extract<KfpNode, { kind: 'schedule' }>> | undefined)?.recurringRunId;
+    if (!id) throw new UserError('Select a schedule in the Kubeflow Pipelines view.');
+    const model = runs.ensure();
+    if (!model) return void runs.clientOrThrow();
+    await model.setScheduleEnabled(id, enabled).catch((err: unknown) => {
+      throw asUserError(err);
+    });
+  };
+
   const commands = (table: Record<string, Handler>): Record<string, Handler> => ({
     ...table,
     runOnKubeflow: (target, options) => runOnKubeflow(target, options as { experiment?: string; parameters?: Record<string, string> } | undefined),
     refreshKfpRuns: () => runs.refresh(),
-    terminateKfpRun: onRun((model, runId) => model.terminate(runId)),
-    retryKfpRun: onRun((model, runId) => model.retry(runId)),
-    openKfpRun: async (node) => {
-      const url = kfp().runUrl(runs.clientOrThrow().endpoint, runOf(node));
-      if (!url) throw new UserError('Set flowbook.kfp.uiUrl to where the Kubeflow Pipelines UI is, to open runs there.');
-      await vscode.env.openExternal(vscode.Uri.parse(url));
-    },
-    showKfpTaskLog: async (node) => {
-      const n = node as Partial<Extract<KfpNode, { kind: 'task' }>> | undefined;
-      const runId = runOf(node);
-      const task = tasksOf(runs.model()?.run(runId)).find((t) => t.display_name === n?.task);
-      if (!task?.pod_name) throw new UserError('This task has not started a pod yet, so it has no log.');
-      const text = await runs.clientOrThrow().stepLog(runId, task.pod_name);
-      const doc = await vscode.workspace.openTextDocument({ content: text, language: 'log' });
-      await vscode.window.showTextDocument(doc, { preview: true });
-    },
+    terminateKfpRun: terminate,
+    retryKfpRun: retry,
+    openKfpRun: openInKfp,
+    showKfpTaskLog: (node, step) => showTaskLog(node, step as string | undefined),
+    enableKfpSchedule: onSchedule(true),
+    disableKfpSchedule: onSchedule(false),
   });
 
   const api: KfpApi = {
     view: () => runs.tree.getChildren().map((n) => summarize(runs.tree, n, 2)),
+    runsSection: () => {
+      if (!source) return [];
+      const node: RunsNode = { kind: 'source', source: KFP_SOURCE, label: source.label };
+      return deps.runsTree.getChildren(node).map((n) => summarize(deps.runsTree, n, 1));
+    },
     cellChips: async (cell) => (await chips.provideCellStatusBarItems(cell)).map((i) => i.text),
     lastRunProblem: () => lastProblem,
   };
