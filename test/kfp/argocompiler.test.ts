@@ -176,11 +176,8 @@ function assertRunsOurPipeline(name: string, pipeline: Pipeline, kfp: KfpCompile
   const entry = dagNamed(wf, wf.spec.entrypoint).find((t) => t.name === 'root-driver');
   assert.ok(entry, `${name}: a root driver`);
   const values = (JSON.parse(argument(entry, 'runtime-config') ?? '{}') as { parameterValues?: Record<string, unknown> }).parameterValues ?? {};
-  // A None default (an optional STRING without a default) is left out by KFP 2.0.5; later
-  // backends give it null. Either way the step keeps the notebook's literal.
-  const wanted = Object.fromEntries(pipeline.parameters
-    .filter((p) => p.type !== 'NoneType' || (runtime && p.name in runtime))
-    .map((p) => [p.name, runtime && p.name in runtime ? runtime[p.name] : p.default]));
+  // A None default must arrive as null: KFP 2.0.5 passes on only the parameters with a default.
+  const wanted = Object.fromEntries(pipeline.parameters.map((p) => [p.name, runtime && p.name in runtime ? runtime[p.name] : p.default]));
   assert.deepEqual(values, wanted, `${name}: the root driver's parameter values`);
   return wf;
 }

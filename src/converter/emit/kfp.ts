@@ -10,8 +10,10 @@
 //   the producer's template name, through `taskOutputArtifact`. No shared volume is needed,
 //   and KFP's cache sees the upstream data. Every producer is also in `dependentTasks`.
 // - Parameters: typed `root.inputDefinitions` with defaults, passed to the tasks that read
-//   them (`componentInputParameter`). A `None` default becomes an optional STRING without a
-//   default: the step then keeps the notebook's literal unless the run gives a value.
+//   them (`componentInputParameter`). A `None` default becomes an optional STRING whose
+//   default is null (the step gets None, as in the notebook, unless the run gives a value);
+//   left without a default, KFP 2.0.5's driver fails the task (found by its own code:
+//   test/kfp/argocompiler).
 // - Metrics: the output artifact `metrics` (system.Metrics) whose metadata the adapter
 //   writes through the ExecutorOutput, re-exported as pipeline outputs so the KFP UI shows
 //   and compares them.
@@ -302,10 +304,9 @@ function taskInputs(producers: readonly string[], parameters: readonly string[])
 }
 
 function rootParameter(p: PipelineParameter): ParameterSpec {
-  const spec: ParameterSpec = { parameterType: PARAMETER_TYPES[p.type] };
-  if (p.type !== 'NoneType') spec.defaultValue = p.default as ProtoValue;
-  spec.isOptional = true;
-  return spec;
+  // None is stated as a null default, not left out: KFP 2.0.5 gives the root DAG only the
+  // parameters with a default, and a task reading a missing one fails in its driver.
+  return { parameterType: PARAMETER_TYPES[p.type], defaultValue: p.type === 'NoneType' ? null : p.default as ProtoValue, isOptional: true };
 }
 
 function parameterNamed(parameters: Map<string, PipelineParameter>, name: string, step: Step): PipelineParameter {

@@ -86,8 +86,9 @@ describe('KFP target: what the IR says', () => {
       epochs: { parameterType: 'NUMBER_INTEGER', defaultValue: 3, isOptional: true },
       lr: { parameterType: 'NUMBER_DOUBLE', defaultValue: 1, isOptional: true },
       flag: { parameterType: 'BOOLEAN', defaultValue: true, isOptional: true },
-      // None has no KFP type: an optional string without a default keeps the notebook's literal.
-      nothing: { parameterType: 'STRING', isOptional: true },
+      // None has no KFP type: an optional string whose default is null. Without the default
+      // KFP 2.0.5 leaves it out of the root's inputs and the reading task's driver fails.
+      nothing: { parameterType: 'STRING', defaultValue: null, isOptional: true },
     });
     assert.deepEqual(spec.components['comp-train-model']?.inputDefinitions?.parameters, {
       lr: { parameterType: 'NUMBER_DOUBLE' }, flag: { parameterType: 'BOOLEAN' }, nothing: { parameterType: 'STRING' },
@@ -399,6 +400,18 @@ describe('KFP target: whole pipelines through a stand-in for the KFP launcher', 
     ]));
     const { report } = run(notebook);
     assert.deepEqual(runMetrics(report), { size: 59, doubled: 118 });
+    assert.deepEqual(runMetrics(report), straightThrough(notebook, PYTHON));
+  });
+
+  it('a parameter whose default is None reaches the step as None (its null default)', () => {
+    const notebook = path.join(tmp, 'none-parameter.ipynb');
+    fs.writeFileSync(notebook, notebookJson([
+      ['pipeline-parameters', 'n = 2\nlabel = None'],
+      ['step:a', 'size = n if label is None else -1'],
+      ['pipeline-metrics', 'print(size)'],
+    ]));
+    const { report } = run(notebook);
+    assert.deepEqual(runMetrics(report), { size: 2 });
     assert.deepEqual(runMetrics(report), straightThrough(notebook, PYTHON));
   });
 
