@@ -3,8 +3,9 @@
 # into .cache/go/bin/kfp-argocompile, with the module and build caches in .cache/go, so
 # nothing outside the checkout changes. Idempotent: does nothing when the binary is newer
 # than the checker's sources. Needs Go (>= 1.24, /usr/local/go/bin is searched) and the Go
-# module proxy. A cold build downloads ~0.5 GB of modules and takes minutes: it is not part
-# of scripts/test-all.sh; `npm run check:kfp-backend` runs it, then the test.
+# module proxy. A cold build downloads 1.4 GB of modules and compiles for minutes (6.7 min
+# on a busy 2-core machine): it is not part of scripts/test-all.sh; `npm run check:kfp-backend`
+# runs it, then the test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=test/kfp/argocompiler
