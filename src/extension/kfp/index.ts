@@ -22,8 +22,10 @@ import type { RunsNode, RunsTree } from '../../views/runsTree';
 import type { GraphPanels } from '../../views/graphPanel';
 import { KfpRunsTree, stateLabel, type KfpNode } from '../../views/kfp/kfpRunsTree';
 import { summarize, type TreeSummary } from '../cluster/index';
+import type { RunImageOptions, StepImages } from '../cluster/clusterImages';
+import { emitOptions } from '../workflowDocument';
+import { KFP_KEYS } from '../../workbench/settings';
 import { KfpRunSource } from './kfpRunSource';
-import { readKfpSettings } from './kfpSettings';
 import { kfpPackageFor } from './kfpPackage';
 
 type Handler = (...args: unknown[]) => unknown;
@@ -41,14 +43,12 @@ function kfp(): typeof Kfp {
 function clientFor(ctx: Ctx): Kfp.KfpClient {
   const k = kfp();
   try {
-    const endpoint = k.resolveEndpoint(readKfpSettings(), {
+    const endpoint = k.resolveEndpoint(ctx.settings.kfp, {
       kubeTokens: (serviceAccount, namespace) => {
         // The Kubernetes client lives in the lazy cluster chunk: load it on the first token request.
         let provider: Promise<Kfp.TokenProvider> | undefined;
         const load = (): Promise<Kfp.TokenProvider> => provider ??= import(/* webpackChunkName: "cluster" */ '../cluster/clusterCore.js').then((c) => {
-          const settings = vscode.workspace.getConfiguration('flowbook');
-          const kubeconfig = settings.get<string>('kubeconfig', '').trim();
-          const context = settings.get<string>('cluster.context', '').trim();
+          const { kubeconfig, context } = ctx.settings.cluster;
           const connection = c.ClusterConnection.open({ ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}) });
           return c.serviceAccountTokens(new c.ClusterClient(connection), serviceAccount, namespace);
         });
@@ -61,7 +61,7 @@ function clientFor(ctx: Ctx): Kfp.KfpClient {
     ctx.log.info(`Kubeflow Pipelines: ${endpoint.display} (${endpoint.mode}), token: ${endpoint.tokens.describe}`);
     return new k.KfpClient(endpoint);
   } catch (err) {
-    if (err instanceof k.KfpError && err.kind === 'config') throw new UserError(err.message);
+    if (err instanceof k.KfpError && err.kind === 'config') throw new UserError(k.inSettingsTerms(err.message));
     throw err;
   }
 }
@@ -89,7 +89,7 @@ class KfpRuns extends Disposable {
     this._register(this.view.onDidChangeVisibility(visibility));
     this._register(runsView.onDidChangeVisibility(visibility));
     this._register(vscode.workspace.onDidChangeConfiguration((e) => {
-      if (!e.affectsConfiguration('flowbook.kfp') && !e.affectsConfiguration('flowbook.kubeconfig')) return;
+      if (!KFP_KEYS.some((k) => e.affectsConfiguration(k))) return;
       this.reset();
       if (this.visible()) void this.refresh();
     }));
@@ -99,7 +99,7 @@ class KfpRuns extends Disposable {
 
   /** Someone looks at KFP data: the Kubeflow view, or the Runs view while it has a Kubeflow section. */
   private visible(): boolean {
-    return this.view.visible || (this.runsView.visible && configured());
+    return this.view.visible || (this.runsView.visible && configured(this.ctx));
   }
 
   private reset(): void {
@@ -155,8 +155,9 @@ class KfpRuns extends Disposable {
 }
 
 /** Whether Kubeflow Pipelines is set up (an endpoint): only then do the Runs view and polling include it. */
-function configured(): boolean {
-  return readKfpSettings().endpoint !== undefined;
+/** Whether an endpoint is set (the Ctx snapshot is fresh in configuration listeners: it subscribed first). */
+function configured(ctx: Ctx): boolean {
+  return ctx.settings.kfp.endpoint !== undefined;
 }
 
 /** A chip on the first cell of each step with its state in the latest KFP run of the notebook. */
@@ -196,8 +197,22 @@ export interface KfpApi {
   runsSection(): TreeSummary[];
   /** The Kubeflow chips of a cell (their text). */
   cellChips(cell: vscode.NotebookCell): Promise<string[]>;
-  /** Why the last "Run on Kubeflow" failed (the warning shown), or undefined when it worked. */
+  /** Why the last "Run on Kubeflow" failed (the warning shown, or "cancelled"), or undefined when it worked. */
   lastRunProblem(): string | undefined;
+  /** What the last run said about steps in the default image without their packages (no registry set). */
+  lastImageNote(): string | undefined;
+}
+
+/** What "Run on Kubeflow" takes from scripts and tests instead of asking. */
+export interface RunOnKubeflowOptions {
+  experiment?: string;
+  parameters?: Record<string, string>;
+  /** When the step images are not in the registry yet: build them or run the base images (see `RunImageOptions`). */
+  images?: RunImageOptions['missing'];
+  /** With `images: 'build'`: the requirement lines (skips the requirements editor). */
+  requirements?: string[];
+  /** Cancels the run's preparation and submit, as the notifications' Cancel does. */
+  signal?: AbortSignal;
 }
 
 export interface KfpFeature {
@@ -207,6 +222,8 @@ export interface KfpFeature {
 
 export interface KfpDeps {
   models: NotebookModels;
+  /** Run on Cluster's step images: Run on Kubeflow uses the same builds, settings and questions. */
+  images: StepImages;
   runsModel: RunsModel;
   runsTree: RunsTree;
   graphs: GraphPanels;
@@ -219,10 +236,10 @@ export function registerKfp(ctx: Ctx, deps: KfpDeps, own: <T extends vscode.Disp
   let source: KfpRunSource | undefined;
   let section: vscode.Disposable | undefined;
   const placeSection = () => {
-    if (configured() && !section) {
+    if (configured(ctx) && !section) {
       source = new KfpRunSource(runs, deps.models);
       section = deps.runsModel.addSource(source);
-    } else if (!configured() && section) {
+    } else if (!configured(ctx) && section) {
       section.dispose();
       section = undefined;
       source = undefined;
@@ -247,10 +264,20 @@ export function registerKfp(ctx: Ctx, deps: KfpDeps, own: <T extends vscode.Disp
   /** Kubeflow's refusals are the user's to fix: shown as a warning, not as a Flowbook error. */
   const asUserError = (err: unknown): unknown => {
     const k = kfp();
-    return err instanceof k.KfpError || err instanceof k.KfpInputError ? new UserError(err.message) : err;
+    return err instanceof k.KfpError || err instanceof k.KfpInputError ? new UserError(k.inSettingsTerms(err.message)) : err;
   };
 
-  const runOnKubeflow = async (target: unknown, options?: { experiment?: string; parameters?: Record<string, string> }) => {
+  /** Progress that the notification's Cancel and the caller's signal both stop. */
+  const withCancellableProgress = <T>(title: string, signal: AbortSignal | undefined, work: (signal: AbortSignal, report: (message: string) => void) => Promise<T>): Thenable<T> =>
+    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
+      const abort = new AbortController();
+      token.onCancellationRequested(() => abort.abort());
+      if (signal?.aborted) abort.abort();
+      signal?.addEventListener('abort', () => abort.abort(), { once: true });
+      return work(abort.signal, (message) => progress.report({ message }));
+    });
+
+  const runOnKubeflow = async (target: unknown, options: RunOnKubeflowOptions = {}) => {
     if (!vscode.workspace.isTrusted) throw new UserError('Running a pipeline runs the notebook\'s code, so Flowbook runs only in a trusted workspace.');
     const doc = targetNotebook(target);
     if (!doc) throw new UserError('Open a Jupyter notebook to run its pipeline on Kubeflow.');
@@ -263,16 +290,27 @@ export function registerKfp(ctx: Ctx, deps: KfpDeps, own: <T extends vscode.Disp
       if (!analysis) throw new UserError('This is not a Jupyter notebook.');
       const pipeline = analysis.pipeline;
       if (hasErrors(pipeline.diagnostics)) throw new UserError('The notebook has errors (see the Problems panel); fix them before running it on Kubeflow.');
+      if (pipeline.steps.length === 0) throw new UserError('The notebook has no code to run yet.');
       const client = runs.clientOrThrow();
-      const text = await kfpPackageFor(ctx, pipeline, doc.uri.fsPath);
       const k = kfp();
-      const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Running ${pipeline.name} on Kubeflow`, cancellable: true }, async (progress, token) => {
-        const abort = new AbortController();
-        token.onCancellationRequested(() => abort.abort());
-        const submitOptions: Kfp.KfpSubmitOptions = { signal: abort.signal, progress: (message) => progress.report({ message }) };
-        const experiment = options?.experiment ?? pipeline.settings.experimentName ?? pipeline.experiment;
+      // A wrong address, token or profile shows in a second, not after the images were built.
+      await withCancellableProgress(`Checking Kubeflow Pipelines at ${client.endpoint.display}`, options.signal, async (signal) => {
+        await client.checkApi(signal);
+        await client.findPipeline(pipeline.name, signal);
+      });
+      // The same images, settings and questions as Run on Cluster.
+      const stepImages = await deps.images.stepImagesForRun(doc, pipeline, {
+        ...(options.images ? { missing: options.images } : {}),
+        ...(options.requirements ? { requirements: options.requirements } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      if (options.signal?.aborted) throw new vscode.CancellationError();
+      const text = await kfpPackageFor(ctx, pipeline, doc.uri.fsPath, { ...emitOptions(ctx.settingsFor(doc.uri), pipeline), ...(stepImages ? { stepImages } : {}) });
+      const result = await withCancellableProgress(`Running ${pipeline.name} on Kubeflow`, options.signal, (signal, report) => {
+        const submitOptions: Kfp.KfpSubmitOptions = { signal, progress: report };
+        const experiment = options.experiment ?? pipeline.settings.experimentName ?? pipeline.experiment;
         if (experiment) submitOptions.experiment = experiment;
-        if (options?.parameters) submitOptions.parameters = options.parameters;
+        if (options.parameters) submitOptions.parameters = options.parameters;
         const source = doc.uri.scheme === 'file' ? k.codeSourceUrl(doc.uri.fsPath) : undefined;
         if (source) submitOptions.codeSourceUrl = source;
         return k.submitToKfp(client, k.readPackage(text, doc.uri.fsPath), submitOptions);
@@ -290,8 +328,10 @@ export function registerKfp(ctx: Ctx, deps: KfpDeps, own: <T extends vscode.Disp
       lastProblem = undefined;
       return await work;
     } catch (err) {
-      const problem = asUserError(err);
-      lastProblem = problem instanceof Error ? problem.message : String(problem);
+      const k = kfp();
+      const cancelled = err instanceof vscode.CancellationError || (err instanceof k.KfpError && err.kind === 'aborted');
+      const problem = cancelled ? new vscode.CancellationError() : asUserError(err);
+      lastProblem = cancelled ? 'cancelled' : problem instanceof Error ? problem.message : String(problem);
       throw problem;
     } finally {
       inFlight.delete(key);
@@ -358,7 +398,7 @@ export function registerKfp(ctx: Ctx, deps: KfpDeps, own: <T extends vscode.Disp
 
   const commands = (table: Record<string, Handler>): Record<string, Handler> => ({
     ...table,
-    runOnKubeflow: (target, options) => runOnKubeflow(target, options as { experiment?: string; parameters?: Record<string, string> } | undefined),
+    runOnKubeflow: (target, options) => runOnKubeflow(target, options as RunOnKubeflowOptions | undefined),
     refreshKfpRuns: () => runs.refresh(),
     terminateKfpRun: terminate,
     retryKfpRun: retry,
@@ -377,6 +417,7 @@ export function registerKfp(ctx: Ctx, deps: KfpDeps, own: <T extends vscode.Disp
     },
     cellChips: async (cell) => (await chips.provideCellStatusBarItems(cell)).map((i) => i.text),
     lastRunProblem: () => lastProblem,
+    lastImageNote: () => deps.images.lastNote(),
   };
   return { commands, api };
 }

@@ -5,7 +5,11 @@
 // the Runs view's Kubeflow Pipelines section lists the run with its steps and metrics as the
 // server advances it, and the cell chips follow; the run compares with a local run and
 // opens its details; Stop and Retry reach the server; the Kubeflow view shows experiments
-// and schedules (disable/enable); a 403 and a login page give clear messages. Settings are
+// and schedules (disable/enable); no endpoint, an unreachable one, a 401, a 403 and a login
+// page instead of the API give messages naming the setting to fix. With
+// flowbook.images.registry set, Run on Kubeflow builds the step images as Run on Cluster does
+// (Kaniko on a SIMULATED cluster, pushing to a real local registry) and the uploaded IR names
+// them; a failed or cancelled build uploads nothing and leaves no build Pod. Settings are
 // restored at the end, so the suites after this one see no Kubeflow.
 
 import * as assert from 'node:assert/strict';
@@ -13,8 +17,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { parseAllDocuments } from 'yaml';
 import type { TreeSummary } from '../../../src/extension/cluster/index';
+import { StaticCredentials } from '../../../src/images/dockerConfig';
+import { registryPool } from '../../../src/images/pool';
 import { SimulatedKfp } from '../../sim/kfpServer';
+import { startSim, type SimHarness } from '../../sim/harness';
+import { closedPort } from '../../support/ports';
+import { startRegistry, type TestRegistry } from '../../support/registry';
+import { pushBaseImage } from '../../unit/images/baseImage';
 import { writeFakeRun } from '../../support/runRecords';
 import { api, closeAllEditors, freshCopy, openNotebook, waitFor, workspaceDir } from './helpers';
 
@@ -27,6 +38,12 @@ async function setKfp(key: string, value: unknown): Promise<void> {
 }
 
 type RunResult = { runId?: string; url?: string } | undefined;
+
+/** The image of each executor in an uploaded pipeline version, by executor name. */
+function executorImages(content: string): Record<string, string> {
+  const spec = parseAllDocuments(content)[0]?.toJS() as { deploymentSpec: { executors: Record<string, { container: { image: string } }> } };
+  return Object.fromEntries(Object.entries(spec.deploymentSpec.executors).map(([name, e]) => [name, e.container.image]));
+}
 
 /** A KFP run as the Runs view names it. */
 function runNode(runId: string): { kind: 'run'; source: 'kfp'; id: string } {
@@ -120,6 +137,8 @@ describe('Kubeflow Pipelines (simulated KFP)', function () {
     assert.equal((run.run.pipeline_version_reference as { pipeline_version_id?: string }).pipeline_version_id, version?.pipeline_version_id, 'the run uses the uploaded version');
     assert.deepEqual(run.tasks.slice().sort(), analysis?.pipeline.steps.map((s) => s.name).sort(), 'the run has one task per step');
     assert.equal(sim.requests.every((r) => r.authorization), true, 'every request carried the token');
+    assert.deepEqual(new Set(Object.values(executorImages(version?.content ?? ''))), new Set(['python:3.12-slim']), 'without a registry every step runs the default image');
+    assert.match(flowbook.kfp.lastImageNote() ?? '', /^Steps load, train, evaluate run in python:3\.12-slim, which lacks cloudpickle \(Flowbook passes values between steps with it\)\. Set flowbook\.images\.registry .*flowbook\.defaultImage/);
     firstRun = first.runId;
   });
 
@@ -283,7 +302,146 @@ describe('Kubeflow Pipelines (simulated KFP)', function () {
     assert.equal(result, undefined, 'nothing was started');
     assert.equal(sim.runs.size, runs, 'no run was created');
     assert.match(flowbook.kfp.lastRunProblem() ?? '', /login page/);
+    assert.match(flowbook.kfp.lastRunProblem() ?? '', /flowbook\.kfp\.tokenSource.*flowbook\.kfp\.tokenFile/, 'the message names the settings');
+    assert.doesNotMatch(flowbook.kfp.lastRunProblem() ?? '', /--token-file/, 'not the command-line option');
     // The next refresh gets the API again and the message goes away.
     await viewUntil('the view to recover', (view) => (view.some((i) => i.contextValue === 'kfpMessage:error') ? undefined : view));
+  });
+
+  /** Runs "Run on Kubeflow" and checks that it started nothing: no upload, no run. */
+  const refused = async (options?: Record<string, unknown>): Promise<string> => {
+    const flowbook = await api();
+    const [versions, runs, creates] = [sim.versions.size, sim.runs.size, sim.count({ operation: 'RunService_CreateRun' })];
+    const result = await vscode.commands.executeCommand<RunResult>('flowbook.runOnKubeflow', uri, options);
+    assert.equal(result, undefined, 'nothing was started');
+    assert.equal(sim.versions.size, versions, 'no pipeline version was uploaded');
+    assert.equal(sim.runs.size, runs, 'no run was created');
+    assert.equal(sim.count({ operation: 'RunService_CreateRun' }), creates, 'no run creation was sent');
+    return flowbook.kfp.lastRunProblem() ?? '';
+  };
+
+  it('without flowbook.kfp.endpoint, Run on Kubeflow says which setting to set, and sends nothing', async () => {
+    await setKfp('kfp.endpoint', undefined);
+    try {
+      const requests = sim.requests.length;
+      const problem = await refused();
+      assert.match(problem, /^No Kubeflow Pipelines endpoint is set\. Set flowbook\.kfp\.endpoint to your Kubeflow address, e\.g\. https:\/\/kubeflow\.example\.com/);
+      assert.doesNotMatch(problem, /--endpoint/, 'no command-line option in VS Code');
+      assert.equal(sim.requests.length, requests, 'no request was sent');
+    } finally {
+      await setKfp('kfp.endpoint', `${sim.url}/pipeline`);
+    }
+  });
+
+  it('an unreachable endpoint is named, with the setting to check', async () => {
+    const endpoint = `http://127.0.0.1:${await closedPort()}/pipeline`;
+    await setKfp('kfp.endpoint', endpoint);
+    try {
+      const problem = await refused();
+      assert.match(problem, new RegExp(`^Cannot reach Kubeflow Pipelines at ${endpoint.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .*refused.*Check flowbook\\.kfp\\.endpoint`));
+    } finally {
+      await setKfp('kfp.endpoint', `${sim.url}/pipeline`);
+    }
+  });
+
+  it('a token KFP refuses (401) names the token settings, never the token', async () => {
+    const wrong = path.join(dir, 'wrong-token');
+    fs.writeFileSync(wrong, 'bob-token-not-known', { mode: 0o600 });
+    await setKfp('kfp.tokenFile', wrong);
+    try {
+      const problem = await refused();
+      assert.match(problem, /refused the credentials \(401\)/);
+      assert.match(problem, /flowbook\.kfp\.tokenSource.*flowbook\.kfp\.tokenFile/);
+      assert.doesNotMatch(problem, /--token-file|bob-token-not-known/);
+    } finally {
+      await setKfp('kfp.tokenFile', path.join(dir, 'token'));
+    }
+  });
+
+  describe('step images (simulated cluster with Kaniko, real local registry)', function () {
+    let h: SimHarness;
+    let reg: TestRegistry;
+    const IMAGE_KEYS = ['kubeconfig', 'defaultImage', 'images.registry', 'images.builder', 'images.insecure'];
+    const setSetting = (key: string, value: unknown) => vscode.workspace.getConfiguration('flowbook').update(key, value, vscode.ConfigurationTarget.Global);
+    const buildPods = () => h.sim.store.list('/pods', NS).filter((p) => JSON.stringify(p).includes('kaniko'));
+
+    before(async () => {
+      reg = await startRegistry();
+      const pool = registryPool({ credentials: new StaticCredentials({}), insecureRegistries: [reg.host] });
+      await pushBaseImage(pool, reg.host, 'flowbook/base', '1');
+      h = await startSim({ namespace: NS });
+      await setSetting('kubeconfig', h.kubeconfig);
+      await setSetting('defaultImage', `${reg.host}/flowbook/base:1`);
+      await setSetting('images.registry', `${reg.host}/team/nb`);
+      await setSetting('images.builder', 'kaniko');
+      await setSetting('images.insecure', true);
+      const flowbook = await api();
+      await waitFor('the kubeconfig to be found', () => (flowbook.cluster.state() !== 'unconfigured' ? true : undefined));
+    });
+
+    after(async () => {
+      for (const key of IMAGE_KEYS) await setSetting(key, undefined);
+      const flowbook = await api();
+      await waitFor('the cluster to be gone', () => (flowbook.cluster.state() === 'unconfigured' ? true : undefined));
+      await h?.close();
+      await reg?.stop();
+    });
+
+    it('a failed build names the notebook and the builder\'s reason, uploads nothing and leaves no build Pod', async () => {
+      uri = freshCopy('pipeline.ipynb', 'kfp-images-fail.ipynb');
+      await (await api()).analysis(await openNotebook(uri));
+      const problem = await refused({ images: 'build', requirements: ['fail-please==1.0'] });
+      assert.match(problem, /^The step images of kfp-images-fail\.ipynb could not be built: /);
+      assert.match(problem, /fail-please/);
+      assert.ok((h.sim.kaniko?.builds.length ?? 0) >= 1, 'the build ran on the cluster');
+      await waitFor('the build Pod to be deleted', () => (buildPods().length === 0 ? true : undefined));
+    });
+
+    it('a builder that cannot work here names flowbook.images.builder, and nothing is uploaded', async () => {
+      uri = freshCopy('pipeline.ipynb', 'kfp-images-builder.ipynb');
+      await (await api()).analysis(await openNotebook(uri));
+      await setSetting('images.builder', 'podman');
+      try {
+        const problem = await refused({ images: 'build', requirements: ['numpy==1.26.4'] });
+        assert.match(problem, /^The step images of kfp-images-builder\.ipynb could not be built: The podman builder cannot be used here: .*choose another builder \(flowbook\.images\.builder auto\|docker\|podman\|buildah\|kaniko\|oci\)/);
+      } finally {
+        await setSetting('images.builder', 'kaniko');
+      }
+    });
+
+    it('cancelling during the build stops it, uploads nothing and deletes the build Pod', async () => {
+      uri = freshCopy('pipeline.ipynb', 'kfp-images-cancel.ipynb');
+      await (await api()).analysis(await openNotebook(uri));
+      const abort = new AbortController();
+      const started = h.sim.kaniko?.builds.length ?? 0;
+      const refusal = refused({ images: 'build', requirements: ['hang-please==1.0'], signal: abort.signal });
+      const build = await waitFor('the build to run', () => {
+        const b = h.sim.kaniko?.builds[started];
+        return b?.state === 'running' ? b : undefined;
+      }, 60_000);
+      abort.abort();
+      assert.equal(await refusal, 'cancelled');
+      await waitFor('the build Pod to be deleted', () => (buildPods().length === 0 ? true : undefined));
+      assert.equal(build.state, 'deleted', 'the hanging build was stopped');
+    });
+
+    it('builds the step images with the image settings, and the uploaded version runs every step in them', async () => {
+      const flowbook = await api();
+      uri = freshCopy('pipeline.ipynb', 'kfp-images.ipynb');
+      await flowbook.analysis(await openNotebook(uri));
+      const versions = new Set(sim.versions.keys());
+      const result = await vscode.commands.executeCommand<RunResult>('flowbook.runOnKubeflow', uri, { images: 'build', requirements: ['numpy==1.26.4'] });
+      assert.ok(result?.runId, `the run started (${flowbook.kfp.lastRunProblem() ?? ''})`);
+      assert.equal(flowbook.kfp.lastImageNote(), undefined, 'no default-image note with a registry');
+      const build = h.sim.kaniko?.builds.at(-1);
+      assert.equal(build?.state, 'succeeded', 'Kaniko built the image on the cluster');
+      const image = build?.destinations[0] ?? '';
+      assert.match(image, new RegExp(`^${reg.host.replace(/\./g, '\\.')}/team/nb:fb-[0-9a-f]{12,}$`));
+      const uploaded = [...sim.versions.values()].filter((v) => !versions.has(v.pipeline_version_id));
+      assert.equal(uploaded.length, 1, 'one new version');
+      assert.deepEqual(executorImages(uploaded[0]?.content ?? ''), { 'exec-evaluate': image, 'exec-load': image, 'exec-train': image });
+      const run = sim.runs.get(result.runId);
+      assert.equal((run?.run.pipeline_version_reference as { pipeline_version_id?: string }).pipeline_version_id, uploaded[0]?.pipeline_version_id, 'the run uses it');
+    });
   });
 });
