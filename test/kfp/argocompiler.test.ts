@@ -183,7 +183,7 @@ function assertRunsOurPipeline(name: string, pipeline: Pipeline, kfp: KfpCompile
 }
 
 let compiler: Compiler;
-let tmp: string;
+let tmp: string | undefined;
 
 before(async function () {
   this.timeout(60_000);
@@ -191,10 +191,12 @@ before(async function () {
   compiler = await Compiler.create();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowbook-argocompiler-'));
 });
-after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+after(() => {
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 function write(name: string, kfp: KfpCompiled): string {
-  const file = path.join(tmp, name);
+  const file = path.join(tmp ?? os.tmpdir(), name);
   fs.writeFileSync(file, kfpYaml(kfp, name, toYaml));
   return file;
 }
