@@ -154,6 +154,11 @@ export class SimulatedKfp {
     this.faults.push({ ...fault, left: fault.times ?? 1 });
   }
 
+  /** Drops the faults not used up yet. */
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
   /** How many requests matched (by operationId and/or status). */
   count(filter: Partial<Pick<KfpRequestRecord, 'operation' | 'status' | 'method'>>): number {
     return this.requests.filter((r) => Object.entries(filter).every(([k, v]) => r[k as keyof KfpRequestRecord] === v)).length;

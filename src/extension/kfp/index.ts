@@ -318,7 +318,7 @@ export function registerKfp(ctx: Ctx, deps: KfpDeps, own: <T extends vscode.Disp
       ctx.log.info(`Kubeflow run ${result.run?.run_id ?? ''} (${result.versionUploaded ? 'new version' : 'existing version'} ${result.version.name ?? ''})`);
       void runs.refresh();
       const open = result.url ? 'Open in Kubeflow' : undefined;
-      void vscode.window.showInformationMessage(`Started ${result.run?.display_name ?? 'the run'} in experiment ${result.experiment?.display_name ?? ''}.`, ...(open ? [open] : [])).then((choice) => {
+      void vscode.window.showInformationMessage(`Started run "${result.run?.display_name ?? ''}" in experiment "${result.experiment?.display_name ?? ''}" on Kubeflow.`, ...(open ? [open] : [])).then((choice) => {
         if (choice && result.url) void vscode.env.openExternal(vscode.Uri.parse(result.url));
       });
       return { runId: result.run?.run_id, url: result.url };
