@@ -4,8 +4,8 @@
 # nothing outside the checkout changes. Idempotent: does nothing when the binary is newer
 # than the checker's sources. Needs Go (>= 1.24, /usr/local/go/bin is searched) and the Go
 # module proxy. A cold build downloads 1.4 GB of modules and compiles for minutes (6.7 min
-# on a busy 2-core machine): it is not part of scripts/test-all.sh; `npm run check:kfp-backend`
-# runs it, then the test.
+# on a busy 2-core machine, about 4 CPU-minutes): scripts/setup.sh runs it once, and
+# `npm run check:kfp-backend` runs it, then the test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=test/kfp/argocompiler

@@ -26,6 +26,8 @@ static_checks() {
 
 suite "typecheck and lint" static_checks
 suite "unit and integration (mocha)" npx mocha 'out/test/unit/**/*.test.js'
+# The KFP target through KFP's own backend code (built by setup.sh into .cache/go).
+suite "KFP backend (Go argocompiler)" npx mocha --timeout 600000 out/test/kfp/argocompiler.test.js
 
 # The VS Code extension in a real VS Code (code-server + Chromium, installed by setup.sh):
 # the bundles are built once, then the integration suite runs in code-server's extension
