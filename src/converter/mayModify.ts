@@ -154,6 +154,8 @@ function aliasGroups(cells: readonly { cell: number; a: CellAnalysis }[], import
       const k = key(al.name, cell);
       if (!parent.has(k)) parent.set(k, k);
       for (const o of al.of) {
+        // `a = np.asarray(b)` shares b, not the module: joining through `np` would make one group of every such call.
+        if (importNames.has(o)) continue;
         const ko = key(o, cell);
         if (!parent.has(ko)) parent.set(ko, ko);
         union(k, ko);

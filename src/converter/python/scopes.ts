@@ -10,6 +10,7 @@ import type {
 } from '../ir';
 import type { PyNode } from './grammar';
 import { isReadOnlyFunction, isReadOnlyMethod } from './pureCalls';
+import { sharedRoots } from './sharing';
 
 /** What the scope walk finds: the analysis of a cell, less what lowering adds. */
 export type ScopeFacts = Pick<CellAnalysis, 'reads' | 'binds' | 'mutates' | 'deletes' | 'definitions' | 'imports' | 'starImports' | 'effects'>;
@@ -92,10 +93,7 @@ const NO_NAMES = new Set([
 const SEEDS = new Set(['seed', 'manual_seed', 'manual_seed_all', 'set_seed', 'set_random_seed']);
 const NOT_DRAWS = new Set(['default_rng', 'RandomState', 'Generator', 'get_state', 'set_state', 'getstate', 'setstate', 'SeedSequence', 'PCG64', 'MT19937', 'Random', 'SystemRandom']);
 const TORCH_DRAWS = new Set(['rand', 'randn', 'randint', 'randperm', 'normal', 'bernoulli', 'multinomial', 'poisson', 'rand_like', 'randn_like', 'randint_like']);
-/** Calls whose result shares the objects of their arguments (a shallow copy, a view, an iterator over them). */
-const SHARING_CALLS = new Set(['list', 'tuple', 'set', 'frozenset', 'dict', 'zip', 'enumerate', 'reversed', 'sorted', 'iter', 'filter', 'vars']);
 /** Calls whose result is an iterator a later step would receive partly or wholly consumed. */
-const SHARING_METHODS = new Set(['items', 'values', 'keys', 'get', 'pop', 'popitem', 'setdefault', 'view']);
 const ITERATOR_CALLS = new Set(['iter', 'map', 'filter', 'zip', 'enumerate', 'reversed']);
 
 function field(node: PyNode, name: string): PyNode | undefined {
@@ -660,58 +658,9 @@ class ScopeWalker {
     if (others.length > 0) this.aliases.push({ name, of: others, line });
   }
 
-  /** The module names whose objects the value of `node` may share: `df`, `m` in `[m, n]`, `models` in `models.items()`. */
+  /** The module names whose objects the value of `node` may share (see `sharing.ts`). */
   private aliasRoots(node: PyNode, scope: Scope): string[] {
-    const out = new Set<string>();
-    const stack = [node];
-    while (stack.length > 0) {
-      const n = stack.pop() as PyNode;
-      switch (n.type) {
-        case 'identifier':
-        case 'attribute':
-        case 'subscript': {
-          const root = rootName(n);
-          if (root) {
-            const name = this.text(root);
-            if (!this.importBound.has(name) && this.resolvesToModule(name, scope)) out.add(name);
-          }
-          break;
-        }
-        case 'call': {
-          const fn = field(n, 'function');
-          const args = field(n, 'arguments');
-          const method = fn?.type === 'attribute' ? field(fn, 'attribute') : undefined;
-          if (method && SHARING_METHODS.has(this.text(method))) {
-            const root = rootName(n);
-            if (root) stack.push(root);
-          } else if (fn?.type === 'identifier' && SHARING_CALLS.has(this.text(fn)) && args) {
-            stack.push(...args.children);
-          }
-          break;
-        }
-        case 'list': case 'tuple': case 'set': case 'expression_list': case 'parenthesized_expression':
-        case 'list_splat': case 'dictionary_splat': case 'conditional_expression': case 'dictionary': case 'argument_list':
-          stack.push(...n.children);
-          break;
-        case 'pair': {
-          const v = field(n, 'value');
-          if (v) stack.push(v);
-          break;
-        }
-        case 'keyword_argument': {
-          const v = field(n, 'value');
-          if (v) stack.push(v);
-          break;
-        }
-        default:
-          if (COMPREHENSIONS.has(n.type)) {
-            const clause = n.children.find((c) => c.type === 'for_in_clause');
-            const right = clause?.children.find((c) => c.field === 'right');
-            if (right) stack.push(right);
-          }
-      }
-    }
-    return [...out];
+    return sharedRoots(node, { text: (n) => this.text(n), isData: (name) => !this.importBound.has(name) && this.resolvesToModule(name, scope) });
   }
 
   private augmentedAssignment(node: PyNode, scope: Scope): void {
