@@ -3,7 +3,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Frame, Page } from 'playwright-core';
+import type { Frame, Locator, Page } from 'playwright-core';
 import { REPO } from '../extension/codeServer';
 
 export const SHOTS = path.join(REPO, 'test-results', 'screenshots');
@@ -40,6 +40,7 @@ export class Workbench {
     await input.fill(`>${title}`);
     const row = this.page.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: exactly(title) }) }).first();
     await row.waitFor();
+    await this.settled(row);
     await row.click();
   }
 
@@ -62,20 +63,48 @@ export class Workbench {
     await this.page.locator('.quick-input-widget input').fill(label);
     const row = this.page.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: exactly(label) }) }).first();
     await row.waitFor();
+    await this.settled(row);
     await row.click();
     await this.page.locator(`.monaco-workbench.${workbenchClass}`).waitFor({ timeout: 30_000 });
   }
 
-  /** Opens a workspace file by name with Quick Open. */
+  /**
+   * Waits until `row` stays where it is for 300 ms: Quick Open first lists editors from the
+   * history, then the file search results, and a click during that re-render is lost.
+   */
+  private async settled(row: Locator): Promise<void> {
+    let last = '';
+    for (let i = 0; i < 50; i++) {
+      const box = await row.boundingBox();
+      const now = JSON.stringify(box);
+      if (box && now === last) return;
+      last = now;
+      await this.page.waitForTimeout(300);
+    }
+  }
+
+  /**
+   * Opens a workspace file by name with Quick Open, and returns once its editor is the active
+   * tab. A click on a row while the list is still being filled can miss, and the history can
+   * offer an editor of the same name (a graph, a run): then the whole Quick Open is tried again.
+   */
   async openFile(name: string): Promise<void> {
-    await this.focusWorkbench();
-    await this.page.keyboard.press('Control+P');
-    await this.page.locator('.quick-input-widget input').fill(name);
-    // The file itself, not an editor of the same name from the history (a graph, a run).
-    const row = this.page.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: exactly(name) }) }).first();
-    await row.waitFor();
-    await row.click();
-    // A click while the list is still being filled can miss: then the row is still there.
-    if (await row.isVisible()) await row.click();
+    const activeTab = this.page.locator('.editor-group-container.active .tab.active', { has: this.page.locator('.label-name', { hasText: exactly(name) }) });
+    for (let attempt = 1; ; attempt++) {
+      await this.focusWorkbench();
+      await this.page.keyboard.press('Control+P');
+      await this.page.locator('.quick-input-widget input').fill(name);
+      const row = this.page.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: exactly(name) }) }).first();
+      await row.waitFor();
+      await this.settled(row);
+      await row.click();
+      try {
+        await activeTab.waitFor({ timeout: 10_000 });
+        return;
+      } catch (e) {
+        if (attempt === 3) throw new Error(`Quick Open did not open ${name} after ${attempt} tries: ${(e as Error).message}`, { cause: e });
+        await this.page.keyboard.press('Escape');
+      }
+    }
   }
 }
