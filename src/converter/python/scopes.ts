@@ -400,6 +400,12 @@ class ScopeWalker {
       case 'yield':
         if (scope.summary && scope === scope.summary.scope) scope.summary.out.generator = true;
         return this.each(node.children, LOAD, scope);
+      case 'return_statement':
+        // Provably new only when no name at all can reach the value (`return {'acc': accuracy_score(y, p)}`).
+        if (scope.summary && scope === scope.summary.scope && node.children.some((v) => sharedRoots(v, { text: (n) => this.text(n), isData: () => true }).length > 0)) {
+          scope.summary.out.returnsShared = true;
+        }
+        return this.each(node.children, LOAD, scope);
       case 'global_statement':
       case 'nonlocal_statement':
         if (scope.kind !== 'module') {
@@ -632,11 +638,12 @@ class ScopeWalker {
 
   /** At the top level: `X_df = df` and `data = [a, b]` make aliases; a generator or open file bound to a name is noted. */
   private assignmentEffects(targets: PyNode[], value: PyNode, scope: Scope): void {
-    const of = this.aliasRoots(value, scope);
+    const calls: { callee: string; of: string[] }[] = [];
+    const of = this.aliasRoots(value, scope, calls);
     for (const t of targets) {
       // `obj.df = df` puts df inside obj: obj and df share it.
       const names = t.type === 'attribute' || t.type === 'subscript' ? [rootName(t)].filter((n): n is PyNode => n !== undefined) : identifiersIn(t);
-      if (of.length > 0) for (const id of names) this.alias(this.text(id), of, value.line);
+      for (const id of names) this.alias(this.text(id), of, value.line, calls);
     }
     const target = targets.length === 1 ? targets[0] : undefined;
     if (target?.type !== 'identifier') return;
@@ -653,14 +660,19 @@ class ScopeWalker {
     }
   }
 
-  private alias(name: string, of: string[], line: number): void {
+  private alias(name: string, of: string[], line: number, calls: { callee: string; of: string[] }[] = []): void {
     const others = of.filter((n) => n !== name);
-    if (others.length > 0) this.aliases.push({ name, of: others, line });
+    if (calls.length > 0) this.aliases.push({ name, of: others, line, calls: calls.map((c) => ({ callee: c.callee, of: c.of.filter((n) => n !== name) })) });
+    else if (others.length > 0) this.aliases.push({ name, of: others, line });
   }
 
-  /** The module names whose objects the value of `node` may share (see `sharing.ts`). */
-  private aliasRoots(node: PyNode, scope: Scope): string[] {
-    return sharedRoots(node, { text: (n) => this.text(n), isData: (name) => !this.importBound.has(name) && this.resolvesToModule(name, scope) });
+  /** The module names whose objects the value of `node` may share (see `sharing.ts`); plain calls go to `calls`. */
+  private aliasRoots(node: PyNode, scope: Scope, calls?: { callee: string; of: string[] }[]): string[] {
+    return sharedRoots(node, {
+      text: (n) => this.text(n),
+      isData: (name) => !this.importBound.has(name) && this.resolvesToModule(name, scope),
+      onCall: calls && ((callee, of) => calls.push({ callee, of })),
+    });
   }
 
   private augmentedAssignment(node: PyNode, scope: Scope): void {
@@ -704,8 +716,9 @@ class ScopeWalker {
     if (scope.kind === 'module') {
       // `for d in data:` and `for k, m in models.items():`: d and m are the objects in the container.
       this.loops.push({ start: node.start, end: node.end });
-      const of = iterables.flatMap((i) => this.aliasRoots(i, scope));
-      if (of.length > 0) for (const t of targets) for (const id of identifiersIn(t)) this.alias(this.text(id), of, node.line);
+      const calls: { callee: string; of: string[] }[] = [];
+      const of = iterables.flatMap((i) => this.aliasRoots(i, scope, calls));
+      for (const t of targets) for (const id of identifiersIn(t)) this.alias(this.text(id), of, node.line, calls);
     }
     this.each(rest, LOAD, scope);
     this.each(targets, STORE, scope);

@@ -59,6 +59,8 @@ export interface SharingContext {
   text(node: PyNode): string;
   /** True for a name of the module namespace that is data (not bound by an import in this cell). */
   isData(name: string): boolean;
+  /** A plain call `f(...)` taken as new here, with its arguments' roots: a notebook function may still return one. */
+  onCall?(callee: string, of: string[]): void;
 }
 
 function child(node: PyNode, name: string): PyNode | undefined {
@@ -97,9 +99,21 @@ export function sharedRoots(node: PyNode, ctx: SharingContext, bound: ReadonlyMa
         if (value) stack.push(value);
         break;
       }
-      case 'call':
-        stack.push(...callShares(n, ctx));
+      case 'call': {
+        const parts = callShares(n, ctx);
+        stack.push(...parts);
+        const fn = child(n, 'function');
+        const args = child(n, 'arguments');
+        const roots = (nodes: (PyNode | undefined)[]) => nodes.flatMap((x) => (x ? sharedRoots(x, { ...ctx, onCall: undefined }, bound) : []));
+        if (parts.length > 0 || !ctx.onCall) break;
+        // A notebook method is looked up by name (`.get_model`), with the receiver among what it may return.
+        if (fn?.type === 'identifier') ctx.onCall(ctx.text(fn), roots([args]));
+        else if (fn?.type === 'attribute') {
+          const method = child(fn, 'attribute');
+          if (method) ctx.onCall(`.${ctx.text(method)}`, roots([child(fn, 'object'), args]));
+        }
         break;
+      }
       case 'binary_operator': {
         // Arithmetic gives new values; `lst + [m]`, `[m] * 3`, `a + b` (two lists) and
         // `d | {'k': v}` hold the operands' objects.

@@ -14,7 +14,8 @@ import { loadCases, writeCaseNotebook } from '../../fidelity/cases';
 describe('converter: which objects an assigned value may share', () => {
   let analyzer: PythonAnalyzer;
   before(async () => (analyzer = await PythonAnalyzer.create()));
-  const shares = (code: string) => Object.fromEntries(analyzer.analyzeCell(code, 0).effects.aliases.map((a) => [a.name, [...a.of].sort()]));
+  // The roots found in the cell itself (calls into notebook functions are decided across cells, below).
+  const shares = (code: string) => Object.fromEntries(analyzer.analyzeCell(code, 0).effects.aliases.filter((a) => a.of.length > 0).map((a) => [a.name, [...a.of].sort()]));
 
   it('new values share nothing: immutable attributes, literals, f-strings, comparisons, arithmetic, len(), known new results', () => {
     for (const code of [
@@ -52,6 +53,17 @@ describe('converter: which objects an assigned value may share', () => {
     for (const [code, expected] of cases) assert.deepEqual(shares(code), expected, code);
   });
 
+  it('a plain call or a method call is noted with its arguments (and receiver), for notebook functions that may return them', () => {
+    const [alias] = analyzer.analyzeCell('m = make(x, k=y)\nw = box.content(z)', 0).effects.aliases;
+    assert.deepEqual({ ...alias, calls: alias?.calls?.map((c) => ({ ...c, of: [...c.of].sort() })) }, { name: 'm', of: [], line: 1, calls: [{ callee: 'make', of: ['x', 'y'] }] });
+    assert.deepEqual(analyzer.analyzeCell('w = box.content(z)', 0).effects.aliases[0]?.calls, [{ callee: '.content', of: ['box', 'z'] }]);
+    const summary = (code: string) => analyzer.analyzeCell(code, 0).effects.functions[0]?.returnsShared;
+    assert.equal(summary('def f(xs):\n    return len(xs) * 2'), undefined);
+    assert.equal(summary("def f(y, p):\n    return {'acc': accuracy_score(y, p)}"), undefined);
+    assert.equal(summary('def f(rows):\n    return rows[0]'), true);
+    assert.equal(summary('def f():\n    d = STATE\n    return d'), true);
+  });
+
   it('a name bound by an import in the cell is never a root', () => {
     assert.deepEqual(shares('import numpy as np\nb = np.array(a, copy=False)'), { b: ['a'] });
   });
@@ -74,6 +86,8 @@ describe('converter: edges of the alias fidelity cases', function () {
     '04l-asarray-is-the-array': { present: ['write->report'] },
     '04m-list-concatenation-shares-elements': { present: ['grow->report'] },
     '04n-attribute-and-item-aliases': { present: ['grow->report'] },
+    '04o-function-returns-argument': { present: ['grow->report'] },
+    '04p-function-returns-new-value': { absent: ['count->grow'] },
   };
   const cases = loadCases().filter((c) => c.name in expectations);
 
