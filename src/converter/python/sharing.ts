@@ -5,10 +5,11 @@
 // arithmetic, immutable attributes (`df.shape[0]`, `cls.__name__`), the condition of
 // `a if c else b`, a comprehension whose elements are new (`[str(t) for t in df.dtypes]`).
 // Sharing where a real alias may result: `x or y`, views (`df.to_numpy()`, `a.reshape(...)`),
-// methods returning their receiver (`fit`), `copy=False` and `out=`. Calls not named here
-// are taken as new values, as the analysis always took them (known gaps, in
-// docs/architecture.md: constructors keeping an argument, notebook functions returning one,
-// shallow copies of containers).
+// methods returning their receiver (`fit`), `copy=False` and `out=`. Other calls are
+// reported to `onCall`: the may-modify analysis knows, across cells, whether a notebook
+// function, class or method may return what it is given. The rest are taken as new values,
+// as the analysis always took them (known gaps, in docs/architecture.md: package constructors
+// keeping an argument, shallow copies of containers).
 
 import type { PyNode } from './grammar';
 
