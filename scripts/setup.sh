@@ -68,6 +68,13 @@ if ! .venv-kfp/bin/python -c "import kfp, sys; sys.exit(kfp.__version__ != '$KFP
   .venv-kfp/bin/pip install --quiet --disable-pip-version-check \
     "kfp==$KFP_VERSION" "kfp-pipeline-spec==$KFP_VERSION" "kfp-kubernetes==$KFP_VERSION"
 fi
+# ML Metadata's own protos, to check Flowbook's metrics reader byte for byte
+# (test/kfp/mlmd_codec.py loads only the generated message modules: no gRPC, no C++ store).
+MLMD_VERSION=1.17.1
+if ! .venv-kfp/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('ml-metadata') != '$MLMD_VERSION')" 2>/dev/null; then
+  echo "setup: ml-metadata $MLMD_VERSION protos in .venv-kfp"
+  .venv-kfp/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "ml-metadata==$MLMD_VERSION"
+fi
 
 # VS Code extension tests: code-server 4.100.3 (VS Code 1.100.3) into .cache/code-server.
 bash scripts/install-code-server.sh

@@ -114,7 +114,7 @@ export function activate(context: vscode.ExtensionContext): FlowbookApi {
 
     const cluster = registerCluster(c, { models, runsModel, runsTree, graphs }, own);
     const verify = own(new VerifyCommand(c, runs, local));
-    const kfpFeature = registerKfp(c, { models }, own);
+    const kfpFeature = registerKfp(c, { models, runsModel, runsTree, graphs, images: cluster.images }, own);
     const commands = registerCommands(c, kfpFeature.commands(verify.commands(cluster.commands(commandTable(c, { tags, workflows, runs, runsModel, graphs, logs, results, notebookSettings })))), own);
     const activationMs = performance.now() - started;
     c.log.info(`Flowbook activated in ${activationMs.toFixed(1)} ms`);

@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { Ctx } from '../workbench/context';
 import type { MissingModules } from '../runner/python';
+import { settingsTarget } from '../workbench/settings';
 
 /** What the runner's preflight records when the interpreter lacks packages the notebook imports. */
 export type MissingPackages = MissingModules;
@@ -51,8 +52,7 @@ export async function selectInterpreter(ctx: Ctx, resource: vscode.Uri | undefin
     defaultUri: vscode.Uri.file('/usr/bin'),
   }))?.[0];
   if (!picked) return undefined;
-  const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
-  await config.update('pythonInterpreter', picked.fsPath, target);
+  await config.update('pythonInterpreter', picked.fsPath, settingsTarget());
   ctx.log.info(`flowbook.pythonInterpreter set to ${picked.fsPath}`);
   return picked.fsPath;
 }

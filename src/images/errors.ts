@@ -25,3 +25,20 @@ export class ImageError extends Error {
     this.name = 'ImageError';
   }
 }
+
+/** The CLI options image messages name, and the VS Code settings that do the same. */
+const SETTING_FOR_OPTION: readonly (readonly [string, string])[] = [
+  ['--registry-secret', 'flowbook.cluster.registrySecret'],
+  ['--registry', 'flowbook.images.registry'],
+  ['--builder', 'flowbook.images.builder'],
+  ['--insecure', 'flowbook.images.insecure'],
+  ['--image', 'flowbook.defaultImage'],
+  ['--python', 'flowbook.pythonInterpreter'],
+];
+
+/** An image message for the extension: each CLI option it names becomes the matching `flowbook.*` setting. */
+export function inSettingsTerms(message: string): string {
+  let out = message;
+  for (const [option, setting] of SETTING_FOR_OPTION) out = out.replace(new RegExp(`${option}(?![\\w-])`, 'g'), setting);
+  return out;
+}

@@ -8,6 +8,7 @@ import * as https from 'node:https';
 import * as crypto from 'node:crypto';
 import type { KfpEndpoint } from './endpoint';
 import { errorForNetwork, errorForResponse, KfpError, RequestContext } from './errors';
+import { decodeArtifactsResponse, encodeArtifactsRequest, GET_ARTIFACTS_BY_ID, grpcWebFrame, GRPC_WEB_CONTENT_TYPE, parseGrpcWebBody, type MlmdArtifact } from './mlmd';
 import type { Experiment, Pipeline, PipelineVersion, Predicate, RecurringRun, Run } from './types';
 
 export interface KfpClientOptions {
@@ -31,6 +32,17 @@ interface Request {
   signal?: AbortSignal;
   /** Answer text instead of JSON (the log endpoint). */
   text?: boolean;
+  /** A body sent as it is (gRPC-web), with its content type. */
+  raw?: { body: Buffer; contentType: string };
+  /** The full URL, when the request does not go under the API base (gRPC-web at the origin). */
+  url?: string;
+}
+
+interface Answer {
+  status: number;
+  contentType?: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
 }
 
 const API = '/apis/v2beta1';
@@ -130,6 +142,11 @@ export class KfpClient {
     return (page.pipeline_versions ?? []).find((v) => v.name === name);
   }
 
+  /** The pipelines of the namespace (and the shared ones), newest first. */
+  listPipelines(signal?: AbortSignal): Promise<Pipeline[]> {
+    return this.listAll<Pipeline>('pipelines', `${API}/pipelines`, { namespace: this.namespace, sort_by: 'created_at desc' }, 'list pipelines', signal);
+  }
+
   /** The versions of `pipelineId`, newest first. */
   async listVersions(pipelineId: string, signal?: AbortSignal): Promise<PipelineVersion[]> {
     return this.listAll<PipelineVersion>('pipeline_versions', `${API}/pipelines/${encodeURIComponent(pipelineId)}/versions`, { sort_by: 'created_at desc' }, 'list pipeline versions', signal);
@@ -198,6 +215,46 @@ export class KfpClient {
       text: true,
       ...opt(signal),
     });
+  }
+
+  // ML Metadata
+
+  /**
+   * Artifacts by id from ML Metadata, through the gRPC-web route the KFP UI reads them with
+   * (its proxy at `<endpoint>/ml_metadata.MetadataStoreService/…`, else the same path at the
+   * origin, where Kubeflow routes `/ml_metadata`). Throws a KfpError when neither answers.
+   */
+  async artifactsById(ids: readonly string[], signal?: AbortSignal): Promise<MlmdArtifact[]> {
+    if (ids.length === 0) return [];
+    const ctx = this.ctx('read metrics from ML Metadata');
+    const body = grpcWebFrame(encodeArtifactsRequest(ids));
+    const base = new URL(this.endpoint.apiBase);
+    const urls = [`${this.endpoint.apiBase}${GET_ARTIFACTS_BY_ID}`];
+    if (base.pathname !== '/' && base.pathname !== '') urls.push(`${base.origin}${GET_ARTIFACTS_BY_ID}`);
+    let last: unknown;
+    for (const url of urls) {
+      const req: Request = { method: 'POST', path: GET_ARTIFACTS_BY_ID, url, raw: { body, contentType: GRPC_WEB_CONTENT_TYPE }, ctx, ...opt(signal) };
+      let answer: Answer;
+      try {
+        answer = await this.send(req);
+      } catch (err) {
+        throw errorForNetwork(err, { ...ctx, endpoint: this.endpoint.display });
+      }
+      const full: RequestContext = { ...ctx, endpoint: this.endpoint.display };
+      if (answer.status === 404 || (answer.status === 200 && !/grpc-web/i.test(answer.contentType ?? '') && !/text\/html/i.test(answer.contentType ?? ''))) {
+        last = new KfpError('notFound', `Kubeflow Pipelines at ${this.endpoint.display} has no ML Metadata route (${GET_ARTIFACTS_BY_ID} answered ${answer.status}).`, { status: answer.status });
+        continue;
+      }
+      if (answer.status < 200 || answer.status >= 300 || /text\/html/i.test(answer.contentType ?? '')) {
+        throw errorForResponse(answer.status, answer.contentType, answer.body.toString('utf8'), full);
+      }
+      const grpc = parseGrpcWebBody(answer.body, answer.headers);
+      if (grpc.status !== 0) {
+        throw new KfpError(grpc.status === 7 || grpc.status === 16 ? 'forbidden' : 'server', `ML Metadata at ${this.endpoint.display} refused to ${ctx.action} (gRPC status ${grpc.status})${grpc.statusMessage ? `: ${grpc.statusMessage}` : ''}.`, { status: answer.status });
+      }
+      return grpc.message ? decodeArtifactsResponse(grpc.message) : [];
+    }
+    throw last;
   }
 
   // Recurring runs
@@ -273,9 +330,28 @@ export class KfpClient {
 
   private async once<T>(req: Request): Promise<T> {
     const ctx: RequestContext = { ...req.ctx, endpoint: this.endpoint.display };
-    const url = new URL(this.endpoint.apiBase + req.path);
+    const answer = await this.send(req).catch((err: unknown) => {
+      throw errorForNetwork(err, ctx);
+    });
+    const text = answer.body.toString('utf8');
+    if (answer.status < 200 || answer.status >= 300) throw errorForResponse(answer.status, answer.contentType, text, ctx);
+    if (req.text) return text as T;
+    try {
+      // An HTML page with 200 is a login page that a proxy served in place of the API.
+      if (/text\/html/i.test(answer.contentType ?? '') || /^\s*</.test(text)) throw new Error('html');
+      return (text.trim() === '' ? {} : JSON.parse(text)) as T;
+    } catch {
+      const err = errorForResponse(answer.status, answer.contentType, text, ctx);
+      if (err.kind === 'loginPage') throw err;
+      throw new KfpError('badResponse', `Kubeflow Pipelines at ${this.endpoint.display} gave an answer that is not JSON when trying to ${ctx.action}. Check that flowbook.kfp.endpoint points at Kubeflow.`, { status: answer.status });
+    }
+  }
+
+  /** One HTTP exchange; rejects only when no answer came (the caller names the failure). */
+  private async send(req: Request): Promise<Answer> {
+    const url = new URL(req.url ?? this.endpoint.apiBase + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = { Accept: 'application/json' };
+    const headers: Record<string, string> = { Accept: req.raw ? req.raw.contentType : 'application/json' };
     let body: Buffer | undefined;
     if (req.json !== undefined) {
       body = Buffer.from(JSON.stringify(req.json));
@@ -284,12 +360,16 @@ export class KfpClient {
       const boundary = `flowbook-${crypto.randomBytes(12).toString('hex')}`;
       body = multipart(boundary, 'uploadfile', req.upload.filename, req.upload.content);
       headers['Content-Type'] = `multipart/form-data; boundary=${boundary}`;
+    } else if (req.raw) {
+      body = req.raw.body;
+      headers['Content-Type'] = req.raw.contentType;
+      headers['X-Grpc-Web'] = '1';
     }
     if (body) headers['Content-Length'] = String(body.length);
     const token = await this.endpoint.tokens.token(req.signal);
     if (token) headers.Authorization = `Bearer ${token}`;
 
-    const answer = await new Promise<{ status: number; contentType?: string; text: string }>((resolve, reject) => {
+    return new Promise<Answer>((resolve, reject) => {
       const lib = url.protocol === 'https:' ? https : http;
       const r = lib.request(url, {
         method: req.method,
@@ -300,28 +380,14 @@ export class KfpClient {
       }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, ...(res.headers['content-type'] ? { contentType: res.headers['content-type'] } : {}), text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, ...(res.headers['content-type'] ? { contentType: res.headers['content-type'] } : {}), headers: res.headers, body: Buffer.concat(chunks) }));
         res.on('error', reject);
         res.on('aborted', () => reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
       });
       r.on('timeout', () => r.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
       r.on('error', reject);
       r.end(body);
-    }).catch((err: unknown) => {
-      throw errorForNetwork(err, ctx);
     });
-
-    if (answer.status < 200 || answer.status >= 300) throw errorForResponse(answer.status, answer.contentType, answer.text, ctx);
-    if (req.text) return answer.text as T;
-    try {
-      // An HTML page with 200 is a login page that a proxy served in place of the API.
-      if (/text\/html/i.test(answer.contentType ?? '') || /^\s*</.test(answer.text)) throw new Error('html');
-      return (answer.text.trim() === '' ? {} : JSON.parse(answer.text)) as T;
-    } catch {
-      const err = errorForResponse(answer.status, answer.contentType, answer.text, ctx);
-      if (err.kind === 'loginPage') throw err;
-      throw new KfpError('badResponse', `Kubeflow Pipelines at ${this.endpoint.display} gave an answer that is not JSON when trying to ${ctx.action}. Check that flowbook.kfp.endpoint points at Kubeflow.`, { status: answer.status });
-    }
   }
 }
 

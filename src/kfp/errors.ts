@@ -162,3 +162,15 @@ function truncate(text: string, max = 300): string {
   const one = text.replace(/\s+/g, ' ');
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 }
+
+/** What the CLI options in KFP messages are called in VS Code (the messages name both the settings and the options). */
+const SETTING_WORDING: readonly (readonly [RegExp, string])[] = [
+  [/ \(or --endpoint\)/g, ''],
+  [/pass --token-file/g, 'set flowbook.kfp.tokenFile to a file holding a token'],
+  [/--token-file/g, 'flowbook.kfp.tokenFile'],
+];
+
+/** A KFP message for the extension: the command-line options it names become `flowbook.kfp.*` settings. */
+export function inSettingsTerms(message: string): string {
+  return SETTING_WORDING.reduce((text, [option, setting]) => text.replace(option, setting), message);
+}

@@ -10,4 +10,6 @@ export * from './gitSource';
 export * from './submit';
 export type * from './types';
 export * from './runsModel';
+export * from './runView';
+export * from './mlmd';
 export * from './portForward';

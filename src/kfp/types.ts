@@ -60,6 +60,15 @@ export interface TaskDetail {
   end_time?: string;
   error?: RpcStatus;
   parent_task_id?: string;
+  /** The task's execution in ML Metadata (an int64, so a string on the wire). */
+  execution_id?: string;
+  /** Output artifact name → the ids of its artifacts in ML Metadata (int64s, strings on the wire). */
+  outputs?: Record<string, ArtifactList>;
+  inputs?: Record<string, ArtifactList>;
+}
+
+export interface ArtifactList {
+  artifact_ids?: string[];
 }
 
 export interface RuntimeStatus {

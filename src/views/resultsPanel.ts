@@ -75,7 +75,7 @@ export class ResultsPanels extends Disposable {
       return [];
     }
     const items = all.map((r) => ({
-      label: r.title, description: `${r.id} · ${r.status}`, detail: describeRun(r), run: { source: r.source, id: r.id },
+      label: r.title, description: `${r.name ?? r.id} · ${r.status}${r.source === 'local' ? '' : ` · ${this.runs.allSources().find((s) => s.id === r.source)?.label ?? r.source}`}`, detail: describeRun(r), run: { source: r.source, id: r.id },
       picked: preselected.some((p) => p.source === r.source && p.id === r.id),
     }));
     const picked = await vscode.window.showQuickPick(items, { canPickMany: true, title: 'Compare Runs', placeHolder: 'Pick two or more runs' });
@@ -216,7 +216,7 @@ class ResultsPanel extends Disposable {
       // Oldest first, so charts read left to right in the order the runs happened.
       shown.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
       const sameTitle = shown.every((r) => r.title === shown[0]?.title);
-      const comparison = compareRuns(shown.map((r) => ({ id: r.id, label: sameTitle ? r.id : `${r.title} · ${r.id}`, parameters: r.parameters ?? {}, metrics: r.metrics ?? {} })));
+      const comparison = compareRuns(shown.map((r) => ({ id: r.id, label: sameTitle ? (r.name ?? r.id) : `${r.title} · ${r.name ?? r.id}`, parameters: r.parameters ?? {}, metrics: r.metrics ?? {} })));
       message = { type: 'compare', comparison, runs: shown.map((r) => ({ source: r.source, id: r.id, status: r.status, started: startedText(r.startedAt) })) };
     }
     void this.panel.webview.postMessage(message);
@@ -228,7 +228,7 @@ class ResultsPanel extends Disposable {
     const time = run.durationMs ?? (run.status === 'running' ? Date.now() - Date.parse(run.startedAt) : undefined);
     const view: RunDetailsView = {
       run: { source: run.source, id: run.id },
-      title: run.notebook ? `${path.basename(run.notebook)} — run ${run.id}` : `Run ${run.id}`,
+      title: `${run.notebook ? path.basename(run.notebook) : run.title} — run ${run.name ?? run.id}`,
       subtitle: [`${run.progress.done}/${run.progress.total} steps`, ...(time !== undefined && Number.isFinite(time) ? [formatDuration(time)] : []), `started ${startedText(run.startedAt)}`].join(' · '),
       status: run.status,
       parameters: Object.keys(run.parameters ?? {}).sort().map((n) => ({ name: n, value: parameterText(run.parameters?.[n]), changed: run.changed?.includes(n) ?? false })),
@@ -246,6 +246,7 @@ class ResultsPanel extends Disposable {
       }),
     };
     if (run.error) view.error = run.error;
+    if (run.note) view.metricsNote = run.note;
     if (!source?.stepValues) view.valuesNote = `${source?.label ?? 'This'} runs keep their values where they ran; summaries of passed values are shown for local runs.`;
     return view;
   }

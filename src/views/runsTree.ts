@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { Disposable } from '../workbench/lifecycle';
 import { metricText, parameterText } from '../common/runCompare';
+import { KFP_SOURCE } from '../kfp/runView';
 import type { RunsModel, RunSource, RunSourceNote, RunStepView, RunView } from '../workbench/runsModel';
 
 export type RunsNode =
@@ -146,7 +147,7 @@ function runItem(run: RunView): vscode.TreeItem {
   const started = new Date(run.startedAt);
   const parts = [run.status, `${run.progress.done}/${run.progress.total}`];
   if (time !== undefined) parts.push(formatDuration(time));
-  parts.push(Number.isNaN(started.getTime()) ? run.id : whenText(started));
+  parts.push(Number.isNaN(started.getTime()) ? (run.name ?? run.id) : whenText(started));
   // What tells two runs of one notebook apart: the parameters changed, then the metrics.
   const changed = (run.changed ?? []).map((n) => `${n}=${parameterText(run.parameters?.[n])}`);
   if (changed.length > 0) parts.push(changed.join(' '));
@@ -155,7 +156,8 @@ function runItem(run: RunView): vscode.TreeItem {
   item.description = parts.join(' · ');
   item.iconPath = icon(run.status);
   const md = new vscode.MarkdownString();
-  md.appendMarkdown(`**${run.title}** — run \`${run.id}\`\n\n`);
+  md.appendMarkdown('**').appendText(run.title).appendMarkdown(`** — run \`${run.name ?? run.id}\`\n\n`);
+  if (run.experiment) md.appendMarkdown('Experiment: ').appendText(run.experiment).appendMarkdown('\n\n');
   md.appendMarkdown(`Status: ${run.status}, ${run.progress.done} of ${run.progress.total} steps done`);
   if (time !== undefined) md.appendMarkdown(`, ${formatDuration(time)}`);
   if (run.error) md.appendMarkdown('\n\n').appendText(run.error);
@@ -173,6 +175,7 @@ function runItem(run: RunView): vscode.TreeItem {
     md.appendMarkdown('\n\n**Metrics**');
     for (const [n, v] of metrics) md.appendMarkdown('\n- ').appendText(`${n} = ${metricText(v)}`);
   }
+  if (run.note) md.appendMarkdown('\n\n*').appendText(run.note).appendMarkdown('*');
   md.appendMarkdown('\n\nClick for the run details; select several runs to compare them.');
   md.supportThemeIcons = true;
   item.tooltip = md;
@@ -190,7 +193,8 @@ function stepItem(run: RunView, step: RunStepView): vscode.TreeItem {
   item.iconPath = icon(step.status);
   if (step.note) item.tooltip = `${step.name}: ${step.note}`;
   const done = run.status !== 'running' && run.status !== 'pending';
-  item.contextValue = `runStep:${step.status}${step.hasLogs ? ':hasLogs' : ''}${done ? ':runDone' : ''}`;
+  // `:kfp` last: Kubeflow re-runs whole runs only, so "Re-run from Step" (`:runDone$`) is not offered.
+  item.contextValue = `runStep:${step.status}${step.hasLogs ? ':hasLogs' : ''}${done ? ':runDone' : ''}${run.source === KFP_SOURCE ? ':kfp' : ''}`;
   if (step.hasLogs) {
     item.command = { title: 'Show Logs', command: 'flowbook.showStepLogs', arguments: [{ kind: 'step', source: run.source, id: run.id, step: step.name }] };
   }

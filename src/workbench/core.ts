@@ -7,3 +7,4 @@ export { emitWorkflow } from '../converter/emit/index';
 export { DEFAULT_IMAGE } from '../converter/emit/options';
 export { toYaml } from '../converter/yaml';
 export { startRun, RunOptionsError, probePython, PythonNotFoundError } from '../runner/index';
+export { defaultImageGap, describeGap } from '../images/defaultImageGaps';

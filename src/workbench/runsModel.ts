@@ -10,55 +10,10 @@ import { changedParameters } from '../common/runCompare';
 import { listRuns, readRun, type RunRecord, type StepStatus } from '../runner/record';
 import { readValueSummaries, valueLine } from '../runner/runInfo';
 import { Disposable } from './lifecycle';
-import type { MissingModules } from '../runner/python';
+import type { RunStatus, RunStepView, RunView } from '../common/runView';
 import type { Ctx } from './context';
 
-export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-export interface RunStepView {
-  name: string;
-  status: StepStatus;
-  cells: number[];
-  dependencies: string[];
-  durationMs?: number;
-  startedAt?: string;
-  /** True when the step has log files (it started). */
-  hasLogs: boolean;
-  /** One line: the error of a failed step, or why it was skipped or cached. */
-  note?: string;
-  /** For a cached step: the run (of the same source) whose outputs and logs it reused. */
-  cachedFrom?: string;
-  /** Metrics the step wrote. */
-  metrics?: Record<string, number>;
-}
-
-/** A run as the views show it, whatever its source. */
-export interface RunView {
-  /** The source's id: `local`, later `cluster:<context>`. */
-  source: string;
-  id: string;
-  /** Usually the notebook's file name. */
-  title: string;
-  /** The notebook's path, when known. */
-  notebook?: string;
-  status: RunStatus;
-  startedAt: string;
-  finishedAt?: string;
-  durationMs?: number;
-  progress: { done: number; total: number };
-  steps: RunStepView[];
-  error?: string;
-  /** Local runs: the run folder. */
-  dir?: string;
-  /** Pipeline parameter → the value this run used (JSON values; cluster runs: strings). */
-  parameters?: Record<string, unknown>;
-  /** Parameters whose values differ from the previous run of the same notebook. */
-  changed?: string[];
-  /** Metric name → value. */
-  metrics?: Record<string, number>;
-  /** Packages the interpreter lacked, found before any step ran (local runs). */
-  missingPackages?: MissingModules;
-}
+export type { RunStatus, RunStepView, RunView } from '../common/runView';
 
 /** A place runs come from. The local runner is one; a cluster is another (issue 5). */
 export interface RunSource extends vscode.Disposable {

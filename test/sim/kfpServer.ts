@@ -5,6 +5,7 @@
 // step each time it is read. It is NOT Kubeflow: it only behaves like it to Flowbook's real
 // client, which every KFP test goes through over real sockets. Multi-user mode, login
 // pages, KFP 1.x, and faults (any status, dropped connections, lost answers) are switches.
+// Metrics a task writes live in a simulated ML Metadata, read over gRPC-web as the KFP UI does.
 
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
@@ -13,6 +14,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import selfsigned from 'selfsigned';
 import { parseAllDocuments } from 'yaml';
 import { bodyProblems, Route, ROUTES } from './kfpSwagger';
+import { decodeArtifactsRequest, encodeArtifactsResponse, GET_ARTIFACTS_BY_ID, grpcWebFrame, grpcWebTrailers, parseGrpcWebBody, type MlmdArtifact } from '../../src/kfp/mlmd';
 
 type Json = Record<string, unknown>;
 
@@ -49,6 +51,13 @@ export interface KfpSimOptions {
   legacyVersion?: string;
   /** How each task of a run ends (default: succeeds). */
   taskOutcome?: (task: string, attempt: number) => 'succeed' | 'fail';
+  /**
+   * The metrics a task that succeeds writes (its `metrics` output artifact in the simulated
+   * ML Metadata, read through gRPC-web at GET_ARTIFACTS_BY_ID); default none.
+   */
+  taskMetrics?: (task: string, runId: string) => Record<string, number> | undefined;
+  /** No ML Metadata route (a KFP API server reached without its UI proxy): that path answers 404. */
+  noMetadataRoute?: boolean;
 }
 
 interface User {
@@ -65,6 +74,10 @@ interface StoredVersion extends Json {
 interface SimRun {
   run: Json;
   tasks: string[];
+  /** Task → the id of its Metrics artifact, once it succeeded with metrics. */
+  metricsArtifacts: Map<string, string>;
+  /** Task → when it started and ended. */
+  times: Map<string, { start?: string; end?: string }>;
   states: Map<string, string>;
   attempts: Map<string, number>;
   namespace?: string;
@@ -79,6 +92,9 @@ export class SimulatedKfp {
   readonly experiments = new Map<string, Json>();
   readonly runs = new Map<string, SimRun>();
   readonly recurringRuns = new Map<string, Json>();
+  /** The simulated ML Metadata store: artifact id → artifact. */
+  readonly artifacts = new Map<string, MlmdArtifact>();
+  private nextArtifactId = 1;
   private readonly users = new Map<string, User>();
   private readonly faults: (KfpFault & { left: number })[] = [];
   private readonly sockets = new Set<Socket>();
@@ -138,6 +154,11 @@ export class SimulatedKfp {
     this.faults.push({ ...fault, left: fault.times ?? 1 });
   }
 
+  /** Drops the faults not used up yet. */
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
   /** How many requests matched (by operationId and/or status). */
   count(filter: Partial<Pick<KfpRequestRecord, 'operation' | 'status' | 'method'>>): number {
     return this.requests.filter((r) => Object.entries(filter).every(([k, v]) => r[k as keyof KfpRequestRecord] === v)).length;
@@ -165,6 +186,32 @@ export class SimulatedKfp {
     const page = '<!DOCTYPE html><html><head><title>Dex</title></head><body><form action="/dex/auth/local/login">Log in to Your Account</form></body></html>';
     res.writeHead(code, { 'Content-Type': 'text/html; charset=utf-8', ...(code === 302 ? { Location: '/dex/auth?client_id=kubeflow-oidc-authservice' } : {}) });
     res.end(page);
+  }
+
+  /**
+   * ML Metadata's `GetArtifactsByID` over gRPC-web, as the KFP UI's proxy serves it: one data
+   * frame with the response, then a trailers frame with the status. In multi-user mode an
+   * artifact of a run in a namespace the user may not read is refused (PERMISSION_DENIED).
+   */
+  private serveMetadata(body: Buffer, user: User | undefined, res: http.ServerResponse, done: (s: number) => void): void {
+    const grpc = (status: number, message: string | undefined, payload?: Uint8Array) => {
+      done(200);
+      const frames = [...(payload ? [grpcWebFrame(payload)] : []), grpcWebTrailers(status, message)];
+      res.writeHead(200, { 'Content-Type': 'application/grpc-web+proto' }).end(Buffer.concat(frames));
+    };
+    let ids: string[];
+    try {
+      const frame = parseGrpcWebBody(body);
+      if (!frame.message) return grpc(3, 'no request message');
+      ids = decodeArtifactsRequest(frame.message);
+    } catch (err) {
+      return grpc(3, `bad request: ${String(err)}`);
+    }
+    if (this.options.multiUser && user && user.namespaces !== 'all') {
+      const allowed = new Set([...this.runs.values()].filter((r) => r.namespace === undefined || (user.namespaces as string[]).includes(r.namespace)).flatMap((r) => [...r.metricsArtifacts.values()]));
+      if (ids.some((id) => this.artifacts.has(id) && !allowed.has(id))) return grpc(7, `user ${user.name} may not read these artifacts`);
+    }
+    grpc(0, undefined, encodeArtifactsResponse(ids.flatMap((id) => this.artifacts.get(id) ?? [])));
   }
 
   private async readBody(req: http.IncomingMessage): Promise<Buffer> {
@@ -203,7 +250,8 @@ export class SimulatedKfp {
 
     const logMatch = /^\/apis\/v1alpha1\/runs\/([^/]+)\/nodes\/([^/]+)\/log$/.exec(path);
     const route = ROUTES.find((r) => r.method === req.method && r.pattern.test(path));
-    record.operation = logMatch ? 'ReadLog' : (route?.operationId ?? 'unknown');
+    const metadata = req.method === 'POST' && path === GET_ARTIFACTS_BY_ID && !this.options.noMetadataRoute;
+    record.operation = metadata ? 'GetArtifactsByID' : logMatch ? 'ReadLog' : (route?.operationId ?? 'unknown');
 
     // Authentication first, as the ingress and the API server do.
     let user: User | undefined;
@@ -251,6 +299,11 @@ export class SimulatedKfp {
       }
       this.sendJson(res, status, value);
     };
+
+    if (record.operation === 'GetArtifactsByID') {
+      this.serveMetadata(body, user, res, done);
+      return;
+    }
 
     if (logMatch) {
       const [, runId, pod] = logMatch;
@@ -364,6 +417,13 @@ export class SimulatedKfp {
         c.answer(200, publicVersion(v));
         return;
       }
+      case 'PipelineService_ListPipelines': {
+        // The namespace's pipelines and the shared ones (no namespace), as KFP lists them.
+        const ns = c.query.namespace ?? '';
+        if (!this.allowed(c.user, ns, 'list', 'pipelines', c.res, c.done)) return;
+        this.list(c, 'pipelines', [...this.pipelines.values()].filter((p) => (p.namespace ?? '') === ns || (p.namespace ?? '') === ''));
+        return;
+      }
       case 'PipelineService_ListPipelineVersions': {
         const pipeline = this.pipelines.get(c.params.pipeline_id ?? '');
         if (!pipeline) return c.answer(404, rpcError(5, `NotFound: pipeline ${c.params.pipeline_id ?? ''}`));
@@ -404,7 +464,7 @@ export class SimulatedKfp {
         if (problem) return c.answer(400, rpcError(3, `InvalidArgument: ${problem}`));
         const run: Json = { ...body, run_id: this.id('run'), created_at: now(), scheduled_at: now(), state: 'PENDING', state_history: [{ update_time: now(), state: 'PENDING' }], storage_state: 'AVAILABLE' };
         const tasks = dagTasks(resolved.content);
-        const sim: SimRun = { run, tasks, states: new Map(tasks.map((t) => [t, 'PENDING'])), attempts: new Map(), ...(experiment.namespace ? { namespace: String(experiment.namespace) } : {}) };
+        const sim: SimRun = { run, tasks, states: new Map(tasks.map((t) => [t, 'PENDING'])), attempts: new Map(), metricsArtifacts: new Map(), times: new Map(), ...(experiment.namespace ? { namespace: String(experiment.namespace) } : {}) };
         this.runs.set(String(run.run_id), sim);
         c.answer(200, this.runView(sim));
         return;
@@ -562,6 +622,13 @@ export class SimulatedKfp {
       r.attempts.set(running, attempt);
       const outcome = this.options.taskOutcome?.(running, attempt) ?? 'succeed';
       r.states.set(running, outcome === 'fail' ? 'FAILED' : 'SUCCEEDED');
+      r.times.set(running, { ...r.times.get(running), end: now() });
+      const metrics = outcome === 'fail' ? undefined : this.options.taskMetrics?.(running, String(r.run.run_id));
+      if (metrics) {
+        const id = String(this.nextArtifactId++);
+        this.artifacts.set(id, { id, name: 'metrics', type: 'system.Metrics', uri: `minio://mlpipeline/v2/artifacts/${String(r.run.run_id)}/${running}/metrics`, customProperties: { display_name: 'metrics', ...metrics } });
+        r.metricsArtifacts.set(running, id);
+      }
       if (outcome === 'fail') {
         r.run.error = { code: 2, message: `task ${running} failed` };
         this.setState(r, 'FAILED');
@@ -569,8 +636,12 @@ export class SimulatedKfp {
       return;
     }
     const next = r.tasks.find((t) => r.states.get(t) === 'PENDING');
-    if (next) r.states.set(next, 'RUNNING');
-    else this.setState(r, 'SUCCEEDED');
+    if (next) {
+      r.states.set(next, 'RUNNING');
+      r.times.set(next, { start: now() });
+    } else {
+      this.setState(r, 'SUCCEEDED');
+    }
   }
 
   private runView(r: SimRun): Json {
@@ -581,6 +652,9 @@ export class SimulatedKfp {
       state: r.states.get(t),
       pod_name: podName(r, t),
       create_time: r.run.created_at,
+      ...(r.times.get(t)?.start ? { start_time: r.times.get(t)?.start } : {}),
+      ...(r.times.get(t)?.end ? { end_time: r.times.get(t)?.end } : {}),
+      ...(r.metricsArtifacts.has(t) ? { outputs: { metrics: { artifact_ids: [r.metricsArtifacts.get(t)] } } } : {}),
     }));
     return { ...r.run, run_details: { task_details: details } };
   }

@@ -48,6 +48,7 @@ export interface Route {
 const BUILT_IN: [string, string, string, string[], string?][] = [
   ['GET', '/apis/v2beta1/healthz', 'HealthzService_GetHealthz', []],
   ['GET', '/apis/v2beta1/pipelines/names/{name}', 'PipelineService_GetPipelineByName', ['namespace']],
+  ['GET', '/apis/v2beta1/pipelines', 'PipelineService_ListPipelines', ['namespace', 'page_token', 'page_size', 'sort_by', 'filter']],
   ['POST', '/apis/v2beta1/pipelines', 'PipelineService_CreatePipeline', [], 'v2beta1Pipeline'],
   ['GET', '/apis/v2beta1/pipelines/{pipeline_id}', 'PipelineService_GetPipeline', []],
   ['GET', '/apis/v2beta1/pipelines/{pipeline_id}/versions', 'PipelineService_ListPipelineVersions', ['page_token', 'page_size', 'sort_by', 'filter']],

@@ -132,9 +132,20 @@ describe('The editor in the browser: step colours, untagged notebooks, no cluste
     const input = page.locator('.quick-input-widget input');
     await input.waitFor();
     await input.fill(path.join(server.workspace, 'kube', 'demo-config'));
+    // The file dialog lists the folder's entries as the path is typed; accept once it shows the file.
+    await page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: exactly('demo-config') }) }).waitFor();
     await wb.shot('e06-kubeconfig-picker');
-    await page.keyboard.press('Enter');
-    await page.locator('.statusbar-item', { hasText: /demo/ }).waitFor({ timeout: 30_000 });
+    const accept = page.locator('.quick-input-widget .monaco-button', { hasText: 'Use This Kubeconfig' });
+    const selected = page.locator('.statusbar-item', { hasText: /demo/ });
+    for (let attempt = 1; !(await selected.isVisible()); attempt++) {
+      // A press while the dialog is still checking the typed path is ignored: press again.
+      if (await accept.isVisible()) await accept.click();
+      try {
+        await selected.waitFor({ timeout: 10_000 });
+      } catch (e) {
+        if (attempt === 3) throw e;
+      }
+    }
     assert.equal(await page.locator('.statusbar-item', { hasText: 'no cluster' }).count(), 0);
     await wb.shot('e07-kubeconfig-selected');
   });

@@ -1,8 +1,10 @@
 // UI test of the Kubeflow Pipelines side through a real browser (code-server + Chromium),
 // against the SIMULATED KFP API server of test/sim/kfpServer.ts started in this process:
-// "Run Pipeline on Kubeflow" from the Command Palette, then the Kubeflow Pipelines view with
-// the experiment, the run and its tasks, and the cells' "… on Kubeflow" chips. The screenshot
-// goes to test-results/screenshots/k01-kubeflow-view.png (look at it).
+// "Run Pipeline on Kubeflow" from the Command Palette, then the run in the Runs view's
+// "Kubeflow Pipelines" section with its steps and metrics (read from the simulated ML
+// Metadata), the cells' "… on Kubeflow" chips, and the Kubeflow Pipelines view with the
+// experiment. Screenshots go to test-results/screenshots/k01-kfp-runs.png and
+// k02-kubeflow-view.png (look at them).
 
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -26,7 +28,7 @@ describe('Flowbook on Kubeflow Pipelines in the browser (simulated KFP)', functi
   let wb: Workbench;
 
   before(async () => {
-    sim = await SimulatedKfp.start({ multiUser: true, prefix: '/pipeline' });
+    sim = await SimulatedKfp.start({ multiUser: true, prefix: '/pipeline', taskMetrics: (task) => (task === 'evaluate' ? { accuracy: 0.875, roc_auc: 0.9125 } : undefined) });
     sim.addUser('alice@example.com', TOKEN, [NS]);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowbook-kfp-ui-'));
     const tokenFile = path.join(dir, 'token');
@@ -50,7 +52,7 @@ describe('Flowbook on Kubeflow Pipelines in the browser (simulated KFP)', functi
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('runs the notebook on Kubeflow and shows the run with its tasks in the Kubeflow Pipelines view', async () => {
+  it('runs the notebook on Kubeflow and shows the run with its steps and metrics in the Runs view', async () => {
     await wb.openFile('pipeline.ipynb');
     await page.locator('.cell-list-container .code-cell-row').first().waitFor({ timeout: 60_000 });
     // The analysis has run when the step chips show.
@@ -58,24 +60,34 @@ describe('Flowbook on Kubeflow Pipelines in the browser (simulated KFP)', functi
     await wb.runCommand('Flowbook: Run Pipeline on Kubeflow');
     await page.locator('.notifications-toasts', { hasText: /Started .* in experiment/ }).first().waitFor({ timeout: 60_000 });
     assert.equal(sim.runs.size, 1, 'one run was created');
-    const run = [...sim.runs.values()][0];
-    const name = String(run?.run.display_name);
 
-    await wb.runCommand('Flowbook: Focus on Kubeflow Pipelines View');
+    await wb.runCommand('Flowbook: Focus on Runs View');
     // Room for the view: fold the others.
-    for (const title of ['Pipeline', 'Runs', 'Inference Services']) {
+    for (const title of ['Pipeline', 'Inference Services', 'Kubeflow Pipelines']) {
       const header = page.locator('.pane-header', { has: page.locator('h3.title', { hasText: exactly(title) }) }).first();
       if ((await header.count()) > 0 && (await header.getAttribute('aria-expanded')) === 'true') await header.click();
     }
-    const row = page.locator('.pane-body .monaco-list-row', { hasText: name }).first();
-    await row.waitFor({ timeout: 30_000 });
-    await page.locator('.pane-body .monaco-list-row', { hasText: /Succeeded · 3\/3/ }).first().waitFor({ timeout: 60_000 });
-    if ((await row.getAttribute('aria-expanded')) === 'false') await row.locator('.monaco-tl-twistie').click();
-    for (const task of ['load', 'train', 'evaluate']) {
-      await page.locator('.pane-body .monaco-list-row', { has: page.locator('.label-name', { hasText: exactly(task) }) }).first().waitFor();
+    await page.locator('.pane-body .monaco-list-row', { has: page.locator('.label-name', { hasText: exactly('Kubeflow Pipelines') }) }).first().waitFor({ timeout: 30_000 });
+    // KFP has no watch: Refresh until the run has finished and its metrics are read.
+    const row = page.locator('.pane-body .monaco-list-row', { hasText: /succeeded · 3\/3 .*accuracy 0\.875/ }).first();
+    for (let i = 0; i < 30 && (await row.count()) === 0; i++) {
+      await wb.runCommand('Flowbook: Refresh Runs');
+      await page.waitForTimeout(1000);
     }
-    await page.locator('.pane-body .monaco-list-row', { hasText: new RegExp(`1 run · ${NS}`) }).first().waitFor();
+    await row.waitFor({ timeout: 30_000 });
+    if ((await row.getAttribute('aria-expanded')) === 'false') await row.locator('.monaco-tl-twistie').click();
+    for (const step of ['load', 'train', 'evaluate']) {
+      await page.locator('.pane-body .monaco-list-row', { has: page.locator('.label-name', { hasText: exactly(step) }) }).first().waitFor();
+    }
     await page.locator('.cell-statusbar-container', { hasText: 'Succeeded on Kubeflow' }).first().waitFor({ timeout: 30_000 });
-    await wb.shot('k01-kubeflow-view');
+    await wb.shot('k01-kfp-runs');
+  });
+
+  it('the Kubeflow Pipelines view shows the pipeline with its versions and the experiment with its run count, not the runs again', async () => {
+    await wb.runCommand('Flowbook: Focus on Kubeflow Pipelines View');
+    await page.locator('.pane-body .monaco-list-row', { hasText: /1 run$/ }).first().waitFor({ timeout: 30_000 });
+    await page.locator('.pane-body .monaco-list-row', { hasText: /1 version$/ }).first().waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('.pane-body .monaco-list-row', { hasText: /Succeeded · 3\/3/ }).count(), 0, 'no run rows in the Kubeflow view');
+    await wb.shot('k02-kubeflow-view');
   });
 });

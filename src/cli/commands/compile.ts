@@ -5,10 +5,8 @@ import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import { Option } from 'commander';
 import { analyzeNotebookFile, compileKfpNotebookFile, compileNotebookFile, CompileResult, Diagnostic, formatDiagnostic, hasErrors, InputError } from '../../converter';
-import type { EmitOptions, Pipeline, Workflow } from '../../converter';
-import { DEFAULT_IMAGE } from '../../converter/emit/options';
-import { RUNTIME_DISTRIBUTIONS } from '../../converter/emit/runtime';
-import { tableDistribution } from '../../images/distributions';
+import type { EmitOptions, Pipeline } from '../../converter';
+import { defaultImageGap, describeGap } from '../../images/defaultImageGaps';
 import { toYaml } from '../../converter/yaml';
 import { compileKfp, emitWorkflow, kfpYaml } from '../../converter/emit';
 import { BUILDER_CHOICES, type BuilderChoice } from '../../images/builderChoices';
@@ -17,12 +15,9 @@ import * as valid from '../../converter/validate';
 import type { CommandResult } from '../main';
 import { describePipeline, pipelineJson } from '../pipelineText';
 
-interface CompileFlags {
-  target: 'argo' | 'kfp';
-  output?: string;
-  namespace?: string;
+/** The options that choose the steps' images: shared by `compile` and `submit`. */
+export interface ImageFlags {
   image?: string;
-  data?: 'volume' | 'artifacts';
   registry?: string;
   builder?: BuilderChoice;
   insecure?: boolean;
@@ -30,20 +25,33 @@ interface CompileFlags {
   verbose?: boolean;
 }
 
+interface CompileFlags extends ImageFlags {
+  target: 'argo' | 'kfp';
+  output?: string;
+  namespace?: string;
+  data?: 'volume' | 'artifacts';
+}
+
+/** Adds --image, --registry, --builder, --insecure and --python to a command that compiles a notebook. */
+export function addImageOptions(cmd: Command): Command {
+  return cmd
+    .option('--image <image>', 'image for steps without an image: tag (default: the notebook setting, else python:3.12-slim)')
+    .option('--registry <host/repo>', 'build the steps\' images from the notebook\'s requirements, push them here, and use them')
+    .addOption(new Option('--builder <name>', 'with --registry: how to build').choices([...BUILDER_CHOICES]).default('auto'))
+    .option('--insecure', 'with --registry: the registry speaks plain HTTP (a local registry)')
+    .option('--python <path>', 'with --registry: the interpreter whose package versions are pinned (default: $FLOWBOOK_PYTHON, else python3)');
+}
+
 export function registerCompile(program: Command, result: CommandResult): void {
-  program
+  const cmd = program
     .command('compile')
     .description('Compile a tagged notebook to an Argo Workflow or a Kubeflow Pipelines v2 pipeline (YAML)')
     .argument('<notebook>', 'the .ipynb file')
     .addOption(new Option('-t, --target <target>', 'argo: an Argo Workflow; kfp: Kubeflow Pipelines v2 IR (upload it in the KFP UI)').choices(['argo', 'kfp']).default('argo'))
     .option('-o, --output <file>', 'write the YAML to this file instead of stdout')
     .option('-n, --namespace <ns>', 'Kubernetes namespace of the Workflow')
-    .option('--image <image>', 'image for steps without an image: tag (default: the notebook setting, else python:3.12-slim)')
-    .addOption(new Option('--data <mode>', 'how values pass between steps').choices(['volume', 'artifacts']))
-    .option('--registry <host/repo>', 'build the steps\' images from the notebook\'s requirements, push them here, and use them')
-    .addOption(new Option('--builder <name>', 'with --registry: how to build').choices([...BUILDER_CHOICES]).default('auto'))
-    .option('--insecure', 'with --registry: the registry speaks plain HTTP (a local registry)')
-    .option('--python <path>', 'with --registry: the interpreter whose package versions are pinned (default: $FLOWBOOK_PYTHON, else python3)')
+    .addOption(new Option('--data <mode>', 'how values pass between steps').choices(['volume', 'artifacts']));
+  addImageOptions(cmd)
     .option('-v, --verbose', 'also print information diagnostics')
     .action(async (notebook: string, flags: CompileFlags) => {
       if (flags.output !== undefined && sameFile(flags.output, notebook)) {
@@ -72,11 +80,12 @@ export function registerCompile(program: Command, result: CommandResult): void {
         result.code = stepImages;
         return;
       }
-      const workflow = stepImages ? emitWorkflow(compiled.pipeline, { ...options, stepImages }) : compiled.workflow;
+      const used = stepImages ? { ...options, stepImages } : options;
+      const workflow = stepImages ? emitWorkflow(compiled.pipeline, used) : compiled.workflow;
       const yaml = toYaml(workflow);
       writeOutput(flags.output, yaml, `${compiled.pipeline.steps.length} steps`);
       // After the write: a file that could not be written is the one thing to report.
-      for (const warning of workflowWarnings(compiled.pipeline, workflow, yaml)) process.stderr.write(`${notebook}: warning: ${warning}\n`);
+      printWarnings(notebook, compileWarnings('argo', compiled.pipeline, used, yaml));
       result.code = 0;
     });
 }
@@ -109,16 +118,23 @@ async function compileForKfp(notebook: string, flags: CompileFlags, options: Emi
   }
   const stepImages = await builtImages(notebook, compiled.pipeline, flags);
   if (typeof stepImages === 'number') return stepImages;
-  const kfp = stepImages ? compileKfp(compiled.pipeline, { ...options, stepImages }) : compiled.kfp;
-  writeOutput(flags.output, kfpYaml(kfp, notebook, toYaml), `${compiled.pipeline.steps.length} steps, Kubeflow Pipelines`);
+  const used = stepImages ? { ...options, stepImages } : options;
+  const kfp = stepImages ? compileKfp(compiled.pipeline, used) : compiled.kfp;
+  const yaml = kfpYaml(kfp, notebook, toYaml);
+  writeOutput(flags.output, yaml, `${compiled.pipeline.steps.length} steps, Kubeflow Pipelines`);
+  printWarnings(notebook, compileWarnings('kfp', compiled.pipeline, used, yaml));
   return 0;
+}
+
+export function printWarnings(notebook: string, warnings: string[]): void {
+  for (const warning of warnings) process.stderr.write(`${notebook}: warning: ${warning}\n`);
 }
 
 /**
  * With `--registry`: builds the steps' images and returns them by step name (undefined
  * without it). A build error is printed and its exit code returned.
  */
-async function builtImages(notebook: string, pipeline: CompileResult['pipeline'], flags: CompileFlags): Promise<Record<string, string> | undefined | number> {
+export async function builtImages(notebook: string, pipeline: CompileResult['pipeline'], flags: ImageFlags): Promise<Record<string, string> | undefined | number> {
   if (!flags.registry) return undefined;
   // The image builder loads only when it is needed.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -173,25 +189,24 @@ export function registerInspect(program: Command, result: CommandResult): void {
 /** Kubernetes refuses objects over about 1.5 MB (etcd's request limit). */
 export const MAX_OBJECT_BYTES = 1_500_000;
 
-/** Problems the cluster would show only later: a Workflow too big to store, steps without the packages they import. */
-export function workflowWarnings(pipeline: Pipeline, workflow: Workflow, yaml: string): string[] {
+/**
+ * Problems the cluster would show only later, the same for both targets: a pipeline too big
+ * to store (KFP runs its IR as an Argo Workflow, so the same limit applies), steps in the
+ * default image without the packages they import. `options` are the emit options the file
+ * was written with (built step images included).
+ */
+export function compileWarnings(target: 'argo' | 'kfp', pipeline: Pipeline, options: EmitOptions, text: string, command: 'compile' | 'submit' = 'compile'): string[] {
   const warnings: string[] = [];
-  const bytes = Buffer.byteLength(yaml);
+  const bytes = Buffer.byteLength(text);
   if (bytes > MAX_OBJECT_BYTES) {
-    warnings.push(`the Workflow is ${(bytes / 1e6).toFixed(1)} MB; Kubernetes refuses objects over about 1.5 MB, so submitting it will fail. Every step carries the imports and functions cells and the runtime: use fewer, larger steps, or move shared code into a module installed in the image.`);
+    const what = target === 'argo' ? `the Workflow is ${(bytes / 1e6).toFixed(1)} MB; Kubernetes refuses objects over about 1.5 MB, so submitting it will fail`
+      : `the pipeline is ${(bytes / 1e6).toFixed(1)} MB; Kubeflow Pipelines runs it as an Argo Workflow, which Kubernetes refuses over about 1.5 MB, so its runs will fail to start`;
+    warnings.push(`${what}. Every step carries the imports and functions cells and the runtime: use fewer, larger steps, or move shared code into a module installed in the image.`);
   }
-  const defaultSteps = new Set(workflow.spec.templates.filter((t) => t.script?.image === DEFAULT_IMAGE).map((t) => t.name));
-  const steps = pipeline.steps.filter((s) => defaultSteps.has(s.templateName));
-  const imported = [...new Set(pipeline.modules.map(tableDistribution).filter((d): d is string => d !== undefined))].sort();
-  // Steps that pass values on also need the runtime's pickler (cloudpickle), which the default image lacks.
-  const runtime = pipeline.steps.some((s) => s.outputs.length > 0) ? [...RUNTIME_DISTRIBUTIONS] : [];
-  if (steps.length > 0 && imported.length + runtime.length > 0) {
-    const names = steps.slice(0, 5).map((s) => s.name).join(', ') + (steps.length > 5 ? ` and ${steps.length - 5} more` : '');
-    const needs = [
-      ...(imported.length > 0 ? [`${imported.join(', ')} (the notebook imports ${imported.length === 1 ? 'it' : 'them'})`] : []),
-      ...(runtime.length > 0 ? [`${runtime.join(', ')} (Flowbook passes values between steps with it)`] : []),
-    ].join(' and ');
-    warnings.push(`step${steps.length === 1 ? '' : 's'} ${names} run${steps.length === 1 ? 's' : ''} in ${DEFAULT_IMAGE}, which lacks ${needs}. Build images with the packages: \`flowbook compile --registry HOST/REPO\` (or \`flowbook build\`); or name an image that has them with --image, the notebook's image setting, or an image: tag.`);
+  const gap = defaultImageGap(pipeline, options);
+  if (gap) {
+    const registry = `flowbook ${command}${target === 'kfp' ? ' --target kfp' : ''} --registry HOST/REPO`;
+    warnings.push(`${describeGap(gap)}. Build images with the packages: \`${registry}\` (or \`flowbook build\`); or name an image that has them with --image, the notebook's image setting, or an image: tag.`);
   }
   return warnings;
 }
@@ -212,7 +227,7 @@ function suggestedOutput(notebook: string): string {
 }
 
 /** The first flag whose value Kubernetes would refuse, as one line; the same rules as notebook settings. */
-function checkFlags(flags: CompileFlags): string | undefined {
+export function checkFlags(flags: ImageFlags & { namespace?: string }): string | undefined {
   const checks: [string, string | undefined, valid.Check][] = [['--namespace', flags.namespace, valid.namespaceName], ['--image', flags.image, valid.imageReference]];
   for (const [flag, value, check] of checks) {
     const problem = value === undefined ? undefined : check(value);

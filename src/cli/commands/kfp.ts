@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as Kfp from '../../kfp';
+import { metricText, type ComparedRun } from '../../common/runCompare';
 import { age, out, say, table } from './clusterCommon';
 
 let loaded: typeof Kfp | undefined;
@@ -224,6 +225,8 @@ export async function kfpRunsCommand(runId: string | undefined, flags: KfpFlags)
       if (run.error?.message) out(`  ${run.error.message}`);
       const params = Object.entries(run.runtime_config?.parameters ?? {});
       if (params.length > 0) out(`  parameters: ${params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`);
+      const metrics = (await runMetrics(client, [run])).get(run.run_id) ?? {};
+      if (Object.keys(metrics).length > 0) out(`  metrics: ${metricsLine(metrics)}`);
       const rows = [['TASK', 'STATE', 'POD', 'MESSAGE']];
       for (const t of run.run_details?.task_details ?? []) rows.push([t.display_name ?? t.task_id ?? '', t.state ?? '', t.pod_name ?? '', t.error?.message ?? '']);
       for (const line of table(rows)) out(`  ${line}`);
@@ -240,10 +243,11 @@ export async function kfpRunsCommand(runId: string | undefined, flags: KfpFlags)
       out(`No runs in ${client.namespace ? `profile ${client.namespace}` : client.endpoint.display}.`);
       return 0;
     }
-    const rows = [['EXPERIMENT', 'RUN', 'STATE', 'TASKS', 'AGE', 'ID']];
+    const metrics = await runMetrics(client, all.map((a) => a.run));
+    const rows = [['EXPERIMENT', 'RUN', 'STATE', 'TASKS', 'AGE', 'METRICS', 'ID']];
     for (const { experiment, run } of all) {
-      const tasks = run.run_details?.task_details ?? [];
-      rows.push([experiment, run.display_name, run.state ?? '', `${tasks.filter((t) => t.state === 'SUCCEEDED' || t.state === 'SKIPPED').length}/${tasks.length}`, age(run.created_at, now), run.run_id]);
+      const tasks = kfp().userTasks(run);
+      rows.push([experiment, run.display_name, run.state ?? '', `${tasks.filter((t) => t.state === 'SUCCEEDED' || t.state === 'SKIPPED').length}/${tasks.length}`, age(run.created_at, now), metricsLine(metrics.get(run.run_id) ?? {}), run.run_id]);
     }
     for (const line of table(rows)) out(line);
     return 0;
@@ -251,6 +255,41 @@ export async function kfpRunsCommand(runId: string | undefined, flags: KfpFlags)
     return reportKfpError('runs', err);
   } finally {
     closeClient?.();
+  }
+}
+
+/**
+ * The metrics of runs, from ML Metadata in one request. A read that fails (no ML Metadata
+ * route, 403) is a note on stderr, never a failure of the command.
+ */
+export async function runMetrics(client: Kfp.KfpClient, runs: readonly Kfp.Run[]): Promise<Map<string, Record<string, number>>> {
+  const k = kfp();
+  const ids = new Map(runs.map((r) => [r.run_id, [...k.metricsArtifactIds(r).values()].flat()]));
+  const all = [...new Set([...ids.values()].flat())];
+  if (all.length === 0) return new Map();
+  try {
+    const byId = new Map((await client.artifactsById(all)).map((a) => [a.id, a]));
+    return new Map([...ids].map(([run, list]) => [run, k.metricsOf(list.flatMap((i) => byId.get(i) ?? []))]));
+  } catch (err) {
+    say(`note: ${k.metricsProblem(err)}`);
+    return new Map();
+  }
+}
+
+function metricsLine(metrics: Record<string, number>): string {
+  return Object.keys(metrics).sort().map((n) => `${n}=${metricText(metrics[n] ?? NaN)}`).join(' ');
+}
+
+/** KFP runs (by id) as `flowbook compare` puts them beside local runs: runtime parameters and metrics. */
+export async function kfpComparedRuns(runIds: readonly string[], flags: KfpFlags): Promise<ComparedRun[]> {
+  const { client, close } = await openKfpClient(flags);
+  try {
+    const runs: Kfp.Run[] = [];
+    for (const id of runIds) runs.push(await client.getRun(id));
+    const metrics = await runMetrics(client, runs);
+    return runs.map((r) => ({ id: r.run_id, label: `kfp:${kfp().splitRunName(r.display_name).key ?? r.run_id}`, parameters: { ...(r.runtime_config?.parameters ?? {}) }, metrics: metrics.get(r.run_id) ?? {} }));
+  } finally {
+    close();
   }
 }
 

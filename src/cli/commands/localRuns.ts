@@ -13,6 +13,7 @@ import { defaultRunsDir } from '../../runner/record';
 import { discoverRunsDirs, findRun, localRunRows, RunLookupError, runDetails, valueLine, type LocalRunRow, type RunDetails } from '../../runner/runInfo';
 import type { CommandResult } from '../main';
 import { out, say, table } from './clusterCommon';
+import { addKfpOptions, kfpComparedRuns, kfpRunsCommand, reportKfpError, type KfpFlags } from './kfp';
 
 export interface LocalFlags {
   runsDir?: string;
@@ -122,10 +123,21 @@ export function showLocalRun(wanted: string, flags: LocalFlags): number {
   return run.status === 'failed' ? 1 : 0;
 }
 
-/** `flowbook compare RUN RUN...`: parameters and metrics side by side, differences marked `*`. */
-export function compareLocalRuns(wanted: string[], flags: LocalFlags): number {
-  const runs = wanted.map((w) => lookUp(flags, w));
-  const compared: ComparedRun[] = runs.map((r) => ({ id: r.id, label: r.id, parameters: r.parameters, metrics: r.metrics }));
+/** The prefix that names a Kubeflow Pipelines run in `show` and `compare`: `kfp:RUN_ID`. */
+const KFP_PREFIX = 'kfp:';
+
+/**
+ * `flowbook compare RUN RUN...`: parameters and metrics side by side, differences marked `*`.
+ * `kfp:RUN_ID` names a Kubeflow Pipelines run (read with the --target kfp options), in the order given.
+ */
+export async function compareLocalRuns(wanted: string[], flags: LocalFlags & KfpFlags): Promise<number> {
+  const kfpIds = wanted.filter((w) => w.startsWith(KFP_PREFIX)).map((w) => w.slice(KFP_PREFIX.length));
+  const kfpRuns = kfpIds.length > 0 ? await kfpComparedRuns(kfpIds, flags) : [];
+  const compared: ComparedRun[] = wanted.map((w) => {
+    if (w.startsWith(KFP_PREFIX)) return kfpRuns[kfpIds.indexOf(w.slice(KFP_PREFIX.length))] as ComparedRun;
+    const r = lookUp(flags, w);
+    return { id: r.id, label: r.id, parameters: r.parameters, metrics: r.metrics };
+  });
   const comparison = compareRuns(compared);
   if (flags.json) {
     out(JSON.stringify(comparison, null, 2));
@@ -148,31 +160,35 @@ export function reportLocalError(command: string, err: unknown): number {
 }
 
 export function registerLocalRuns(program: Command, result: CommandResult): void {
-  addLocalOptions(program.command('show')
-    .description('Show one local run: parameters, metrics, and each step with its time, cache and the values it passed on')
-    .argument('<run>', 'a run id, or the start of one')
-    .option('--json', 'print JSON'))
-    .action((run: string, flags: LocalFlags) => {
+  addKfpOptions(addLocalOptions(program.command('show')
+    .description('Show one run: a local run\'s parameters, metrics, and each step with its time, cache and the values it passed on; kfp:RUN_ID shows a Kubeflow run')
+    .argument('<run>', 'a run id, or the start of one; kfp:RUN_ID for a Kubeflow Pipelines run')
+    .option('--json', 'print JSON')))
+    .action(async (run: string, flags: LocalFlags & KfpFlags) => {
+      if (run.startsWith(KFP_PREFIX)) {
+        result.code = await kfpRunsCommand(run.slice(KFP_PREFIX.length), flags);
+        return;
+      }
       try {
         result.code = showLocalRun(run, flags);
       } catch (err) {
         result.code = reportLocalError('show', err);
       }
     });
-  addLocalOptions(program.command('compare')
-    .description('Put local runs side by side: their parameters and metrics, differences marked *')
-    .argument('<runs...>', 'two or more run ids (or starts of ids)')
-    .option('--json', 'print JSON'))
-    .action((runs: string[], flags: LocalFlags) => {
+  addKfpOptions(addLocalOptions(program.command('compare')
+    .description('Put runs side by side: their parameters and metrics, differences marked *; local runs by id, Kubeflow runs as kfp:RUN_ID')
+    .argument('<runs...>', 'two or more run ids (or starts of ids); kfp:RUN_ID for a Kubeflow Pipelines run')
+    .option('--json', 'print JSON')))
+    .action(async (runs: string[], flags: LocalFlags & KfpFlags) => {
       if (runs.length < 2) {
-        say('flowbook compare: give at least two runs (`flowbook runs --local` lists them)');
+        say('flowbook compare: give at least two runs (`flowbook runs --local` and `flowbook runs --target kfp` list them)');
         result.code = 2;
         return;
       }
       try {
-        result.code = compareLocalRuns(runs, flags);
+        result.code = await compareLocalRuns(runs, flags);
       } catch (err) {
-        result.code = reportLocalError('compare', err);
+        result.code = err instanceof RunLookupError ? reportLocalError('compare', err) : reportKfpError('compare', err);
       }
     });
 }

@@ -11,13 +11,13 @@ import { parseAllDocuments } from 'yaml';
 import type * as Cluster from '../../cluster';
 import type { CommandResult } from '../main';
 import { addClusterOptions, addRecordsOption, cluster, ClusterFlags, collect, connect, out, records, reportError, say } from './clusterCommon';
-import { compileKfpNotebookFile, type Pipeline } from '../../converter';
-import { emitWorkflow, kfpYaml } from '../../converter/emit';
+import { compileKfpNotebookFile, type EmitOptions, type Pipeline } from '../../converter';
+import { compileKfp, emitWorkflow, kfpYaml } from '../../converter/emit';
 import { toYaml } from '../../converter/yaml';
-import { compileOrReport, printDiagnostics, reportInputError } from './compile';
+import { addImageOptions, builtImages, checkFlags, compileOrReport, compileWarnings, type ImageFlags, printDiagnostics, printWarnings, reportInputError } from './compile';
 import { addKfpOptions, kfpSubmitCommand, KfpSubmitFlags } from './kfp';
 
-interface SubmitFlags extends ClusterFlags, KfpSubmitFlags {
+interface SubmitFlags extends ClusterFlags, KfpSubmitFlags, ImageFlags {
   param: string[];
   watch?: boolean;
   logs?: boolean;
@@ -42,23 +42,52 @@ export function registerSubmit(program: Command, result: CommandResult): void {
     .option('--catchup', 'with --schedule: also start the runs missed while the schedule was paused')
     .option('--version-only', 'with --target kfp: upload the pipeline version, start nothing')
     .option('--experiment <name>', 'with --target kfp: the experiment (default: the notebook setting, else the pipeline name)');
+  addImageOptions(cmd);
   addKfpOptions(addRecordsOption(addClusterOptions(cmd))).action(async (input: string, flags: SubmitFlags) => {
-    result.code = flags.target === 'kfp' ? await kfpSubmitCommand(input, flags, compileForKfp) : await submitCommand(input, flags);
+    const problem = imageFlagProblem(input, flags);
+    if (problem) {
+      say(`flowbook submit: ${problem}`);
+      result.code = 2;
+      return;
+    }
+    result.code = flags.target === 'kfp' ? await kfpSubmitCommand(input, flags, (notebook) => compileForKfp(notebook, flags)) : await submitCommand(input, flags);
   });
 }
 
+/** The image options apply to a notebook only: a compiled file already names its images. */
+function imageFlagProblem(input: string, flags: SubmitFlags): string | undefined {
+  const given = ([['--image', flags.image], ['--registry', flags.registry], ['--python', flags.python], ['--insecure', flags.insecure]] as const).filter(([, v]) => v !== undefined).map(([f]) => f);
+  if (!input.endsWith('.ipynb') && given.length > 0) return `${given[0]} applies to a notebook; ${input} is compiled already and names its images. Compile it again with the option, or submit the notebook.`;
+  return checkFlags(flags);
+}
+
+/**
+ * The steps' images for a notebook about to be submitted: the emit options with `--image` and,
+ * with `--registry`, the images built for it (an exit code when a build failed).
+ */
+async function imageOptions(notebook: string, pipeline: Pipeline, base: EmitOptions, flags: SubmitFlags): Promise<EmitOptions | number> {
+  const stepImages = await builtImages(notebook, pipeline, flags);
+  if (typeof stepImages === 'number') return stepImages;
+  return stepImages ? { ...base, stepImages } : base;
+}
+
 /** Compiles a notebook for KFP: the IR file's text and the notebook's experiment setting, or an exit code. */
-async function compileForKfp(notebook: string): Promise<{ text: string; experiment?: string } | number> {
+async function compileForKfp(notebook: string, flags: SubmitFlags): Promise<{ text: string; experiment?: string } | number> {
+  const base: EmitOptions = flags.image ? { image: flags.image } : {};
   let compiled;
   try {
-    compiled = await compileKfpNotebookFile(notebook);
+    compiled = await compileKfpNotebookFile(notebook, base);
   } catch (err) {
     return reportInputError(notebook, err);
   }
   printDiagnostics(notebook, compiled.diagnostics, false);
   if (!compiled.kfp) return 1;
+  const options = await imageOptions(notebook, compiled.pipeline, base, flags);
+  if (typeof options === 'number') return options;
+  const text = kfpYaml(options.stepImages ? compileKfp(compiled.pipeline, options) : compiled.kfp, notebook, toYaml);
+  printWarnings(notebook, compileWarnings('kfp', compiled.pipeline, options, text, 'submit'));
   const experiment = compiled.pipeline.settings.experimentName ?? compiled.pipeline.experiment;
-  return { text: kfpYaml(compiled.kfp, notebook, toYaml), ...(experiment ? { experiment } : {}) };
+  return { text, ...(experiment ? { experiment } : {}) };
 }
 
 /** Reads a Workflow from YAML or JSON (the first document of kind Workflow). */
@@ -90,14 +119,22 @@ async function submitCommand(input: string, flags: SubmitFlags): Promise<number>
   let notebookPath: string | undefined;
   let pipelineName: string | undefined;
   let compiledPipeline: Pipeline | undefined;
+  let emitOptions: EmitOptions = { ...(flags.namespace ? { namespace: flags.namespace } : {}), ...(flags.image ? { image: flags.image } : {}) };
   try {
     if (input.endsWith('.ipynb')) {
-      const compiled = await compileOrReport(input, flags.namespace ? { namespace: flags.namespace } : {}, false);
+      const compiled = await compileOrReport(input, emitOptions, false);
       if (typeof compiled === 'number') {
         if (compiled === 1) say('flowbook submit: fix the errors above; nothing was submitted.');
         return compiled;
       }
-      workflow = compiled.workflow;
+      const options = await imageOptions(input, compiled.pipeline, emitOptions, flags);
+      if (typeof options === 'number') {
+        say('flowbook submit: nothing was submitted.');
+        return options;
+      }
+      emitOptions = options;
+      workflow = options.stepImages ? emitWorkflow(compiled.pipeline, options) as unknown as Cluster.Workflow : compiled.workflow;
+      printWarnings(input, compileWarnings('argo', compiled.pipeline, options, toYaml(workflow), 'submit'));
       compiledPipeline = compiled.pipeline;
       notebookPath = path.resolve(input);
       pipelineName = compiled.pipeline.name;
@@ -111,7 +148,7 @@ async function submitCommand(input: string, flags: SubmitFlags): Promise<number>
       // No setting in the notebook: artifacts where the cluster has a repository, else a volume kept on one node.
       const probe = await c.detectArtifactRepository(client, flags.namespace ?? workflow.metadata.namespace ?? client.namespace);
       const plan = c.planDataPassing(probe, undefined);
-      if (plan.mode === 'artifacts') workflow = emitWorkflow(compiledPipeline, { ...(flags.namespace ? { namespace: flags.namespace } : {}), dataPassing: 'artifacts' }) as unknown as Cluster.Workflow;
+      if (plan.mode === 'artifacts') workflow = emitWorkflow(compiledPipeline, { ...emitOptions, dataPassing: 'artifacts' }) as unknown as Cluster.Workflow;
       say(plan.message);
     }
     say(`Submitting to ${client.connection.describe()} (${client.connection.server})…`);

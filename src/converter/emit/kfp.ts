@@ -10,8 +10,10 @@
 //   the producer's template name, through `taskOutputArtifact`. No shared volume is needed,
 //   and KFP's cache sees the upstream data. Every producer is also in `dependentTasks`.
 // - Parameters: typed `root.inputDefinitions` with defaults, passed to the tasks that read
-//   them (`componentInputParameter`). A `None` default becomes an optional STRING without a
-//   default: the step then keeps the notebook's literal unless the run gives a value.
+//   them (`componentInputParameter`). A `None` default becomes an optional STRING whose
+//   default is null (the step gets None, as in the notebook, unless the run gives a value);
+//   left without a default, KFP 2.0.5's driver fails the task (found by its own code:
+//   test/kfp/argocompiler).
 // - Metrics: the output artifact `metrics` (system.Metrics) whose metadata the adapter
 //   writes through the ExecutorOutput, re-exported as pipeline outputs so the KFP UI shows
 //   and compares them.
@@ -19,7 +21,9 @@
 //   the step's `cache:` tag, else the notebook's setting, else on, as in the local runner.
 //   KFP keys its cache on the task's inputs, upstream artifacts included.
 // - Resources: limits only, as in the Argo target; any resource but cpu and memory is the
-//   accelerator (KFP takes one per container).
+//   accelerator (KFP takes one per container). Each is written in both of KFP's forms, as
+//   the SDK does: older backends read only the deprecated numbers and drop the rest
+//   silently (found by running KFP 2.0.5's own compiler: test/kfp/argocompiler).
 // - Retries: `retryPolicy.maxRetryCount` alone, so KFP's backoff defaults apply.
 // - Step timeout: the platform spec's `activeDeadlineSeconds` (per attempt, as in Argo).
 // - Kale `pvc` volumes: `pvcMount` on every step. KFP has no per-run claim templates, so
@@ -209,10 +213,17 @@ function resourcesOf(step: Step, diagnostics: Diagnostic[]): ContainerResources 
   const resources: ContainerResources = {};
   const at = step.cells[0] === undefined ? {} : { cell: step.cells[0] };
   for (const [name, quantity] of Object.entries(step.options.limits)) {
-    if (name === 'cpu') resources.resourceCpuLimit = quantity;
-    else if (name === 'memory') resources.resourceMemoryLimit = quantity;
-    else if (name.includes('/') && /^\d+$/.test(quantity) && !resources.accelerator) resources.accelerator = { resourceType: name, resourceCount: quantity };
-    else {
+    if (name === 'cpu') {
+      resources.resourceCpuLimit = quantity;
+      const cores = cpuCores(quantity);
+      if (cores !== undefined) resources.cpuLimit = cores;
+    } else if (name === 'memory') {
+      resources.resourceMemoryLimit = quantity;
+      const gb = memoryGigabytes(quantity);
+      if (gb !== undefined) resources.memoryLimit = gb;
+    } else if (name.includes('/') && /^\d+$/.test(quantity) && !resources.accelerator) {
+      resources.accelerator = { resourceType: name, resourceCount: quantity, type: name, count: quantity };
+    } else {
       const why = resources.accelerator && name.includes('/')
         ? `Kubeflow Pipelines gives a step one accelerator type, and it already has ${resources.accelerator.resourceType}`
         : name.includes('/') ? 'an accelerator count must be a whole number' : 'Kubeflow Pipelines sets only cpu, memory and one accelerator';
@@ -220,6 +231,26 @@ function resourcesOf(step: Step, diagnostics: Diagnostic[]): ContainerResources 
     }
   }
   return Object.keys(resources).length > 0 ? resources : undefined;
+}
+
+/** A CPU quantity in cores (`500m` → 0.5), as KFP's deprecated `cpuLimit`; undefined for forms it has no number for. */
+export function cpuCores(quantity: string): number | undefined {
+  const m = /^(\d+(?:\.\d*)?|\.\d+)(m?)$/.exec(quantity);
+  if (!m) return undefined;
+  return m[2] === 'm' ? Number(m[1]) / 1000 : Number(m[1]);
+}
+
+const BYTES_PER_SUFFIX: Record<string, number> = {
+  '': 1, K: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** A memory quantity in decimal GB (`1Gi` → 1.073741824), as KFP's deprecated `memoryLimit`; undefined for forms it has no number for. */
+export function memoryGigabytes(quantity: string): number | undefined {
+  const m = /^(\d+(?:\.\d*)?|\.\d+)([KMGTPE]i?)?$/.exec(quantity);
+  const factor = m ? BYTES_PER_SUFFIX[m[2] ?? ''] : undefined;
+  if (!m || factor === undefined) return undefined;
+  return (Number(m[1]) * factor) / 1e9;
 }
 
 interface PvcMountSetting {
@@ -273,10 +304,9 @@ function taskInputs(producers: readonly string[], parameters: readonly string[])
 }
 
 function rootParameter(p: PipelineParameter): ParameterSpec {
-  const spec: ParameterSpec = { parameterType: PARAMETER_TYPES[p.type] };
-  if (p.type !== 'NoneType') spec.defaultValue = p.default as ProtoValue;
-  spec.isOptional = true;
-  return spec;
+  // None is stated as a null default, not left out: KFP 2.0.5 gives the root DAG only the
+  // parameters with a default, and a task reading a missing one fails in its driver.
+  return { parameterType: PARAMETER_TYPES[p.type], defaultValue: p.type === 'NoneType' ? null : p.default as ProtoValue, isOptional: true };
 }
 
 function parameterNamed(parameters: Map<string, PipelineParameter>, name: string, step: Step): PipelineParameter {

@@ -78,10 +78,18 @@ export interface Component {
   dag?: Dag;
 }
 
+/**
+ * Limits in both of KFP's forms, as the KFP SDK writes them: the quantity strings, and the
+ * deprecated numbers (cores; decimal GB; the accelerator's `type` and `count`), which are
+ * all that KFP backends before the string fields read (they drop unknown deployment fields
+ * silently, so a step would run without its limits or its GPU).
+ */
 export interface ContainerResources {
   resourceCpuLimit?: string;
+  cpuLimit?: number;
   resourceMemoryLimit?: string;
-  accelerator?: { resourceType: string; resourceCount: string };
+  memoryLimit?: number;
+  accelerator?: { resourceType: string; resourceCount: string; type: string; count: string };
 }
 
 export interface ContainerSpec {

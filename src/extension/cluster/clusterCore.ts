@@ -6,3 +6,4 @@
 export * from '../../cluster/index';
 export { buildPipelineImages, resolvePipelineRequirements, ImageError } from '../../images/index';
 export { serviceAccountTokens } from '../../kfp/kubeToken';
+export { inSettingsTerms } from '../../images/errors';

@@ -1,8 +1,9 @@
 // Build Step Images: the notebook's requirements are resolved and shown in an editor for the
 // user to check or change, then the images are built (or found: tags are content hashes)
 // with progress that can be cancelled; the builder's log goes to the output channel. Run on
-// Cluster uses the built images when `flowbook.images.registry` is set, building first if the
-// user agrees. Kaniko builds run on the configured cluster.
+// Cluster and Run on Kubeflow use the built images when `flowbook.images.registry` is set,
+// building first if the user agrees; without it they say which steps lack packages in the
+// default image. Kaniko builds run on the configured cluster.
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -17,7 +18,7 @@ import type { NotebookModels } from '../../workbench/notebookModel';
 import { pythonInterpreter } from '../python';
 import { UserError } from '../tagCommands';
 import { emitOptions } from '../workflowDocument';
-import { settingsTarget } from './clusterSettings';
+import { settingsTarget } from '../../workbench/settings';
 import type { StepImageProvider } from './clusterRuns';
 import type { ClusterSession } from './session';
 
@@ -26,6 +27,16 @@ const HEADER = '#';
 /** The requirement lines of an edited requirements document: comments and blank lines left out. */
 export function requirementLines(text: string): string[] {
   return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith(HEADER));
+}
+
+/** How a run answers the questions of `stepImagesForRun` without asking (scripts, tests). */
+export interface RunImageOptions {
+  /** When the images are not in the registry yet: build them, or run with the base images. */
+  missing?: 'build' | 'base';
+  /** With `missing: 'build'`: the requirement lines to install (skips the editor). */
+  requirements?: string[];
+  /** Cancels the check and the build, as the notification's Cancel does. */
+  signal?: AbortSignal;
 }
 
 export interface BuildSummary {
@@ -43,6 +54,8 @@ interface Built {
 }
 
 export class StepImages extends Disposable implements StepImageProvider {
+  private note?: string;
+
   constructor(private readonly ctx: Ctx, private readonly session: ClusterSession, private readonly models: NotebookModels) {
     super();
   }
@@ -76,7 +89,7 @@ export class StepImages extends Disposable implements StepImageProvider {
   }
 
   private async registry(): Promise<string | undefined> {
-    const configured = this.session.settings.imageRegistry;
+    const configured = this.ctx.settings.images.registry;
     if (configured) return configured;
     const typed = await vscode.window.showInputBox({
       title: 'Where to push the step images',
@@ -91,10 +104,10 @@ export class StepImages extends Disposable implements StepImageProvider {
 
   /** Kaniko on the configured cluster, when the builder setting allows it and a cluster is there. */
   private async kaniko(): Promise<ImageBuildOptions['kaniko'] | undefined> {
-    const builder = this.session.settings.imageBuilder;
+    const builder = this.ctx.settings.images.builder;
     if (builder !== 'kaniko' && builder !== 'auto') return undefined;
     if (this.session.state.kind === 'unconfigured') {
-      if (builder === 'kaniko') throw new UserError('The Kaniko builder runs on a Kubernetes cluster: configure one first (setting "Flowbook: Kubeconfig").');
+      if (builder === 'kaniko') throw new UserError('The Kaniko builder (flowbook.images.builder) runs on a Kubernetes cluster: set flowbook.kubeconfig to one, or choose another builder in flowbook.images.builder.');
       return undefined;
     }
     try {
@@ -102,7 +115,7 @@ export class StepImages extends Disposable implements StepImageProvider {
       const secret = this.session.settings.registrySecret;
       return { cluster: c.core.kanikoCluster(c.client), settings: { namespace: c.namespace, ...(secret ? { pushSecret: secret } : {}) } };
     } catch (err) {
-      if (builder === 'kaniko') throw new UserError(`The Kaniko builder needs the cluster: ${errorMessage(err)}`);
+      if (builder === 'kaniko') throw new UserError(`The Kaniko builder (flowbook.images.builder) needs the cluster: ${errorMessage(err)}`);
       return undefined;
     }
   }
@@ -111,7 +124,7 @@ export class StepImages extends Disposable implements StepImageProvider {
    * Build Step Images: resolve the requirements, let the user check them in an editor, then
    * build. `options.requirements` skips the editor (tests, scripts).
    */
-  async buildStepImages(target: unknown, options?: { requirements?: string[] }): Promise<BuildSummary | undefined> {
+  async buildStepImages(target: unknown, options?: { requirements?: string[]; signal?: AbortSignal }): Promise<BuildSummary | undefined> {
     const found = await this.pipelineOf(target);
     if (!found) return undefined;
     const { doc, pipeline } = found;
@@ -140,15 +153,18 @@ export class StepImages extends Disposable implements StepImageProvider {
       requirements = requirementLines(editor.document.getText());
     }
     const kaniko = await this.kaniko();
-    const settings = this.session.settings;
+    const settings = this.ctx.settings.images;
     const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Flowbook: step images', cancellable: true }, async (progress, token) => {
       const abort = new AbortController();
       token.onCancellationRequested(() => abort.abort());
+      const caller = options?.signal;
+      if (caller?.aborted) abort.abort();
+      caller?.addEventListener('abort', () => abort.abort(), { once: true });
       try {
         return await core.buildPipelineImages(pipeline, {
           registry,
-          builder: settings.imageBuilder,
-          insecure: settings.imageInsecure,
+          builder: settings.builder,
+          insecure: settings.insecure,
           python,
           requirements: requirements ?? [],
           ...this.baseImage(doc, pipeline),
@@ -159,6 +175,12 @@ export class StepImages extends Disposable implements StepImageProvider {
         });
       } catch (err) {
         if (err instanceof core.ImageError && err.kind === 'cancelled') throw new vscode.CancellationError();
+        // The builder's messages say what to do; they name CLI options, which are settings here.
+        if (err instanceof core.ImageError) {
+          const message = core.inSettingsTerms(err.message);
+          const hint = err.kind === 'builder-missing' && !message.includes('flowbook.images.builder') ? ' Choose the builder in flowbook.images.builder (Kaniko builds run on the cluster of flowbook.kubeconfig).' : '';
+          throw new UserError(`The step images of ${path.basename(doc.uri.fsPath)} could not be built: ${message}${hint}`);
+        }
         throw err;
       }
     });
@@ -171,7 +193,7 @@ export class StepImages extends Disposable implements StepImageProvider {
     for (const image of result.images) this.ctx.log.info(`image ${image.reference}: ${image.status}${image.builder ? ` (${image.builder})` : ''} for ${image.steps.join(', ')}`);
     const built = result.images.filter((i) => i.status === 'built').length;
     const existing = result.images.filter((i) => i.status === 'existing').length;
-    void vscode.window.showInformationMessage(`Step images of ${path.basename(doc.uri.fsPath)}: ${built} built, ${existing} already in the registry. Run on Cluster uses them.`);
+    void vscode.window.showInformationMessage(`Step images of ${path.basename(doc.uri.fsPath)}: ${built} built, ${existing} already in the registry. Run on Cluster and Run on Kubeflow use them.`);
     return {
       stepImages: result.stepImages,
       images: result.images.map((i) => ({ reference: i.reference, status: i.status, steps: i.steps })),
@@ -179,10 +201,22 @@ export class StepImages extends Disposable implements StepImageProvider {
     };
   }
 
-  /** For Run on Cluster: the steps' images when a registry is configured (built first if the user agrees). */
-  async stepImagesForRun(doc: vscode.NotebookDocument, pipeline: Pipeline): Promise<Record<string, string> | undefined> {
-    const registry = this.session.settings.imageRegistry;
-    if (!registry) return undefined;
+  /** What the last run without a registry said about the default image (for the integration suite). */
+  lastNote(): string | undefined {
+    return this.note;
+  }
+
+  /**
+   * For Run on Cluster and Run on Kubeflow: the steps' images when a registry is configured
+   * (built first if the user agrees, or as `options` say); undefined runs the base images.
+   */
+  async stepImagesForRun(doc: vscode.NotebookDocument, pipeline: Pipeline, options: RunImageOptions = {}): Promise<Record<string, string> | undefined> {
+    const registry = this.ctx.settings.images.registry;
+    this.note = undefined;
+    if (!registry) {
+      await this.noteDefaultImage(doc, pipeline);
+      return undefined;
+    }
     const last = this.built(doc);
     const key = stepsKey(pipeline, this.baseImage(doc, pipeline), registry);
     if (last && last.steps === key) return last.stepImages;
@@ -191,9 +225,12 @@ export class StepImages extends Disposable implements StepImageProvider {
     let result: BuildResult;
     try {
       result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Flowbook: looking for the step images' }, () =>
-        core.buildPipelineImages(pipeline, { registry, insecure: this.session.settings.imageInsecure, python, dryRun: true, ...this.baseImage(doc, pipeline) }));
+        core.buildPipelineImages(pipeline, { registry, insecure: this.ctx.settings.images.insecure, python, dryRun: true, ...this.baseImage(doc, pipeline), ...(options.signal ? { signal: options.signal } : {}) }));
     } catch (err) {
-      const choice = await vscode.window.showWarningMessage(`Flowbook cannot check the step images in ${registry}: ${errorMessage(err)}`, 'Run with Base Images', 'Cancel');
+      if (options.signal?.aborted) throw new vscode.CancellationError();
+      const problem = `Flowbook cannot check the step images in ${registry} (flowbook.images.registry): ${core.inSettingsTerms(errorMessage(err))}`;
+      if (options.missing === 'build') throw new UserError(problem);
+      const choice = options.missing === 'base' ? 'Run with Base Images' : await vscode.window.showWarningMessage(problem, 'Run with Base Images', 'Cancel');
       if (choice !== 'Run with Base Images') throw new vscode.CancellationError();
       return undefined;
     }
@@ -201,12 +238,26 @@ export class StepImages extends Disposable implements StepImageProvider {
       await this.remember(doc, { steps: key, stepImages: result.stepImages });
       return result.stepImages;
     }
-    const choice = await vscode.window.showWarningMessage(`The step images of ${path.basename(doc.uri.fsPath)} are not in ${registry} yet.`, 'Build Step Images', 'Run with Base Images');
+    const choice = options.missing === 'build' ? 'Build Step Images' : options.missing === 'base' ? 'Run with Base Images'
+      : await vscode.window.showWarningMessage(`The step images of ${path.basename(doc.uri.fsPath)} are not in ${registry} yet.`, 'Build Step Images', 'Run with Base Images');
     if (choice === 'Run with Base Images') return undefined;
     if (choice !== 'Build Step Images') throw new vscode.CancellationError();
-    const built = await this.buildStepImages(doc);
+    const built = await this.buildStepImages(doc, { ...(options.requirements ? { requirements: options.requirements } : {}), ...(options.signal ? { signal: options.signal } : {}) });
     if (!built) throw new vscode.CancellationError();
     return built.stepImages;
+  }
+
+  /** No registry: says which steps run in the default image without the packages they import, and which settings fix it. Does not wait for an answer. */
+  private async noteDefaultImage(doc: vscode.NotebookDocument, pipeline: Pipeline): Promise<void> {
+    const core = await this.ctx.core();
+    const gap = core.defaultImageGap(pipeline, this.baseImage(doc, pipeline));
+    if (!gap) return;
+    const text = core.describeGap(gap);
+    this.note = `${text.charAt(0).toUpperCase()}${text.slice(1)}. Set flowbook.images.registry to a registry you can push to (HOST/REPOSITORY) and Flowbook builds step images with them; or set flowbook.defaultImage (or the notebook's image setting) to an image that has them.`;
+    this.ctx.log.warn(this.note);
+    void vscode.window.showWarningMessage(this.note, 'Open Settings').then((choice) => {
+      if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'flowbook.images');
+    });
   }
 }
 

@@ -26,6 +26,7 @@ import type { FormField, FormModel, FormProblem } from '../../webview/runForm/pr
 import type { LogStreams } from './clusterLogs';
 import { FormRejection, type RunForms } from './runForm';
 import { clusterSourceId, isClusterSource, type ClusterSession, type Connected } from './session';
+import type { RunImageOptions } from './clusterImages';
 
 /** Whether a run graph panel is open (restored after a reload: it may show a cluster run). */
 function runGraphOpen(): boolean {
@@ -34,7 +35,7 @@ function runGraphOpen(): boolean {
 
 /** What the image feature gives Run on Cluster: the steps' built images, when a registry is set. */
 export interface StepImageProvider {
-  stepImagesForRun(doc: vscode.NotebookDocument, pipeline: Pipeline): Promise<Record<string, string> | undefined>;
+  stepImagesForRun(doc: vscode.NotebookDocument, pipeline: Pipeline, options?: RunImageOptions): Promise<Record<string, string> | undefined>;
 }
 
 interface RunRef {

@@ -57,6 +57,8 @@ export interface ClusterFeature {
   /** The command table with the cluster handlers added. */
   commands(table: Record<string, Handler>): Record<string, Handler>;
   api: ClusterApi;
+  /** Step images for runs: Run on Kubeflow uses the same builds, settings and questions as Run on Cluster. */
+  images: StepImages;
 }
 
 function text(value: string | vscode.MarkdownString | vscode.TreeItemLabel | undefined | boolean): string {
@@ -130,5 +132,5 @@ export function registerCluster(ctx: Ctx, deps: ClusterDeps, own: <T extends vsc
     inferenceServices: () => isvcTree.getChildren().map((n: IsvcNode) => summarize(isvcTree, n, 1)),
     cellChips: (cell) => chips.provideCellStatusBarItems(cell).map((i) => i.text),
   };
-  return { commands, api };
+  return { commands, api, images };
 }

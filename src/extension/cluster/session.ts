@@ -14,7 +14,7 @@ import { Disposable } from '../../workbench/lifecycle';
 import type { Ctx } from '../../workbench/context';
 import { errorMessage } from '../../workbench/context';
 import { CLUSTER_CONFIGURED } from '../extension';
-import { CONNECTION_KEYS, readClusterSettings, settingsTarget, type ClusterSettings } from './clusterSettings';
+import { CONNECTION_KEYS, settingsTarget, type ClusterSettings } from '../../workbench/settings';
 import { expandPath, probeKubeconfig, type KubeconfigProbe } from './kubeconfigProbe';
 
 export type ClusterCore = typeof import('./clusterCore');
@@ -65,15 +65,16 @@ export class ClusterSession extends Disposable {
 
   constructor(private readonly ctx: Ctx) {
     super();
-    this.settings_ = readClusterSettings();
+    this.settings_ = ctx.settings.cluster;
     this.statusBar = this._register(vscode.window.createStatusBarItem('flowbook.cluster', vscode.StatusBarAlignment.Left, 10));
     this.statusBar.name = 'Flowbook: Kubernetes context';
     this.statusBar.command = 'flowbook.switchClusterContext';
     this._register({ dispose: () => this.disconnect() });
+    // Ctx refreshed its snapshot first: it subscribed before this session was made.
     this._register(vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration('flowbook')) return;
       const before = this.settings_;
-      this.settings_ = readClusterSettings();
+      this.settings_ = this.ctx.settings.cluster;
       if (CONNECTION_KEYS.some((k) => e.affectsConfiguration(k)) || before.kubeconfig !== this.settings_.kubeconfig) void this.reset();
     }));
     void this.reset();

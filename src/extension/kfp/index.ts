@@ -1,8 +1,10 @@
 // The Kubeflow Pipelines half of the extension, registered by `activate` in one call: the
-// "Run on Kubeflow" command, the Kubeflow Pipelines view (experiments → runs → tasks, with
-// terminate, retry, logs and "Open in Kubeflow") and the cell chips of the latest KFP run.
-// The KFP core loads on first use; the Kubernetes client only when a token is requested
-// through the kubeconfig (`flowbook.kfp.tokenSource: kubeconfig`).
+// "Run on Kubeflow" command, KFP runs as a section of the Runs view (with their actions:
+// tasks and graph, task logs, stop, retry, open in the KFP UI), the Kubeflow Pipelines view
+// (experiments and their schedules) and the cell chips of the latest KFP run. The KFP core
+// loads on first use; the Kubernetes client only when a token is requested through the
+// kubeconfig (`flowbook.kfp.tokenSource: kubeconfig`). Both views share one model, which
+// polls only while one of them is visible.
 
 import * as vscode from 'vscode';
 import type { Ctx } from '../../workbench/context';
@@ -14,9 +16,16 @@ import { UserError } from '../tagCommands';
 import { hasErrors } from '../../converter/diagnostics';
 import type * as Kfp from '../../kfp';
 import type { KfpRunsModel } from '../../kfp/runsModel';
-import { KfpRunsTree, stateLabel, tasksOf, type KfpNode } from '../../views/kfp/kfpRunsTree';
+import { KFP_SOURCE, userTasks } from '../../kfp/runView';
+import type { RunsModel } from '../../workbench/runsModel';
+import type { RunsNode, RunsTree } from '../../views/runsTree';
+import type { GraphPanels } from '../../views/graphPanel';
+import { KfpRunsTree, stateLabel, type KfpNode } from '../../views/kfp/kfpRunsTree';
 import { summarize, type TreeSummary } from '../cluster/index';
-import { readKfpSettings } from './kfpSettings';
+import type { RunImageOptions, StepImages } from '../cluster/clusterImages';
+import { emitOptions } from '../workflowDocument';
+import { KFP_KEYS } from '../../workbench/settings';
+import { KfpRunSource } from './kfpRunSource';
 import { kfpPackageFor } from './kfpPackage';
 
 type Handler = (...args: unknown[]) => unknown;
@@ -34,14 +43,12 @@ function kfp(): typeof Kfp {
 function clientFor(ctx: Ctx): Kfp.KfpClient {
   const k = kfp();
   try {
-    const endpoint = k.resolveEndpoint(readKfpSettings(), {
+    const endpoint = k.resolveEndpoint(ctx.settings.kfp, {
       kubeTokens: (serviceAccount, namespace) => {
         // The Kubernetes client lives in the lazy cluster chunk: load it on the first token request.
         let provider: Promise<Kfp.TokenProvider> | undefined;
         const load = (): Promise<Kfp.TokenProvider> => provider ??= import(/* webpackChunkName: "cluster" */ '../cluster/clusterCore.js').then((c) => {
-          const settings = vscode.workspace.getConfiguration('flowbook');
-          const kubeconfig = settings.get<string>('kubeconfig', '').trim();
-          const context = settings.get<string>('cluster.context', '').trim();
+          const { kubeconfig, context } = ctx.settings.cluster;
           const connection = c.ClusterConnection.open({ ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}) });
           return c.serviceAccountTokens(new c.ClusterClient(connection), serviceAccount, namespace);
         });
@@ -54,33 +61,45 @@ function clientFor(ctx: Ctx): Kfp.KfpClient {
     ctx.log.info(`Kubeflow Pipelines: ${endpoint.display} (${endpoint.mode}), token: ${endpoint.tokens.describe}`);
     return new k.KfpClient(endpoint);
   } catch (err) {
-    if (err instanceof k.KfpError && err.kind === 'config') throw new UserError(err.message);
+    if (err instanceof k.KfpError && err.kind === 'config') throw new UserError(k.inSettingsTerms(err.message));
     throw err;
   }
 }
 
-/** The view's model, built when the view is first shown or a run is submitted. */
+/** The model both views show, built when one of them is first shown or a run is submitted. */
 class KfpRuns extends Disposable {
   private current?: KfpRunsModel;
   private client?: Kfp.KfpClient;
-  private problem?: string;
+  private why?: string;
   readonly tree: KfpRunsTree;
   private readonly changed = this._register(new vscode.EventEmitter<void>());
   readonly onDidChange = this.changed.event;
+  private readonly view: vscode.TreeView<KfpNode>;
 
-  constructor(private readonly ctx: Ctx) {
+  constructor(private readonly ctx: Ctx, private readonly runsView: vscode.TreeView<RunsNode>) {
     super();
-    this.tree = this._register(new KfpRunsTree(() => this.current, () => this.problem));
-    const view = this._register(vscode.window.createTreeView(KFP_VIEW, { treeDataProvider: this.tree, showCollapseAll: true }));
-    this._register(view.onDidChangeVisibility((e) => {
-      if (e.visible && !this.current) void this.refresh();
-    }));
+    this.tree = this._register(new KfpRunsTree(() => this.current, () => this.why));
+    this.view = this._register(vscode.window.createTreeView(KFP_VIEW, { treeDataProvider: this.tree, showCollapseAll: true }));
+    // The Kubeflow view always loads when shown (it says what to set); the Runs view only with an endpoint.
+    const visibility = () => {
+      const visible = this.visible();
+      if (visible && !this.current) void this.refresh();
+      this.current?.setVisible(visible);
+    };
+    this._register(this.view.onDidChangeVisibility(visibility));
+    this._register(runsView.onDidChangeVisibility(visibility));
     this._register(vscode.workspace.onDidChangeConfiguration((e) => {
-      if (!e.affectsConfiguration('flowbook.kfp') && !e.affectsConfiguration('flowbook.kubeconfig')) return;
+      if (!KFP_KEYS.some((k) => e.affectsConfiguration(k))) return;
       this.reset();
-      if (view.visible) void this.refresh();
+      if (this.visible()) void this.refresh();
     }));
     this._register({ dispose: () => this.reset() });
+    if (this.visible()) void this.refresh();
+  }
+
+  /** Someone looks at KFP data: the Kubeflow view, or the Runs view while it has a Kubeflow section. */
+  private visible(): boolean {
+    return this.view.visible || (this.runsView.visible && configured(this.ctx));
   }
 
   private reset(): void {
@@ -88,29 +107,38 @@ class KfpRuns extends Disposable {
     this.client?.dispose();
     this.current = undefined;
     this.client = undefined;
-    this.problem = undefined;
+    this.why = undefined;
+    this.tree.update();
+    this.changed.fire();
   }
 
   model(): KfpRunsModel | undefined {
     return this.current;
   }
 
-  /** The model, built on first use; a configuration problem becomes the view's message. */
+  /** Why there is no model: the setting to fix. */
+  problem(): string | undefined {
+    return this.why;
+  }
+
+  /** The model, built on first use; a configuration problem becomes the views' message. */
   ensure(): KfpRunsModel | undefined {
     if (this.current) return this.current;
     try {
       const client = clientFor(this.ctx);
       this.client = client;
-      this.problem = undefined;
+      this.why = undefined;
       this.current = new (kfp().KfpRunsModel)(() => client);
+      this.current.setVisible(this.visible());
       this.current.onDidChange(() => {
         this.tree.update();
         this.changed.fire();
       });
       return this.current;
     } catch (err) {
-      this.problem = err instanceof Error ? err.message : String(err);
+      this.why = err instanceof Error ? err.message : String(err);
       this.tree.update();
+      this.changed.fire();
       return undefined;
     }
   }
@@ -121,9 +149,15 @@ class KfpRuns extends Disposable {
 
   clientOrThrow(): Kfp.KfpClient {
     this.ensure();
-    if (!this.client) throw new UserError(this.problem ?? 'Kubeflow Pipelines is not configured: set flowbook.kfp.endpoint.');
+    if (!this.client) throw new UserError(this.why ?? 'Kubeflow Pipelines is not configured: set flowbook.kfp.endpoint.');
     return this.client;
   }
+}
+
+/** Whether Kubeflow Pipelines is set up (an endpoint): only then do the Runs view and polling include it. */
+/** Whether an endpoint is set (the Ctx snapshot is fresh in configuration listeners: it subscribed first). */
+function configured(ctx: Ctx): boolean {
+  return ctx.settings.kfp.endpoint !== undefined;
 }
 
 /** A chip on the first cell of each step with its state in the latest KFP run of the notebook. */
@@ -145,24 +179,40 @@ class KfpChips extends Disposable implements vscode.NotebookCellStatusBarItemPro
     if (!pipeline) return [];
     const run = model.latestRunOf(pipeline.name);
     const step = pipeline.steps.find((s) => s.cells[0] === cell.index);
-    const task = step && tasksOf(run).find((t) => t.display_name === step.name || t.display_name === step.templateName);
+    const task = step && userTasks(run).find((t) => t.display_name === step.name || t.display_name === step.templateName);
     if (!run || !step || !task) return [];
     const item = new vscode.NotebookCellStatusBarItem(`$(cloud) ${stateLabel(task.state)} on Kubeflow`, vscode.NotebookCellStatusBarAlignment.Right);
     item.tooltip = `Step ${step.name} in the latest Kubeflow Pipelines run "${run.display_name}": ${stateLabel(task.state)}.${task.error?.message ? ` ${task.error.message}` : ''}`;
     item.accessibilityInformation = { label: `Kubeflow run state of step ${step.name}: ${stateLabel(task.state)}` };
-    item.command = { title: 'Show in Kubeflow Pipelines view', command: `${KFP_VIEW}.focus` };
+    item.command = { title: 'Show Run Details', command: 'flowbook.showRunDetails', arguments: [{ kind: 'run', source: KFP_SOURCE, id: run.run_id }] };
     return [item];
   }
 }
 
 /** What the integration suite reads of the Kubeflow Pipelines side. */
 export interface KfpApi {
-  /** The Kubeflow Pipelines view: messages and experiments, each with its runs and their tasks. */
+  /** The Kubeflow Pipelines view: messages, then Pipelines (with versions) and Experiments (with schedules). */
   view(): TreeSummary[];
+  /** The Runs view's Kubeflow Pipelines section: its notes and runs, each run with its steps. */
+  runsSection(): TreeSummary[];
   /** The Kubeflow chips of a cell (their text). */
   cellChips(cell: vscode.NotebookCell): Promise<string[]>;
-  /** Why the last "Run on Kubeflow" failed (the warning shown), or undefined when it worked. */
+  /** Why the last "Run on Kubeflow" failed (the warning shown, or "cancelled"), or undefined when it worked. */
   lastRunProblem(): string | undefined;
+  /** What the last run said about steps in the default image without their packages (no registry set). */
+  lastImageNote(): string | undefined;
+}
+
+/** What "Run on Kubeflow" takes from scripts and tests instead of asking. */
+export interface RunOnKubeflowOptions {
+  experiment?: string;
+  parameters?: Record<string, string>;
+  /** When the step images are not in the registry yet: build them or run the base images (see `RunImageOptions`). */
+  images?: RunImageOptions['missing'];
+  /** With `images: 'build'`: the requirement lines (skips the requirements editor). */
+  requirements?: string[];
+  /** Cancels the run's preparation and submit, as the notifications' Cancel does. */
+  signal?: AbortSignal;
 }
 
 export interface KfpFeature {
@@ -170,25 +220,64 @@ export interface KfpFeature {
   api: KfpApi;
 }
 
-export function registerKfp(ctx: Ctx, deps: { models: NotebookModels }, own: <T extends vscode.Disposable>(d: T) => T): KfpFeature {
-  const runs = own(new KfpRuns(ctx));
+export interface KfpDeps {
+  models: NotebookModels;
+  /** Run on Cluster's step images: Run on Kubeflow uses the same builds, settings and questions. */
+  images: StepImages;
+  runsModel: RunsModel;
+  runsTree: RunsTree;
+  graphs: GraphPanels;
+}
+
+export function registerKfp(ctx: Ctx, deps: KfpDeps, own: <T extends vscode.Disposable>(d: T) => T): KfpFeature {
+  const runs = own(new KfpRuns(ctx, deps.runsTree.view));
   const chips = own(new KfpChips(runs, deps.models));
+  // The Runs view has a Kubeflow section while an endpoint is set (the Runs model owns the source).
+  let source: KfpRunSource | undefined;
+  let section: vscode.Disposable | undefined;
+  const placeSection = () => {
+    if (configured(ctx) && !section) {
+      source = new KfpRunSource(runs, deps.models);
+      section = deps.runsModel.addSource(source);
+    } else if (!configured(ctx) && section) {
+      section.dispose();
+      section = undefined;
+      source = undefined;
+    }
+  };
+  placeSection();
+  own(vscode.workspace.onDidChangeConfiguration((e) => {
+    if (e.affectsConfiguration('flowbook.kfp')) placeSection();
+  }));
+  own({ dispose: () => section?.dispose() });
   const inFlight = new Map<string, Promise<unknown>>();
   let lastProblem: string | undefined;
 
+  /** The KFP run id of a Runs view node (`{ source: 'kfp', id }`) or `{ runId }`. */
   const runOf = (node: unknown): string => {
-    const n = node as Partial<Extract<KfpNode, { kind: 'run' }>> | undefined;
-    if (!n?.runId) throw new UserError('Select a run in the Kubeflow Pipelines view.');
-    return n.runId;
+    const n = node as { source?: string; id?: string; runId?: string } | undefined;
+    const id = n?.runId ?? (n?.source === KFP_SOURCE ? n.id : undefined);
+    if (!id) throw new UserError('Select a Kubeflow run in the Runs view.');
+    return id;
   };
 
   /** Kubeflow's refusals are the user's to fix: shown as a warning, not as a Flowbook error. */
   const asUserError = (err: unknown): unknown => {
     const k = kfp();
-    return err instanceof k.KfpError || err instanceof k.KfpInputError ? new UserError(err.message) : err;
+    return err instanceof k.KfpError || err instanceof k.KfpInputError ? new UserError(k.inSettingsTerms(err.message)) : err;
   };
 
-  const runOnKubeflow = async (target: unknown, options?: { experiment?: string; parameters?: Record<string, string> }) => {
+  /** Progress that the notification's Cancel and the caller's signal both stop. */
+  const withCancellableProgress = <T>(title: string, signal: AbortSignal | undefined, work: (signal: AbortSignal, report: (message: string) => void) => Promise<T>): Thenable<T> =>
+    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
+      const abort = new AbortController();
+      token.onCancellationRequested(() => abort.abort());
+      if (signal?.aborted) abort.abort();
+      signal?.addEventListener('abort', () => abort.abort(), { once: true });
+      return work(abort.signal, (message) => progress.report({ message }));
+    });
+
+  const runOnKubeflow = async (target: unknown, options: RunOnKubeflowOptions = {}) => {
     if (!vscode.workspace.isTrusted) throw new UserError('Running a pipeline runs the notebook\'s code, so Flowbook runs only in a trusted workspace.');
     const doc = targetNotebook(target);
     if (!doc) throw new UserError('Open a Jupyter notebook to run its pipeline on Kubeflow.');
@@ -201,16 +290,27 @@ export function registerKfp(ctx: Ctx, deps: { models: NotebookModels }, own: <T 
       if (!analysis) throw new UserError('This is not a Jupyter notebook.');
       const pipeline = analysis.pipeline;
       if (hasErrors(pipeline.diagnostics)) throw new UserError('The notebook has errors (see the Problems panel); fix them before running it on Kubeflow.');
+      if (pipeline.steps.length === 0) throw new UserError('The notebook has no code to run yet.');
       const client = runs.clientOrThrow();
-      const text = await kfpPackageFor(ctx, pipeline, doc.uri.fsPath);
       const k = kfp();
-      const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Running ${pipeline.name} on Kubeflow`, cancellable: true }, async (progress, token) => {
-        const abort = new AbortController();
-        token.onCancellationRequested(() => abort.abort());
-        const submitOptions: Kfp.KfpSubmitOptions = { signal: abort.signal, progress: (message) => progress.report({ message }) };
-        const experiment = options?.experiment ?? pipeline.settings.experimentName ?? pipeline.experiment;
+      // A wrong address, token or profile shows in a second, not after the images were built.
+      await withCancellableProgress(`Checking Kubeflow Pipelines at ${client.endpoint.display}`, options.signal, async (signal) => {
+        await client.checkApi(signal);
+        await client.findPipeline(pipeline.name, signal);
+      });
+      // The same images, settings and questions as Run on Cluster.
+      const stepImages = await deps.images.stepImagesForRun(doc, pipeline, {
+        ...(options.images ? { missing: options.images } : {}),
+        ...(options.requirements ? { requirements: options.requirements } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      if (options.signal?.aborted) throw new vscode.CancellationError();
+      const text = await kfpPackageFor(ctx, pipeline, doc.uri.fsPath, { ...emitOptions(ctx.settingsFor(doc.uri), pipeline), ...(stepImages ? { stepImages } : {}) });
+      const result = await withCancellableProgress(`Running ${pipeline.name} on Kubeflow`, options.signal, (signal, report) => {
+        const submitOptions: Kfp.KfpSubmitOptions = { signal, progress: report };
+        const experiment = options.experiment ?? pipeline.settings.experimentName ?? pipeline.experiment;
         if (experiment) submitOptions.experiment = experiment;
-        if (options?.parameters) submitOptions.parameters = options.parameters;
+        if (options.parameters) submitOptions.parameters = options.parameters;
         const source = doc.uri.scheme === 'file' ? k.codeSourceUrl(doc.uri.fsPath) : undefined;
         if (source) submitOptions.codeSourceUrl = source;
         return k.submitToKfp(client, k.readPackage(text, doc.uri.fsPath), submitOptions);
@@ -218,7 +318,7 @@ export function registerKfp(ctx: Ctx, deps: { models: NotebookModels }, own: <T 
       ctx.log.info(`Kubeflow run ${result.run?.run_id ?? ''} (${result.versionUploaded ? 'new version' : 'existing version'} ${result.version.name ?? ''})`);
       void runs.refresh();
       const open = result.url ? 'Open in Kubeflow' : undefined;
-      void vscode.window.showInformationMessage(`Started ${result.run?.display_name ?? 'the run'} in experiment ${result.experiment?.display_name ?? ''}.`, ...(open ? [open] : [])).then((choice) => {
+      void vscode.window.showInformationMessage(`Started run "${result.run?.display_name ?? ''}" in experiment "${result.experiment?.display_name ?? ''}" on Kubeflow.`, ...(open ? [open] : [])).then((choice) => {
         if (choice && result.url) void vscode.env.openExternal(vscode.Uri.parse(result.url));
       });
       return { runId: result.run?.run_id, url: result.url };
@@ -228,8 +328,10 @@ export function registerKfp(ctx: Ctx, deps: { models: NotebookModels }, own: <T 
       lastProblem = undefined;
       return await work;
     } catch (err) {
-      const problem = asUserError(err);
-      lastProblem = problem instanceof Error ? problem.message : String(problem);
+      const k = kfp();
+      const cancelled = err instanceof vscode.CancellationError || (err instanceof k.KfpError && err.kind === 'aborted');
+      const problem = cancelled ? new vscode.CancellationError() : asUserError(err);
+      lastProblem = cancelled ? 'cancelled' : problem instanceof Error ? problem.message : String(problem);
       throw problem;
     } finally {
       inFlight.delete(key);
@@ -248,32 +350,74 @@ export function registerKfp(ctx: Ctx, deps: { models: NotebookModels }, own: <T 
     }
   };
 
+  const showTaskLog = async (node: unknown, stepName?: string) => {
+    const runId = runOf(node);
+    const step = stepName ?? (node as { step?: string } | undefined)?.step;
+    const task = userTasks(runs.model()?.run(runId)).find((t) => t.display_name === (step === undefined ? undefined : source?.taskOf(runId, step) ?? step));
+    if (!task?.pod_name) throw new UserError(`Step ${step ?? ''} has not started a pod yet, so it has no log.`);
+    const text = await runs.clientOrThrow().stepLog(runId, task.pod_name).catch((err: unknown) => {
+      throw asUserError(err);
+    });
+    const doc = await vscode.workspace.openTextDocument({ content: text, language: 'log' });
+    await vscode.window.showTextDocument(doc, { preview: true });
+  };
+  const openInKfp = async (node: unknown) => {
+    const url = kfp().runUrl(runs.clientOrThrow().endpoint, runOf(node));
+    if (!url) throw new UserError('Set flowbook.kfp.uiUrl to where the Kubeflow Pipelines UI is, to open runs there.');
+    await vscode.env.openExternal(vscode.Uri.parse(url));
+  };
+  const terminate = onRun((model, runId) => model.terminate(runId));
+  const retry = onRun(async (model, runId) => {
+    const state = model.run(runId)?.state;
+    if (state !== 'FAILED' && state !== 'CANCELED') throw new UserError('Kubeflow Pipelines retries only a failed or stopped run. To run the notebook again, use "Run on Kubeflow".');
+    await model.retry(runId);
+  });
+
+  // The Runs view's commands on KFP runs.
+  own(deps.runsModel.provideActions((s) => s === KFP_SOURCE, {
+    openGraph: async (node) => {
+      const run = deps.runsModel.find(KFP_SOURCE, runOf(node));
+      // The graph needs the notebook the pipeline came from; without it, KFP's own graph.
+      if (run?.notebook) return deps.graphs.showForRun({ source: KFP_SOURCE, id: run.id });
+      return openInKfp(node);
+    },
+    showLogs: (node, step) => showTaskLog(node, step),
+    rerun: (node) => retry(node),
+    stop: (node) => terminate(node),
+  }));
+
+  const onSchedule = (enabled: boolean) => async (node: unknown) => {
+    const id = (node as Partial<Extract<KfpNode, { kind: 'schedule' }>> | undefined)?.recurringRunId;
+    if (!id) throw new UserError('Select a schedule in the Kubeflow Pipelines view.');
+    const model = runs.ensure();
+    if (!model) return void runs.clientOrThrow();
+    await model.setScheduleEnabled(id, enabled).catch((err: unknown) => {
+      throw asUserError(err);
+    });
+  };
+
   const commands = (table: Record<string, Handler>): Record<string, Handler> => ({
     ...table,
-    runOnKubeflow: (target, options) => runOnKubeflow(target, options as { experiment?: string; parameters?: Record<string, string> } | undefined),
+    runOnKubeflow: (target, options) => runOnKubeflow(target, options as RunOnKubeflowOptions | undefined),
     refreshKfpRuns: () => runs.refresh(),
-    terminateKfpRun: onRun((model, runId) => model.terminate(runId)),
-    retryKfpRun: onRun((model, runId) => model.retry(runId)),
-    openKfpRun: async (node) => {
-      const url = kfp().runUrl(runs.clientOrThrow().endpoint, runOf(node));
-      if (!url) throw new UserError('Set flowbook.kfp.uiUrl to where the Kubeflow Pipelines UI is, to open runs there.');
-      await vscode.env.openExternal(vscode.Uri.parse(url));
-    },
-    showKfpTaskLog: async (node) => {
-      const n = node as Partial<Extract<KfpNode, { kind: 'task' }>> | undefined;
-      const runId = runOf(node);
-      const task = tasksOf(runs.model()?.run(runId)).find((t) => t.display_name === n?.task);
-      if (!task?.pod_name) throw new UserError('This task has not started a pod yet, so it has no log.');
-      const text = await runs.clientOrThrow().stepLog(runId, task.pod_name);
-      const doc = await vscode.workspace.openTextDocument({ content: text, language: 'log' });
-      await vscode.window.showTextDocument(doc, { preview: true });
-    },
+    terminateKfpRun: terminate,
+    retryKfpRun: retry,
+    openKfpRun: openInKfp,
+    showKfpTaskLog: (node, step) => showTaskLog(node, step as string | undefined),
+    enableKfpSchedule: onSchedule(true),
+    disableKfpSchedule: onSchedule(false),
   });
 
   const api: KfpApi = {
     view: () => runs.tree.getChildren().map((n) => summarize(runs.tree, n, 2)),
+    runsSection: () => {
+      if (!source) return [];
+      const node: RunsNode = { kind: 'source', source: KFP_SOURCE, label: source.label };
+      return deps.runsTree.getChildren(node).map((n) => summarize(deps.runsTree, n, 1));
+    },
     cellChips: async (cell) => (await chips.provideCellStatusBarItems(cell)).map((i) => i.text),
     lastRunProblem: () => lastProblem,
+    lastImageNote: () => deps.images.lastNote(),
   };
   return { commands, api };
 }

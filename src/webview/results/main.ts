@@ -76,7 +76,8 @@ function showDetails(d: RunDetailsView): void {
 
   const metrics = el('table', { className: 'kv' });
   for (const m of d.metrics) metrics.append(el('tr', {}, el('th', {}, m.name), el('td', { className: 'num' }, m.value)));
-  parts.push(section('Metrics', d.metrics.length > 0 ? metrics : el('p', { className: 'muted' }, 'No metrics (tag a cell pipeline-metrics to record some).')));
+  const noMetrics = d.metricsNote ?? 'No metrics (tag a cell pipeline-metrics to record some).';
+  parts.push(section('Metrics', d.metrics.length > 0 ? metrics : el('p', { className: 'muted' }, noMetrics)));
 
   const steps = el('table', { className: 'steps' }, el('thead', {}, el('tr', {}, el('th', {}, 'Step'), el('th', {}, 'Status'), el('th', {}, 'Time'), el('th', {}, 'Passed on'), el('th', {}, 'Logs'))));
   const body = el('tbody');
@@ -89,7 +90,7 @@ function showDetails(d: RunDetailsView): void {
 }
 
 function stepRow(run: RunKey, s: StepDetailsView): HTMLElement {
-  const name = el('td', { className: 'step-name' }, link(s.name, `Reveal cells ${s.cells} in the notebook`, () => post({ type: 'revealStep', run, step: s.name })), el('div', { className: 'muted' }, `cells ${s.cells}`));
+  const name = el('td', { className: 'step-name' }, link(s.name, `Reveal cells ${s.cells} in the notebook`, () => post({ type: 'revealStep', run, step: s.name })), s.cells ? el('div', { className: 'muted' }, `cells ${s.cells}`) : undefined);
   const status = el('td', {}, statusBadge(s.status));
   if (s.cachedFrom) {
     const from = s.cachedFrom;

@@ -48,6 +48,8 @@ export interface RunDetailsView {
   steps: StepDetailsView[];
   /** Shown when the source keeps no value summaries (cluster runs). */
   valuesNote?: string;
+  /** Why the run's metrics could not be read (KFP: no ML Metadata route, not allowed). */
+  metricsNote?: string;
 }
 
 /** Host → page. */

@@ -235,6 +235,23 @@ describe('flowbook CLI: smaller promises', () => {
     assert.equal(r.stderr, '', 'no warning once an image is named');
   });
 
+  it('compile --target kfp gives the default-image warning of the Argo target, with the kfp command to build images', () => {
+    const nb = path.join(tmp, 'ml-kfp.ipynb');
+    fs.writeFileSync(nb, notebookJson([['imports', 'import pandas as pd\n'], ['step:load', 'df = pd.DataFrame({"a": [1]})\n'], ['step:show', 'print(df)\n'], ['step:fixed', 'import os\n']]));
+    const argo = flowbook(['compile', nb]);
+    const kfp = flowbook(['compile', nb, '--target', 'kfp']);
+    assert.equal(kfp.code, 0, kfp.stderr);
+    const warning = (text: string) => text.split('\n').find((l) => l.includes('warning:'))?.replace(' --target kfp', '');
+    assert.match(kfp.stderr, /warning: steps load, show, fixed run in python:3\.12-slim, which lacks pandas \(the notebook imports it\) and cloudpickle \(Flowbook passes values between steps with it\).*`flowbook compile --target kfp --registry HOST\/REPO`/);
+    assert.equal(warning(kfp.stderr), warning(argo.stderr), 'both targets word it the same');
+    // A step with an image: tag is not in the default image, for either target.
+    fs.writeFileSync(nb, notebookJson([['imports', 'import pandas as pd\n'], [['step:load', 'image:jupyter/scipy-notebook:2024-01-01'], 'df = pd.DataFrame({"a": [1]})\n'], ['step:show', 'print(df)\n']]));
+    assert.match(flowbook(['compile', nb, '--target', 'kfp']).stderr, /warning: step show runs in python:3\.12-slim/);
+    const named = flowbook(['compile', nb, '--target', 'kfp', '--image', 'jupyter/scipy-notebook:2024-01-01']);
+    assert.equal(named.code, 0, named.stderr);
+    assert.equal(named.stderr, '', 'no warning once an image is named');
+  });
+
   it('compile warns when the Workflow is over the Kubernetes object limit', () => {
     const cells: CellSpec[] = [['imports', `import os\n# ${'x'.repeat(2000)}\n`]];
     for (let i = 0; i < 200; i++) cells.push([`step:s${i}`, `v${i} = ${i}\n`]);
@@ -246,6 +263,10 @@ describe('flowbook CLI: smaller promises', () => {
     assert.ok(fs.statSync(out).size > 1_500_000, 'the fixture is over the limit');
     assert.match(r.stderr, /warning: the Workflow is \d+\.\d MB; Kubernetes refuses objects over about 1\.5 MB/);
     assert.doesNotMatch(flowbook(['compile', BASIC]).stderr, /MB/);
+    const kfp = flowbook(['compile', nb, '--target', 'kfp', '-o', path.join(tmp, 'huge-kfp.yaml')]);
+    assert.equal(kfp.code, 0, kfp.stderr);
+    assert.match(kfp.stderr, /warning: the pipeline is \d+\.\d MB; Kubeflow Pipelines runs it as an Argo Workflow, which Kubernetes refuses over about 1\.5 MB/);
+    assert.doesNotMatch(flowbook(['compile', BASIC, '--target', 'kfp']).stderr, /MB/);
   });
 });
 

@@ -4,19 +4,11 @@
 // the retry policy: 429 honours Retry-After, 500 is retried for reads only.
 
 import * as assert from 'node:assert/strict';
-import * as net from 'node:net';
 import { ClusterError, toClusterError } from '../../../src/cluster/errors';
 import { WORKFLOWS } from '../../../src/cluster/resources';
 import type { Workflow } from '../../../src/cluster/types';
 import { pipelineWorkflow, SimHarness, startSim } from '../../sim/harness';
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
+import { closedPort } from '../../support/ports';
 
 function isError(kind: ClusterError['kind'], pattern: RegExp) {
   return (err: unknown) => {

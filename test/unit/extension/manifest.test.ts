@@ -72,6 +72,30 @@ describe('extension manifest (package.json)', () => {
     }
   });
 
+  it('reads every setting in one place (src/workbench/settings.ts), and nowhere else', () => {
+    const reader = fs.readFileSync(path.join(ROOT, 'src', 'workbench', 'settings.ts'), 'utf8');
+    for (const key of Object.keys(pkg.contributes.configuration.properties)) {
+      const name = key.replace(/^flowbook\./, '');
+      assert.ok(reader.includes(`'${name}'`), `${key} is read by readSettings`);
+    }
+    const others: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(file);
+        else if (file.endsWith('.ts') && !file.endsWith(path.join('workbench', 'settings.ts'))) {
+          // Writing a setting (`.update`) is fine; reading one outside the snapshot is not.
+          const text = fs.readFileSync(file, 'utf8');
+          const holders = [...text.matchAll(/(\w+)\s*=\s*vscode\.workspace\.getConfiguration\(/g)].map((m) => m[1]);
+          const reads = [/getConfiguration\([^)]*\)\s*\.(get|inspect)\b/, ...holders.map((h) => new RegExp(`\\b${h}\\.(get|inspect)\\b`))];
+          if (reads.some((r) => r.test(text))) others.push(path.relative(ROOT, file));
+        }
+      }
+    };
+    walk(path.join(ROOT, 'src'));
+    assert.deepEqual(others, [], 'settings are read only through the snapshot of src/workbench/settings.ts');
+  });
+
   it('activates lazily, declares limited trust support and targets VS Code 1.100', () => {
     assert.ok(!pkg.activationEvents.includes('*') && !pkg.activationEvents.includes('onStartupFinished'));
     assert.ok(pkg.activationEvents.includes('onNotebook:jupyter-notebook'));

@@ -9,7 +9,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StaticCredentials } from '../../../src/images/dockerConfig';
 import { registryPool } from '../../../src/images/pool';
+import type { Workflow } from '../../../src/cluster/types';
+import { startSim } from '../../sim/harness';
 import { startRegistry, type TestRegistry } from '../../support/registry';
+import { startKfp } from '../kfp/support';
 import { makeInterpreter, pushBaseImage, tmpDir } from './baseImage';
 
 const REPO = path.resolve(__dirname, '../../../..');
@@ -88,6 +91,54 @@ describe('images: the flowbook build command', function () {
     const images = [...run.stdout.matchAll(/^\s+image: (.+)$/gm)].map((m) => m[1]);
     assert.ok(images.length >= 2, run.stdout);
     for (const image of images) assert.equal(image, ref);
+  });
+
+  /** The image options that build the fixture's images into the test registry. */
+  const buildArgs = () => ['--registry', `${reg.host}/team/nb`, '--insecure', '--builder', 'buildah', '--python', py.python, '--image', `${reg.host}/flowbook/base:1`];
+
+  it('submit --registry builds the images and submits the Workflow that runs every step in them (simulated cluster)', async () => {
+    const built = await flowbook(['build', NOTEBOOK, ...buildArgs(), '--docker-config', path.join(dir, 'config.json')], env);
+    assert.equal(built.code, 0, built.stderr);
+    const ref = built.stdout.trim();
+    const sim = await startSim();
+    try {
+      sim.sim.addUser('builder', 'submit-token-7c1d');
+      const kubeconfig = sim.sim.writeKubeconfig(sim.dir, { file: 'kubeconfig', token: 'submit-token-7c1d', namespace: 'team-a' });
+      const run = await flowbook(['submit', NOTEBOOK, ...buildArgs(), '--kubeconfig', kubeconfig, '--records', path.join(sim.dir, 'records')], { ...env, DOCKER_CONFIG: dir, KUBECONFIG: '' });
+      assert.equal(run.code, 0, run.stderr);
+      const wf = sim.sim.store.get('argoproj.io/workflows', 'team-a', run.stdout.trim()) as Workflow | undefined;
+      assert.ok(wf, `the Workflow ${run.stdout.trim()} was created`);
+      const images = (wf.spec.templates ?? []).flatMap((t) => (t.script?.image ? [t.script.image] : []));
+      assert.ok(images.length >= 2, JSON.stringify(wf.spec.templates));
+      for (const image of images) assert.equal(image, ref);
+      assert.doesNotMatch(run.stderr, /lacks/, 'no default-image warning once the images are built');
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('submit --target kfp --registry uploads a version whose every executor runs in the built image (simulated KFP)', async () => {
+    const built = await flowbook(['build', NOTEBOOK, ...buildArgs(), '--docker-config', path.join(dir, 'config.json')], env);
+    const ref = built.stdout.trim();
+    const kfp = await startKfp();
+    try {
+      const run = await flowbook(['submit', NOTEBOOK, '--target', 'kfp', ...buildArgs()], { ...env, DOCKER_CONFIG: dir, FLOWBOOK_KFP_ENDPOINT: kfp.sim.url });
+      assert.equal(run.code, 0, run.stderr);
+      const versions = [...kfp.sim.versions.values()];
+      assert.equal(versions.length, 1);
+      const images = [...(versions[0]?.content ?? '').matchAll(/^\s+image: (.+)$/gm)].map((m) => m[1]);
+      assert.ok(images.length >= 2, versions[0]?.content);
+      for (const image of images) assert.equal(image, ref);
+      assert.equal(kfp.sim.runs.size, 1);
+    } finally {
+      await kfp.close();
+    }
+  });
+
+  it('submit refuses image options for a file that is compiled already', async () => {
+    const run = await flowbook(['submit', path.join(REPO, 'test/fixtures/kfp/churn.yaml'), '--target', 'kfp', '--registry', `${reg.host}/team/nb`]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /--registry applies to a notebook; .*churn\.yaml is compiled already/);
   });
 
   it('exits 2 without --print-requirements or --registry, and 1 with a message when the registry refuses', async () => {

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FIXTURES, REPO_ROOT } from '../../support/notebooks';
+import { writeFakeRun } from '../../support/runRecords';
 import { CHURN_FILE, KfpHarness, startKfp } from './support';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'flowbook.js');
@@ -110,6 +111,38 @@ describe('flowbook --target kfp (simulated KFP server)', function () {
     assert.equal(noEndpoint.code, 2);
     assert.match(noEndpoint.stderr, /No Kubeflow Pipelines endpoint is set/);
     assert.equal(h.sim.runs.size, 0);
+  });
+
+  it('runs, show and compare read the metrics from ML Metadata, and compare puts a KFP run beside a local one', async () => {
+    h.sim.options.taskMetrics = (task) => (task === 'evaluate' ? { auc: 0.93 } : undefined);
+    const r = await flowbook(env, 'submit', CHURN_FILE, '--target', 'kfp', '-p', 'epochs=4');
+    assert.equal(r.code, 0, r.stderr);
+    const runId = [...h.sim.runs.keys()][0] ?? '';
+    h.sim.finish(runId);
+    const list = await flowbook(env, 'runs', '--target', 'kfp');
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^EXPERIMENT\s+RUN\s+STATE\s+TASKS\s+AGE\s+METRICS\s+ID$/m);
+    assert.match(list.stdout, new RegExp(`SUCCEEDED\\s+3/3\\s+.*auc=0\\.93\\s+${runId}$`, 'm'));
+    const show = await flowbook(env, 'show', `kfp:${runId}`);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /^\s+metrics: auc=0\.93$/m);
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowbook-kfp-compare-'));
+    try {
+      writeFakeRun(dir, { id: '20261203-090000-aaaa', notebook: path.join(dir, 'churn.ipynb'), startedAt: '2026-12-03T09:00:00.000Z', parameters: { epochs: 2 }, steps: [{ name: 'evaluate', metrics: { auc: 0.88 } }] });
+      const compare = await flowbook(env, 'compare', '20261203', `kfp:${runId}`, '--runs-dir', dir);
+      assert.equal(compare.code, 0, compare.stderr);
+      assert.match(compare.stdout, /^\*\s+param epochs\s+2\s+4$/m);
+      assert.match(compare.stdout, /^\*\s+metric auc\s+0\.88\s+0\.93$/m);
+      // No ML Metadata route: the runs still compare, with a note and without KFP metrics.
+      h.sim.options.noMetadataRoute = true;
+      const quiet = await flowbook(env, 'compare', '20261203', `kfp:${runId}`, '--runs-dir', dir);
+      assert.equal(quiet.code, 0, quiet.stderr);
+      assert.match(quiet.stderr, /note: Metrics not shown: .*no ML Metadata route/);
+      assert.match(quiet.stdout, /^\*\s+metric auc\s+0\.88\s+-$/m);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads the token from --token-file', async () => {

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { KfpClient } from '../../../src/kfp/client';
 import { resolveEndpoint } from '../../../src/kfp/endpoint';
-import { errorForResponse, KfpError, KfpErrorKind } from '../../../src/kfp/errors';
+import { errorForResponse, inSettingsTerms, KfpError, KfpErrorKind } from '../../../src/kfp/errors';
 import { submitToKfp } from '../../../src/kfp/submit';
 import { churn, KfpHarness, startKfp } from './support';
 
@@ -139,6 +139,32 @@ describe('KFP errors (endpoint problems)', () => {
       assert.deepEqual(h.sleeps, [500, 1000, 2000]);
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe('KFP errors in VS Code (inSettingsTerms)', () => {
+  const ctx = { action: 'list experiments', endpoint: 'https://kubeflow.example.com/pipeline', namespace: 'team-a' };
+  const config = (): string => {
+    try {
+      resolveEndpoint({}, { env: {} });
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error('an empty endpoint must be refused');
+  };
+
+  it('names the flowbook.kfp.* settings instead of the command-line options, and keeps the rest', () => {
+    const cases: [string, RegExp][] = [
+      [config(), /^No Kubeflow Pipelines endpoint is set\. Set flowbook\.kfp\.endpoint to your Kubeflow address, e\.g\. https:\/\/kubeflow\.example\.com; or port-forward/],
+      [errorForResponse(401, 'application/json', '{}', ctx).message, /refused the credentials \(401\).*"kubeconfig"\), or set flowbook\.kfp\.tokenFile to a file holding a token\.$/],
+      [errorForResponse(200, 'text/html', '<html></html>', ctx).message, /flowbook\.kfp\.tokenSource to "kubeconfig" .* or set flowbook\.kfp\.tokenFile to a file holding a token; or check that flowbook\.kfp\.endpoint/],
+    ];
+    for (const [message, expected] of cases) {
+      assert.match(message, /--endpoint|--token-file/, 'the core message names an option');
+      const shown = inSettingsTerms(message);
+      assert.match(shown, expected);
+      assert.doesNotMatch(shown, /--endpoint|--token-file/);
     }
   });
 });

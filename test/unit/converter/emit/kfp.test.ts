@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Compiler } from '../../../../src/converter';
 import { compileKfp, kfpYaml, stepScript, type EmitOptions, type KfpCompiled } from '../../../../src/converter/emit';
+import { cpuCores, memoryGigabytes } from '../../../../src/converter/emit/kfp';
 import { KFP_ADAPTER_SOURCE } from '../../../../src/converter/emit/kfpAdapter';
 import { SUMMARY_FILE, VALUES_FILE } from '../../../../src/converter/emit/runtime';
 import type { Pipeline } from '../../../../src/converter/ir';
@@ -85,8 +86,9 @@ describe('KFP target: what the IR says', () => {
       epochs: { parameterType: 'NUMBER_INTEGER', defaultValue: 3, isOptional: true },
       lr: { parameterType: 'NUMBER_DOUBLE', defaultValue: 1, isOptional: true },
       flag: { parameterType: 'BOOLEAN', defaultValue: true, isOptional: true },
-      // None has no KFP type: an optional string without a default keeps the notebook's literal.
-      nothing: { parameterType: 'STRING', isOptional: true },
+      // None has no KFP type: an optional string whose default is null. Without the default
+      // KFP 2.0.5 leaves it out of the root's inputs and the reading task's driver fails.
+      nothing: { parameterType: 'STRING', defaultValue: null, isOptional: true },
     });
     assert.deepEqual(spec.components['comp-train-model']?.inputDefinitions?.parameters, {
       lr: { parameterType: 'NUMBER_DOUBLE' }, flag: { parameterType: 'BOOLEAN' }, nothing: { parameterType: 'STRING' },
@@ -100,7 +102,10 @@ describe('KFP target: what the IR says', () => {
     const compiled = compileKfp(optionsPipeline(), { stepImages: { prepare: 'registry.example.com/flowbook/prepare@sha256:0123' } });
     const prepare = compiled.spec.deploymentSpec.executors['exec-prepare']?.container;
     assert.equal(prepare?.image, 'registry.example.com/flowbook/prepare@sha256:0123');
-    assert.deepEqual(prepare?.resources, { resourceCpuLimit: '500m', resourceMemoryLimit: '1Gi', accelerator: { resourceType: 'nvidia.com/gpu', resourceCount: '1' } });
+    assert.deepEqual(prepare?.resources, {
+      resourceCpuLimit: '500m', cpuLimit: 0.5, resourceMemoryLimit: '1Gi', memoryLimit: 1.073741824,
+      accelerator: { resourceType: 'nvidia.com/gpu', resourceCount: '1', type: 'nvidia.com/gpu', count: '1' },
+    });
     assert.equal(compiled.spec.deploymentSpec.executors['exec-train-model']?.container.image, 'notebook-image:2');
     const tasks = compiled.spec.root.dag.tasks;
     assert.deepEqual(tasks.prepare?.retryPolicy, { maxRetryCount: 2 });
@@ -141,10 +146,24 @@ describe('KFP target: what the IR says', () => {
     assert.ok(step);
     step.options.limits = { 'nvidia.com/gpu': '2', 'amd.com/gpu': '1', 'ephemeral-storage': '1Gi' };
     const { spec, diagnostics } = compileKfp(pipeline);
-    assert.deepEqual(spec.deploymentSpec.executors['exec-load']?.container.resources, { accelerator: { resourceType: 'nvidia.com/gpu', resourceCount: '2' } });
+    assert.deepEqual(spec.deploymentSpec.executors['exec-load']?.container.resources, { accelerator: { resourceType: 'nvidia.com/gpu', resourceCount: '2', type: 'nvidia.com/gpu', count: '2' } });
     assert.deepEqual(diagnostics.map((d) => [d.code, d.cell]), [['FB500', 3], ['FB500', 3]]);
     assert.match(diagnostics[0]?.message ?? '', /step "load": the limit amd\.com\/gpu=1 is left out: .*one accelerator type, and it already has nvidia\.com\/gpu/);
     assert.match(diagnostics[1]?.message ?? '', /the limit ephemeral-storage=1Gi is left out/);
+  });
+
+  it('writes limits also in the deprecated numeric form, which KFP backends before the quantity strings read (KFP 2.0.5 dropped the GPU)', () => {
+    // Found by KFP's own argocompiler (test/kfp/argocompiler): without the numbers an older
+    // backend silently runs the step without its limits and its accelerator.
+    assert.deepEqual(['2', '0.25', '250m', '1.5', '.5', '2e3', '1k', ''].map(cpuCores), [2, 0.25, 0.25, 1.5, 0.5, undefined, undefined, undefined]);
+    assert.deepEqual(['1Gi', '512Mi', '2G', '1500M', '1000000000', '1.5Ti', '1e9', '1k', '1Gb'].map(memoryGigabytes),
+      [1.073741824, 0.536870912, 2, 1.5, 1, 1649.267441664, undefined, undefined, undefined]);
+    const pipeline = mlPipeline();
+    const step = pipeline.steps[0];
+    assert.ok(step);
+    step.options.limits = { cpu: '2e3', memory: '300Mi' };
+    // A quantity with no number in KFP's deprecated form keeps only the string.
+    assert.deepEqual(compileKfp(pipeline).spec.deploymentSpec.executors['exec-load']?.container.resources, { resourceCpuLimit: '2e3', resourceMemoryLimit: '300Mi', memoryLimit: 0.3145728 });
   });
 
   it('compileKfpText adds the target\'s warnings to the notebook\'s diagnostics, in cell order', () => {
@@ -381,6 +400,18 @@ describe('KFP target: whole pipelines through a stand-in for the KFP launcher', 
     ]));
     const { report } = run(notebook);
     assert.deepEqual(runMetrics(report), { size: 59, doubled: 118 });
+    assert.deepEqual(runMetrics(report), straightThrough(notebook, PYTHON));
+  });
+
+  it('a parameter whose default is None reaches the step as None (its null default)', () => {
+    const notebook = path.join(tmp, 'none-parameter.ipynb');
+    fs.writeFileSync(notebook, notebookJson([
+      ['pipeline-parameters', 'n = 2\nlabel = None'],
+      ['step:a', 'size = n if label is None else -1'],
+      ['pipeline-metrics', 'print(size)'],
+    ]));
+    const { report } = run(notebook);
+    assert.deepEqual(runMetrics(report), { size: 2 });
     assert.deepEqual(runMetrics(report), straightThrough(notebook, PYTHON));
   });
 
