@@ -6,6 +6,8 @@
 //   - parallelism: two independent 1-second branches (target: about 1 s of wall time, not 2);
 //   - the reads recorder (the audit hook that notes what a step reads, for the cache): a
 //     script opening 5,000 files under the step boot, against plain `python script.py`;
+//   - the example's start-up (interpreter check, package probe, launcher ready) as the runner
+//     does it, against the same calls one after another (target: below 1x);
 //   - the example notebook through the runner against its generated scripts run by hand
 //     (`python script.py` per step): wall time and critical path (target: not slower);
 //   - the example notebook through `flowbook run` against `jupyter nbconvert --to notebook
@@ -16,7 +18,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { compileNotebookText } from '../src/converter';
-import { startRun, RunRecord } from '../src/runner';
+import { RUNTIME_DISTRIBUTIONS } from '../src/converter/emit';
+import { probeEnvironment, probePython, startRun, RunRecord } from '../src/runner';
+import { ForkServer, importedModules } from '../src/runner/forkServer';
 import { STEP_BOOT } from '../src/runner/reads';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -113,6 +117,59 @@ export async function exampleAgainstScripts(python: string, work: string, rounds
   ].join('\n');
 }
 
+/**
+ * What happens before the example's first step starts: check the interpreter, check that
+ * the steps' packages are installed, start the launcher (which imports them once). Baseline:
+ * the same three calls one after another, as the runner made them before; against it, the
+ * probe and the launcher at once, and the runner itself (until its first step is running).
+ */
+export async function exampleStartUp(python: string, work: string, rounds: number): Promise<string> {
+  const compiled = await compileNotebookText(fs.readFileSync(EXAMPLE, 'utf8'), EXAMPLE);
+  const workflow = compiled.workflow;
+  if (!workflow) throw new Error('the example does not compile');
+  const modules = compiled.pipeline.modules;
+  const preload = [...importedModules(workflow.spec.templates.map((t) => t.script?.source ?? '')), ...RUNTIME_DISTRIBUTIONS];
+  const cwd = path.dirname(EXAMPLE);
+  const launcher = async () => {
+    const { server, reason } = await ForkServer.start(python, { cwd, env: process.env, modules: preload });
+    if (!server) throw new Error(`the launcher did not start: ${reason ?? ''}`);
+    return server;
+  };
+  const times = { serial: [] as number[], together: [] as number[], runner: [] as number[] };
+  for (let i = 0; i < rounds; i++) {
+    let t0 = performance.now();
+    let info = await probePython(python);
+    await probeEnvironment(info, modules, { cwd, env: process.env });
+    let server = await launcher();
+    times.serial.push(performance.now() - t0);
+    await server.close();
+
+    t0 = performance.now();
+    info = await probePython(python);
+    [, server] = await Promise.all([probeEnvironment(info, modules, { cwd, env: process.env }), launcher()]);
+    times.together.push(performance.now() - t0);
+    await server.close();
+
+    t0 = performance.now();
+    const handle = startRun({ workflow, notebook: EXAMPLE, python, cache: false, runsDir: path.join(work, 'start-up-runs') });
+    let first: number | undefined;
+    handle.events.on('event', (e) => {
+      if (first === undefined && e.type === 'step-changed' && e.step.status === 'running') first = performance.now() - t0;
+    });
+    const record = await handle.done;
+    if (record.status !== 'succeeded' || first === undefined) throw new Error(`start-up bench run ${record.id} ${record.status}`);
+    times.runner.push(first);
+  }
+  const [serial, together, runner] = [times.serial, times.together, times.runner].map(median) as [number, number, number];
+  return [
+    `example notebook (breast-cancer), start-up until the first step runs, median of ${rounds} interleaved rounds:`,
+    `  interpreter, package probe, then launcher, one after another  ${fmt(serial)}   (baseline: the runner before)`,
+    `  interpreter, then package probe and launcher at once          ${fmt(together)}   ${ratio(together, serial)} of baseline`,
+    `  flowbook runner, until its first step is running              ${fmt(runner)}   ${ratio(runner, serial)} of baseline (target < 1x)`,
+    '',
+  ].join('\n');
+}
+
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
 
@@ -200,7 +257,8 @@ export async function run(): Promise<void> {
       '',
     ].join('\n'));
 
-    // 4. The example against its own scripts run by hand, and against jupyter nbconvert.
+    // 4. The example: its start-up, against its own scripts run by hand, and against jupyter nbconvert.
+    process.stdout.write(await exampleStartUp(python, work, rounds));
     process.stdout.write(await exampleAgainstScripts(python, work, 3));
     const nbconvert = spawnSync(python, ['-m', 'nbconvert', '--version'], { encoding: 'utf8' });
     const flowbookExample = median(Array.from({ length: 2 }, () => timed(() => {

@@ -220,6 +220,8 @@ export interface FunctionSummary {
   calls: CallSite[];
   /** The body has `yield`: calling it returns a generator. */
   generator: boolean;
+  /** Some `return` gives a value that may share an object (a parameter, a global, a local): not provably new. */
+  returnsShared?: boolean;
 }
 
 /** A value that a later step cannot receive the way the notebook has it. */
@@ -243,7 +245,17 @@ export interface RandomUse {
 
 export interface CellEffects {
   /** `name` may share objects with the names in `of` (assignment, containers, loop variables over containers). */
-  aliases: { name: string; of: string[]; line: number }[];
+  aliases: {
+    name: string;
+    of: string[];
+    line: number;
+    /**
+     * Plain calls whose result is part of the value (`m = make(x)`): a notebook function that may
+     * return an argument or a global, or a notebook class keeping its arguments, makes `name`
+     * an alias of `of` (the arguments' roots) too; decided across cells by the may-modify analysis.
+     */
+    calls?: { callee: string; of: string[] }[];
+  }[];
   /** The last place the cell changes each name in place (one per name). */
   changes: ChangeSite[];
   /** Top-level calls of plain names whose arguments are not counted as changed yet, and method calls. */

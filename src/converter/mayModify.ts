@@ -16,6 +16,8 @@ export interface Effect {
   /** Module names it reads, its callees' included. */
   reads: Set<string>;
   generator: boolean;
+  /** Its result may share an object with an argument or a global (see `FunctionSummary.returnsShared`); always for a class. */
+  returnsShared: boolean;
 }
 
 /** The notebook-wide facts the per-step analysis needs: summaries, aliases, names bound by imports. */
@@ -60,7 +62,8 @@ export function notebookEffects(cells: readonly { cell: number; a: CellAnalysis 
   const functions = solve(summaries, importNames);
   for (const c of classes) {
     const init = functions.get(`${c}.__init__`);
-    if (init) functions.set(c, { ...init, params: init.params.slice(1) });
+    // An instance may keep what its constructor is given (`self.data = data`).
+    if (init) functions.set(c, { ...init, params: init.params.slice(1), returnsShared: true });
   }
   const methods = new Map<string, Effect>();
   for (const [name, e] of functions) {
@@ -68,13 +71,14 @@ export function notebookEffects(cells: readonly { cell: number; a: CellAnalysis 
     if (dot < 0) continue;
     const m = name.slice(dot + 1);
     const acc = methods.get(m);
-    if (!acc) methods.set(m, { params: e.params.slice(1), mutatedParams: new Set(), changedGlobals: new Set(e.changedGlobals), reads: new Set(e.reads), generator: e.generator });
+    if (!acc) methods.set(m, { params: e.params.slice(1), mutatedParams: new Set(), changedGlobals: new Set(e.changedGlobals), reads: new Set(e.reads), generator: e.generator, returnsShared: e.returnsShared });
     else {
       for (const g of e.changedGlobals) acc.changedGlobals.add(g);
       for (const r of e.reads) acc.reads.add(r);
+      acc.returnsShared ||= e.returnsShared;
     }
   }
-  const part = (name: string, e: Effect) => `${name}(${[...e.mutatedParams].join()}|${[...e.changedGlobals].join()}|${[...e.reads].join()}|${e.params.join()}|${e.generator ? 1 : 0})`;
+  const part = (name: string, e: Effect) => `${name}(${[...e.mutatedParams].join()}|${[...e.changedGlobals].join()}|${[...e.reads].join()}|${e.params.join()}|${e.generator ? 1 : 0}${e.returnsShared ? 1 : 0})`;
   const signature = [
     [...functions].map(([n, e]) => part(n, e)).join(';'),
     [...methods].map(([n, e]) => part(n, e)).join(';'),
@@ -87,14 +91,28 @@ export function notebookEffects(cells: readonly { cell: number; a: CellAnalysis 
     signature,
     aliasGroup: (name, cell) => {
       // Built on first use: most edits change no object in place, and then no alias matters.
-      aliases ??= aliasGroups(cells, importNames);
+      aliases ??= aliasGroups(cells, importNames, functions, methods);
       return aliases(name, cell);
     },
   };
 }
 
 /** Groups of names that may share objects, between versions of names (see `NotebookEffects.aliasGroup`). */
-function aliasGroups(cells: readonly { cell: number; a: CellAnalysis }[], importNames: ReadonlySet<string>): NotebookEffects['aliasGroup'] {
+function aliasGroups(
+  cells: readonly { cell: number; a: CellAnalysis }[], importNames: ReadonlySet<string>, functions: ReadonlyMap<string, Effect>, methods: ReadonlyMap<string, Effect>,
+): NotebookEffects['aliasGroup'] {
+  // `m = make(x)`: the result of a notebook function that may return an argument or a global
+  // (or a notebook class's instance) shares the arguments' objects and the globals it reads.
+  const sharedWith = (al: CellAnalysis['effects']['aliases'][number]): string[] => {
+    if (!al.calls) return al.of;
+    const of = new Set(al.of);
+    for (const call of al.calls) {
+      const e = call.callee.startsWith('.') ? methods.get(call.callee.slice(1)) : functions.get(call.callee);
+      if (!e || !(e.returnsShared || e.generator)) continue;
+      for (const n of [...call.of, ...e.reads]) if (n !== al.name) of.add(n);
+    }
+    return [...of];
+  };
   const parent = new Map<string, string>();
   const find = (x: string): string => {
     let r = x;
@@ -118,7 +136,7 @@ function aliasGroups(cells: readonly { cell: number; a: CellAnalysis }[], import
   for (const { a } of cells) {
     for (const al of a.effects.aliases) {
       aliased.add(al.name);
-      for (const o of al.of) aliased.add(o);
+      for (const o of sharedWith(al)) aliased.add(o);
     }
   }
   /**
@@ -153,7 +171,9 @@ function aliasGroups(cells: readonly { cell: number; a: CellAnalysis }[], import
     for (const al of a.effects.aliases) {
       const k = key(al.name, cell);
       if (!parent.has(k)) parent.set(k, k);
-      for (const o of al.of) {
+      for (const o of sharedWith(al)) {
+        // `a = np.asarray(b)` shares b, not the module: joining through `np` would make one group of every such call.
+        if (importNames.has(o)) continue;
         const ko = key(o, cell);
         if (!parent.has(ko)) parent.set(ko, ko);
         union(k, ko);
@@ -183,12 +203,13 @@ function aliasGroups(cells: readonly { cell: number; a: CellAnalysis }[], import
 function solve(summaries: Map<string, FunctionSummary[]>, importNames: Set<string>): Map<string, Effect> {
   const effects = new Map<string, Effect>();
   for (const [name, list] of summaries) {
-    const e: Effect = { params: list[0]?.params ?? [], mutatedParams: new Set(), changedGlobals: new Set(), reads: new Set(), generator: false };
+    const e: Effect = { params: list[0]?.params ?? [], mutatedParams: new Set(), changedGlobals: new Set(), reads: new Set(), generator: false, returnsShared: false };
     for (const f of list) {
       for (const p of f.mutatedParams) e.mutatedParams.add(p);
       for (const g of [...f.mutatedGlobals, ...f.writtenGlobals]) if (!importNames.has(g)) e.changedGlobals.add(g);
       for (const r of f.reads) e.reads.add(r);
       e.generator ||= f.generator;
+      e.returnsShared ||= f.returnsShared === true;
     }
     effects.set(name, e);
   }

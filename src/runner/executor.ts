@@ -81,6 +81,8 @@ export type RunEvent =
   /** The fork server (see `RunOptions.preload`) is importing packages, or is ready. */
   | { type: 'launcher'; state: 'starting' }
   | { type: 'launcher'; state: 'ready'; preloaded: string[]; ms: number }
+  /** Stopped before it was ready: the run ended first (missing packages, every step reused or cached). */
+  | { type: 'launcher'; state: 'stopped' }
   | { type: 'run-finished'; run: RunRecord };
 
 export interface RunHandle {
@@ -300,6 +302,7 @@ class Run {
   private cancelled = false;
   private wake: (() => void) | undefined;
   private serverStart: Promise<ForkServer | undefined> | undefined;
+  private readonly launcherStop = new AbortController();
 
   constructor(
     private readonly record: RunRecord,
@@ -354,6 +357,10 @@ class Run {
     this.python = await probePython(this.ctx.python, this.ctx.signal, this.ctx.env);
     this.record.python = { command: this.ctx.python, executable: this.python.executable, version: this.python.version };
     this.save();
+    // The launcher imports the steps' packages while the probe checks that they are all
+    // there: two processes at once, not one after the other. It is stopped, unused, when
+    // some are missing (reported before any step runs) or when no step needs to run.
+    void this.launcher();
     this.environment = await probeEnvironment(this.python, this.ctx.modules, { cwd: this.ctx.cwd, env: this.baseEnv(), signal: this.ctx.signal });
     if (this.environment.missing) {
       this.record.missingModules = this.environment.missing;
@@ -641,7 +648,12 @@ class Run {
       env: this.baseEnv(),
       // The step runtime imports its pickler inside a function, out of importedModules' sight.
       modules: [...importedModules(this.plans.map((p) => p.source)), ...RUNTIME_DISTRIBUTIONS],
-    }).then(({ server, reason }) => {
+      signal: this.launcherStop.signal,
+    }).then(({ server, reason, aborted }) => {
+      if (aborted) {
+        this.ctx.emit({ type: 'launcher', state: 'stopped' });
+        return undefined;
+      }
       if (!server) {
         this.warn(`steps start as fresh Python processes, without preloaded packages: ${reason ?? 'the launcher did not start'}`);
         return undefined;
@@ -656,6 +668,8 @@ class Run {
   }
 
   private async closeLauncher(): Promise<void> {
+    // A launcher still importing is of no use to a run that is over: stop it, not wait for it.
+    this.launcherStop.abort();
     const server = await this.serverStart;
     await server?.close();
   }

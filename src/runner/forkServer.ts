@@ -248,10 +248,16 @@ export class ForkServer {
 
   /**
    * Starts a server that preloads `modules` (those allowed). Resolves undefined, with the
-   * reason, when this Python cannot serve (no fork(), or it failed to start).
+   * reason, when this Python cannot serve (no fork(), or it failed to start). Aborting
+   * `signal` before the server is ready kills it and resolves `{ aborted: true }` at once:
+   * a runner starts the server while it checks the packages, and may find it has no use for it.
    */
-  static start(python: string, options: { cwd: string; env: NodeJS.ProcessEnv; modules: string[] }): Promise<{ server?: ForkServer; reason?: string }> {
+  static start(python: string, options: { cwd: string; env: NodeJS.ProcessEnv; modules: string[]; signal?: AbortSignal }): Promise<{ server?: ForkServer; reason?: string; aborted?: boolean }> {
     return new Promise((resolve) => {
+      if (options.signal?.aborted) {
+        resolve({ aborted: true });
+        return;
+      }
       const request = JSON.stringify({ modules: options.modules, packages: PRELOAD_PACKAGES });
       let child: ChildProcess;
       try {
@@ -260,6 +266,17 @@ export class ForkServer {
         resolve({ reason: err instanceof Error ? err.message : String(err) });
         return;
       }
+      const onAbort = () => {
+        // Its own process group: whatever its imports started goes with it.
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+        resolve({ aborted: true });
+      };
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      child.on('exit', () => options.signal?.removeEventListener('abort', onAbort));
       let server: ForkServer | undefined;
       let stderr = '';
       child.stderr?.setEncoding('utf8');
@@ -275,6 +292,7 @@ export class ForkServer {
         const nl = early.indexOf('\n');
         if (nl < 0) return;
         child.stdout?.off('data', onEarly);
+        options.signal?.removeEventListener('abort', onAbort);
         const first = JSON.parse(early.slice(0, nl)) as { op: string; loaded?: string[] };
         if (first.op !== 'ready') {
           resolve({ reason: 'this Python cannot fork' });

@@ -198,7 +198,7 @@ class LiveView {
         const packages = [...new Set(e.preloaded.map((m) => m.split('.')[0] ?? m))].filter((p) => PRELOAD_PACKAGES.includes(p));
         const what = packages.length > 0 ? `, ${packages.join(', ')} imported once for all steps in ${formatDuration(e.ms)}` : '';
         this.note(`  python ${python.version ?? ''} (${python.executable ?? python.command})${what}`);
-      } else if (!this.tty) {
+      } else if (e.state === 'starting' && !this.tty) {
         this.out.write('  starting Python...\n');
       }
       return;

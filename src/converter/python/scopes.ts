@@ -10,6 +10,7 @@ import type {
 } from '../ir';
 import type { PyNode } from './grammar';
 import { isReadOnlyFunction, isReadOnlyMethod } from './pureCalls';
+import { sharedRoots } from './sharing';
 
 /** What the scope walk finds: the analysis of a cell, less what lowering adds. */
 export type ScopeFacts = Pick<CellAnalysis, 'reads' | 'binds' | 'mutates' | 'deletes' | 'definitions' | 'imports' | 'starImports' | 'effects'>;
@@ -92,10 +93,7 @@ const NO_NAMES = new Set([
 const SEEDS = new Set(['seed', 'manual_seed', 'manual_seed_all', 'set_seed', 'set_random_seed']);
 const NOT_DRAWS = new Set(['default_rng', 'RandomState', 'Generator', 'get_state', 'set_state', 'getstate', 'setstate', 'SeedSequence', 'PCG64', 'MT19937', 'Random', 'SystemRandom']);
 const TORCH_DRAWS = new Set(['rand', 'randn', 'randint', 'randperm', 'normal', 'bernoulli', 'multinomial', 'poisson', 'rand_like', 'randn_like', 'randint_like']);
-/** Calls whose result shares the objects of their arguments (a shallow copy, a view, an iterator over them). */
-const SHARING_CALLS = new Set(['list', 'tuple', 'set', 'frozenset', 'dict', 'zip', 'enumerate', 'reversed', 'sorted', 'iter', 'filter', 'vars']);
 /** Calls whose result is an iterator a later step would receive partly or wholly consumed. */
-const SHARING_METHODS = new Set(['items', 'values', 'keys', 'get', 'pop', 'popitem', 'setdefault', 'view']);
 const ITERATOR_CALLS = new Set(['iter', 'map', 'filter', 'zip', 'enumerate', 'reversed']);
 
 function field(node: PyNode, name: string): PyNode | undefined {
@@ -402,6 +400,12 @@ class ScopeWalker {
       case 'yield':
         if (scope.summary && scope === scope.summary.scope) scope.summary.out.generator = true;
         return this.each(node.children, LOAD, scope);
+      case 'return_statement':
+        // Provably new only when no name at all can reach the value (`return {'acc': accuracy_score(y, p)}`).
+        if (scope.summary && scope === scope.summary.scope && node.children.some((v) => sharedRoots(v, { text: (n) => this.text(n), isData: () => true }).length > 0)) {
+          scope.summary.out.returnsShared = true;
+        }
+        return this.each(node.children, LOAD, scope);
       case 'global_statement':
       case 'nonlocal_statement':
         if (scope.kind !== 'module') {
@@ -634,11 +638,12 @@ class ScopeWalker {
 
   /** At the top level: `X_df = df` and `data = [a, b]` make aliases; a generator or open file bound to a name is noted. */
   private assignmentEffects(targets: PyNode[], value: PyNode, scope: Scope): void {
-    const of = this.aliasRoots(value, scope);
+    const calls: { callee: string; of: string[] }[] = [];
+    const of = this.aliasRoots(value, scope, calls);
     for (const t of targets) {
       // `obj.df = df` puts df inside obj: obj and df share it.
       const names = t.type === 'attribute' || t.type === 'subscript' ? [rootName(t)].filter((n): n is PyNode => n !== undefined) : identifiersIn(t);
-      if (of.length > 0) for (const id of names) this.alias(this.text(id), of, value.line);
+      for (const id of names) this.alias(this.text(id), of, value.line, calls);
     }
     const target = targets.length === 1 ? targets[0] : undefined;
     if (target?.type !== 'identifier') return;
@@ -655,63 +660,19 @@ class ScopeWalker {
     }
   }
 
-  private alias(name: string, of: string[], line: number): void {
+  private alias(name: string, of: string[], line: number, calls: { callee: string; of: string[] }[] = []): void {
     const others = of.filter((n) => n !== name);
-    if (others.length > 0) this.aliases.push({ name, of: others, line });
+    if (calls.length > 0) this.aliases.push({ name, of: others, line, calls: calls.map((c) => ({ callee: c.callee, of: c.of.filter((n) => n !== name) })) });
+    else if (others.length > 0) this.aliases.push({ name, of: others, line });
   }
 
-  /** The module names whose objects the value of `node` may share: `df`, `m` in `[m, n]`, `models` in `models.items()`. */
-  private aliasRoots(node: PyNode, scope: Scope): string[] {
-    const out = new Set<string>();
-    const stack = [node];
-    while (stack.length > 0) {
-      const n = stack.pop() as PyNode;
-      switch (n.type) {
-        case 'identifier':
-        case 'attribute':
-        case 'subscript': {
-          const root = rootName(n);
-          if (root) {
-            const name = this.text(root);
-            if (!this.importBound.has(name) && this.resolvesToModule(name, scope)) out.add(name);
-          }
-          break;
-        }
-        case 'call': {
-          const fn = field(n, 'function');
-          const args = field(n, 'arguments');
-          const method = fn?.type === 'attribute' ? field(fn, 'attribute') : undefined;
-          if (method && SHARING_METHODS.has(this.text(method))) {
-            const root = rootName(n);
-            if (root) stack.push(root);
-          } else if (fn?.type === 'identifier' && SHARING_CALLS.has(this.text(fn)) && args) {
-            stack.push(...args.children);
-          }
-          break;
-        }
-        case 'list': case 'tuple': case 'set': case 'expression_list': case 'parenthesized_expression':
-        case 'list_splat': case 'dictionary_splat': case 'conditional_expression': case 'dictionary': case 'argument_list':
-          stack.push(...n.children);
-          break;
-        case 'pair': {
-          const v = field(n, 'value');
-          if (v) stack.push(v);
-          break;
-        }
-        case 'keyword_argument': {
-          const v = field(n, 'value');
-          if (v) stack.push(v);
-          break;
-        }
-        default:
-          if (COMPREHENSIONS.has(n.type)) {
-            const clause = n.children.find((c) => c.type === 'for_in_clause');
-            const right = clause?.children.find((c) => c.field === 'right');
-            if (right) stack.push(right);
-          }
-      }
-    }
-    return [...out];
+  /** The module names whose objects the value of `node` may share (see `sharing.ts`); plain calls go to `calls`. */
+  private aliasRoots(node: PyNode, scope: Scope, calls?: { callee: string; of: string[] }[]): string[] {
+    return sharedRoots(node, {
+      text: (n) => this.text(n),
+      isData: (name) => !this.importBound.has(name) && this.resolvesToModule(name, scope),
+      onCall: calls && ((callee, of) => calls.push({ callee, of })),
+    });
   }
 
   private augmentedAssignment(node: PyNode, scope: Scope): void {
@@ -755,8 +716,9 @@ class ScopeWalker {
     if (scope.kind === 'module') {
       // `for d in data:` and `for k, m in models.items():`: d and m are the objects in the container.
       this.loops.push({ start: node.start, end: node.end });
-      const of = iterables.flatMap((i) => this.aliasRoots(i, scope));
-      if (of.length > 0) for (const t of targets) for (const id of identifiersIn(t)) this.alias(this.text(id), of, node.line);
+      const calls: { callee: string; of: string[] }[] = [];
+      const of = iterables.flatMap((i) => this.aliasRoots(i, scope, calls));
+      for (const t of targets) for (const id of identifiersIn(t)) this.alias(this.text(id), of, node.line, calls);
     }
     this.each(rest, LOAD, scope);
     this.each(targets, STORE, scope);

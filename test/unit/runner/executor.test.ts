@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { RunEvent, RunOptions, RunOptionsError, RunRecord, listRuns, readRun, startRun } from '../../../src/runner';
 import { withCellNumbers } from '../../../src/converter/cellNumbers';
+import { ForkServer } from '../../../src/runner/forkServer';
 import { FakeStep, PYTHON, fakeWorkflow } from './fakeWorkflow';
 
 const LOAD: FakeStep = { name: 'load', cells: [[2, 'data = list(range(10))\nscale = 3']], outputs: ['data', 'scale'] };
@@ -198,6 +199,31 @@ for (const preload of [true, false]) describe(`runner: executor (${preload ? 'st
       assert.equal(record.status, 'succeeded');
       assert.equal(record.python.preloaded, undefined);
       assert.match(warnings.join('\n'), /without preloaded packages, because step threads sets environment variables/);
+    });
+  }
+
+  if (preload) {
+    it('starts the launcher while it checks the packages; a missing one stops the launcher before any step, and no process is left', async () => {
+      const handle = run([{ name: 'needs', cells: [[1, 'import numpy\nimport flowbook_not_installed']] }], { modules: ['numpy', 'flowbook_not_installed'] });
+      const launcher: string[] = [];
+      handle.events.on('event', (e) => e.type === 'launcher' && launcher.push(e.state));
+      const record = await handle.done;
+      assert.equal(record.status, 'failed');
+      assert.deepEqual(record.missingModules?.modules, ['flowbook_not_installed']);
+      assert.ok(record.steps.every((s) => s.status === 'skipped' && s.startedAt === undefined), 'no step ran');
+      assert.equal(launcher[0], 'starting', 'the launcher started before the package check ended');
+      assert.equal(launcher.length, 2, `the launcher's start ends, as ready or stopped: ${launcher.join()}`);
+      assert.ok(launcher[1] === 'ready' || launcher[1] === 'stopped');
+      assert.deepEqual(childrenOf(process.pid), [], 'the runner left no child process (launcher included)');
+    });
+
+    it('a launcher stopped while it imports is killed at once and reports itself aborted', async () => {
+      const stop = new AbortController();
+      const started = ForkServer.start(PYTHON, { cwd: root, env: process.env, modules: ['numpy', 'json'], signal: stop.signal });
+      stop.abort();
+      assert.deepEqual(await started, { aborted: true });
+      await waitFor(() => (childrenOf(process.pid).length === 0 ? true : undefined));
+      assert.deepEqual(await ForkServer.start(PYTHON, { cwd: root, env: process.env, modules: [], signal: stop.signal }), { aborted: true }, 'an aborted signal starts nothing');
     });
   }
 
