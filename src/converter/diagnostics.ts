@@ -53,6 +53,7 @@ export const DIAGNOSTICS = {
   FB305: { severity: 'error', summary: 'A generator or open file (as a warning, an iterator) is handed to a later step, which cannot receive it as the notebook has it.' },
   FB306: { severity: 'warning', summary: 'A cell of a step reopened later runs before a step it follows in the notebook, and that changes what it reads or what the other step reads.' },
   FB307: { severity: 'warning', summary: 'Global random state is seeded in one step (or the prelude) and drawn from in another: each step starts with fresh random state.' },
+  FB308: { severity: 'warning', summary: 'A view (`df.to_numpy()`, `a[1:3]`) and its base are split by a step boundary, and a later step changes one and reads the other: the change no longer reaches it.' },
   // Parameters and metrics (FB4xx)
   FB400: { severity: 'error', summary: 'A pipeline-parameters cell has a statement that is not `NAME = literal`.' },
   FB401: { severity: 'error', summary: 'A pipeline parameter is defined twice.' },

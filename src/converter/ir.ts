@@ -256,6 +256,12 @@ export interface CellEffects {
      */
     calls?: { callee: string; of: string[] }[];
   }[];
+  /**
+   * `name` is a view of the data of the names in `of` (`v = df.to_numpy()`, `a[1:3]`, see
+   * `viewRoots`): one memory, two objects, which a step boundary splits. `expression` is the
+   * value as written (shortened), for messages.
+   */
+  views: { name: string; of: string[]; line: number; expression: string }[];
   /** The last place the cell changes each name in place (one per name). */
   changes: ChangeSite[];
   /** Top-level calls of plain names whose arguments are not counted as changed yet, and method calls. */

@@ -281,6 +281,8 @@ export interface Touch {
   change?: EdgeChange;
   /** The name's last binding is this import statement. */
   importAt?: { line: number; source: string };
+  /** The name whose change in place reached this one through an alias (see `withAliases`). */
+  via?: string;
 }
 
 /**
@@ -361,7 +363,7 @@ export function withAliases(base: StepTouches, nb: NotebookEffects): StepTouches
     for (const other of nb.aliasGroup(name, t.change.cell)) {
       if (other === name || touched.has(other)) continue;
       const how = t.change.how.includes(`\`${name}`) ? t.change.how : `${t.change.how} (on \`${name}\`, which may be the same object)`;
-      touched.set(other, { at: t.at, change: { ...t.change, name: other, how } });
+      touched.set(other, { at: t.at, change: { ...t.change, name: other, how }, via: name });
       if (!needed.has(other)) {
         needed.add(other);
         extraNeeds.push({ name: other, cell: t.change.cell, line: t.change.line });

@@ -10,7 +10,7 @@
 
 import { Diagnostic, diag, cellLabel } from './diagnostics';
 import type {
-  CellAnalysis, CellTags, CodeChunk, Definition, Edge, EdgeReason, ImportReplay, Metric, NameRef,
+  CellAnalysis, CellTags, CodeChunk, Definition, Edge, EdgeChange, EdgeReason, ImportReplay, Metric, NameRef,
   Notebook, NotebookCell, Pipeline, PipelineParameter, PipRequirement, Step, StepOptions,
 } from './ir';
 import { notebookEffects, stepTouches, withAliases, type NotebookEffects, type StepTouches, type Touch } from './mayModify';
@@ -42,6 +42,8 @@ interface StepDraft extends StepFacts {
   prev: { name: string; cell: number; first: boolean }[];
   /** What the step touches by name, this build (see `stepTouches`). */
   touched: ReadonlyMap<string, Touch>;
+  /** Its own changes in place, before aliases are followed (see `StepTouches.changes`), this build. */
+  changes: ReadonlyMap<string, Touch>;
   /** Names the step must load to change or to run notebook functions with, this build. */
   extraNeeds: readonly { name: string; cell: number; line: number }[];
   /** What the step's facts were made from (compared by identity between builds). */
@@ -105,7 +107,7 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
   const stepNamed = (name: string, cell: NotebookCell): StepDraft => {
     let step = steps.get(name);
     if (!step) {
-      step = { name, order: order.length, cells: [], analyses: [], ownOptions: emptyOptions(), prev: [], touched: new Map(), extraNeeds: [], sources: [], ...NO_FACTS };
+      step = { name, order: order.length, cells: [], analyses: [], ownOptions: emptyOptions(), prev: [], touched: new Map(), changes: new Map(), extraNeeds: [], sources: [], ...NO_FACTS };
       steps.set(name, step);
       order.push(step);
     }
@@ -254,6 +256,7 @@ export function buildPipeline(notebook: Notebook, analyzer: CellAnalyzer, inputD
   });
   checkReopenedSteps(order, diagnostics);
   checkRandomState(order, preludeAnalyses, diagnostics);
+  checkSplitViews(order, nb, diagnostics);
   const metrics = attributeMetrics(metricRefs, order, parameterNames, result.steps, diagnostics);
   const stepByName = new Map(result.steps.map((s) => [s.name, s]));
   for (const m of metrics) {
@@ -678,6 +681,7 @@ function touchesOf(step: StepDraft, nb: NotebookEffects, cache: Map<string, { fr
   }
   const { touched, extraNeeds } = withAliases(base, nb);
   step.touched = touched;
+  step.changes = base.changes;
   step.extraNeeds = extraNeeds;
 }
 
@@ -884,4 +888,127 @@ function describeCells(cells: NotebookCell[]): string {
 function fileStem(path: string): string {
   const base = path.split(/[\\/]/).pop() ?? path;
   return base.replace(/\.ipynb$/i, '');
+}
+
+/** A view a step leaves bound: `name` shares the memory of `base` (see `CellEffects.views`). */
+interface ViewMade {
+  name: string;
+  base: string;
+  cell: number;
+  line: number;
+  expression: string;
+}
+
+/**
+ * A view (`values = df.to_numpy()`, `a[1:3]`, `df.iloc[...]`) shares its base's memory in the
+ * notebook, but pickled for the next step the two arrive as separate arrays. When a step other
+ * than the one making the view changes one of them in place and the other is read after that
+ * (in that step or a later one), the notebook sees the change under both names and the pipeline
+ * under one only: a silently different number. A warning on the cell of the change. A view
+ * made and used within one step, or a change nothing reads afterwards, is no concern.
+ */
+function checkSplitViews(order: StepDraft[], nb: NotebookEffects, diagnostics: Diagnostic[]): void {
+  const reported = new Set<string>();
+  for (const s of order) {
+    for (const view of viewsLeft(s, nb.importNames)) {
+      for (let k = s.order + 1; k < order.length; k++) {
+        const t = order[k] as StepDraft;
+        const split = splitChange(t, view, order);
+        if (split) {
+          const key = `${split.change.cell}\u0000${view.name}\u0000${view.base}`;
+          if (!reported.has(key)) {
+            reported.add(key);
+            diagnostics.push(diag('FB308', splitViewMessage(s, t, view, split), { cell: split.change.cell, line: split.change.line }));
+          }
+        }
+        // Bound anew, the name no longer holds the view or its base: later steps are unaffected.
+        if (rebinds(t, view.name) || rebinds(t, view.base)) break;
+      }
+    }
+  }
+}
+
+/** The views a step leaves bound at its end, one per name and base. */
+function viewsLeft(s: StepDraft, importNames: ReadonlySet<string>): ViewMade[] {
+  const made = new Map<string, ViewMade[]>();
+  s.analyses.forEach((a, i) => {
+    const cell = s.cells[i]?.index ?? 0;
+    const rebound = new Set(a.binds.filter((n) => !a.effects.changes.some((c) => c.name === n && c.augmented)));
+    // A later cell binding the view's name or its base anew ends the sharing.
+    for (const [name, list] of made) {
+      if (rebound.has(name)) made.delete(name);
+      else made.set(name, list.filter((v) => !rebound.has(v.base)));
+    }
+    for (const v of a.effects.views) {
+      // `np` in `np.asarray(df)` is a module imported elsewhere, never data.
+      made.set(v.name, v.of.filter((n) => !importNames.has(n)).sort().map((base) => ({ name: v.name, base, cell, line: v.line, expression: v.expression })));
+    }
+  });
+  return [...made.values()].flat();
+}
+
+/** Whether a step binds `name` anew (not `x += v`, which keeps an array the same object). */
+function rebinds(s: StepDraft, name: string): boolean {
+  return s.analyses.some((a) => a.binds.includes(name) && !a.effects.changes.some((c) => c.name === name && c.augmented));
+}
+
+interface SplitChange {
+  /** The name step `t` changes in place: the view or its base. */
+  changed: string;
+  /** The other one, read after the change. */
+  other: string;
+  change: EdgeChange;
+  /** Where the other one is read after the change: a step and a cell. */
+  reader: { step: StepDraft; cell: number; line: number };
+}
+
+/** How step `t` changes the view or its base in place such that the other is read afterwards, if it does. */
+function splitChange(t: StepDraft, view: ViewMade, order: StepDraft[]): SplitChange | undefined {
+  for (const [changed, other] of [[view.name, view.base], [view.base, view.name]] as const) {
+    // Its own change, or one reaching it through an alias other than the view itself.
+    const own = t.changes.get(changed) ?? t.touched.get(changed);
+    const change = own?.change && own.via !== other ? own.change : undefined;
+    if (!change || !loads(t, changed)) continue;
+    const reader = readAfter(t, other, change, order);
+    if (reader) return { changed, other, change, reader };
+  }
+  return undefined;
+}
+
+/** Whether the step loads `name` from an earlier one (reads it before binding it, or must load it to change it). */
+function loads(s: StepDraft, name: string): boolean {
+  return s.needs.some((n) => n.name === name) || s.extraNeeds.some((n) => n.name === name);
+}
+
+/** The first read of `name` after `change`: later in step `t`, or in a later step before anything binds it anew. */
+function readAfter(t: StepDraft, name: string, change: EdgeChange, order: StepDraft[]): SplitChange['reader'] | undefined {
+  for (let i = 0; i < t.cells.length; i++) {
+    const cell = t.cells[i]?.index ?? 0;
+    if (cell < change.cell) continue;
+    const a = t.analyses[i] as CellAnalysis;
+    const read = a.reads.find((r) => r.name === name && !r.deferred && (cell > change.cell || r.line > change.line));
+    if (read) return { step: t, cell, line: read.line };
+    if (cell > change.cell && rebindsIn(a, name)) return undefined;
+  }
+  const changeCell = t.cells.findIndex((c) => c.index === change.cell);
+  if (t.analyses.slice(changeCell).some((a) => rebindsIn(a, name))) return undefined;
+  for (let k = t.order + 1; k < order.length; k++) {
+    const u = order[k] as StepDraft;
+    const need = u.needs.find((n) => n.name === name) ?? u.extraNeeds.find((n) => n.name === name);
+    if (need) return { step: u, cell: need.cell, line: need.line };
+    if (rebinds(u, name)) return undefined;
+  }
+  return undefined;
+}
+
+function rebindsIn(a: CellAnalysis, name: string): boolean {
+  return a.binds.includes(name) && !a.effects.changes.some((c) => c.name === name && c.augmented);
+}
+
+function splitViewMessage(s: StepDraft, t: StepDraft, view: ViewMade, split: SplitChange): string {
+  const where = split.reader.step === t ? `later in this step (${cellLabel(split.reader.cell)} line ${split.reader.line})` : `in step "${split.reader.step.name}" (${cellLabel(split.reader.cell)} line ${split.reader.line})`;
+  const copy = view.expression.endsWith('...') ? `\`${view.name} = ....copy()\`` : `\`${view.name} = ${view.expression}.copy()\``;
+  return `this cell changes "${split.changed}" ${split.change.how}, and "${view.name}" is a view of "${view.base}" (\`${view.expression}\`, made in step "${s.name}" at ${cellLabel(view.cell)} line ${view.line}): ` +
+    `in the notebook the change shows through "${split.other}", which is read ${where}; steps pass values pickled, where a view and its base arrive as two separate arrays, so there "${split.other}" keeps its old data. ` +
+    `Make this change in step "${s.name}" (or read "${split.other}" only in the step that changes it), or, if the change is not meant to reach "${split.other}", take a copy where the view is made: ${copy}.`;
 }

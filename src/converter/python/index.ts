@@ -153,7 +153,7 @@ function stamp(a: CellAnalysis, cell: number): CellAnalysis {
 
 /** The effects of a cell that could not be analysed. */
 export function noEffects(): CellEffects {
-  return { aliases: [], changes: [], calls: [], functions: [], importStatements: [], specialValues: [], random: [] };
+  return { aliases: [], views: [], changes: [], calls: [], functions: [], importStatements: [], specialValues: [], random: [] };
 }
 
 function stampPip(a: CellAnalysis, cell: number): CellAnalysis['pip'] {

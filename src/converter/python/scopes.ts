@@ -10,7 +10,7 @@ import type {
 } from '../ir';
 import type { PyNode } from './grammar';
 import { isReadOnlyFunction, isReadOnlyMethod } from './pureCalls';
-import { sharedRoots } from './sharing';
+import { sharedRoots, viewRoots } from './sharing';
 
 /** What the scope walk finds: the analysis of a cell, less what lowering adds. */
 export type ScopeFacts = Pick<CellAnalysis, 'reads' | 'binds' | 'mutates' | 'deletes' | 'definitions' | 'imports' | 'starImports' | 'effects'>;
@@ -203,6 +203,7 @@ class ScopeWalker {
   }[] = [];
   private readonly importStatements: (CellEffects['importStatements'][number])[] = [];
   private readonly specialValues: SpecialValue[] = [];
+  private readonly views: CellEffects['views'] = [];
   private readonly random: RandomUse[] = [];
   /** Byte ranges of top-level `for` loop bodies, to say a change happens "in the loop". */
   private readonly loops: { start: number; end: number }[] = [];
@@ -645,6 +646,13 @@ class ScopeWalker {
       const names = t.type === 'attribute' || t.type === 'subscript' ? [rootName(t)].filter((n): n is PyNode => n !== undefined) : identifiersIn(t);
       for (const id of names) this.alias(this.text(id), of, value.line, calls);
     }
+    const viewOf = targets.some((t) => t.type === 'identifier') ? this.viewRoots(value, scope) : [];
+    for (const t of targets) {
+      if (t.type !== 'identifier' || viewOf.length === 0) continue;
+      const name = this.text(t);
+      const of = viewOf.filter((n) => n !== name);
+      if (of.length > 0) this.views.push({ name, of, line: value.line, expression: this.snippet(value) });
+    }
     const target = targets.length === 1 ? targets[0] : undefined;
     if (target?.type !== 'identifier') return;
     const name = this.text(target);
@@ -672,6 +680,14 @@ class ScopeWalker {
       text: (n) => this.text(n),
       isData: (name) => !this.importBound.has(name) && this.resolvesToModule(name, scope),
       onCall: calls && ((callee, of) => calls.push({ callee, of })),
+    });
+  }
+
+  /** The module names the value of `node` may be a view of (see `sharing.ts`). */
+  private viewRoots(node: PyNode, scope: Scope): string[] {
+    return viewRoots(node, {
+      text: (n) => this.text(n),
+      isData: (name) => !this.importBound.has(name) && this.resolvesToModule(name, scope),
     });
   }
 
@@ -946,6 +962,7 @@ class ScopeWalker {
     });
     return {
       aliases: this.aliases,
+      views: this.views,
       changes: [...this.changes.values()],
       calls: this.calls,
       functions,

@@ -214,3 +214,115 @@ function identifiers(node: PyNode): PyNode[] {
   if (node.type === 'identifier') return [node];
   return node.children.flatMap(identifiers);
 }
+
+/**
+ * Methods whose result is a view of the receiver's data: it shares memory with the receiver,
+ * not identity. `v = df.to_numpy()` writes through to df, but pickled apart they are two arrays.
+ */
+const VIEW_METHODS = new Set([
+  'to_numpy', 'reshape', 'ravel', 'squeeze', 'transpose', 'swapaxes', 'moveaxis', 'view', 'head', 'tail', 'xs',
+  'as_matrix', 'get_values', '__array__', 'diagonal',
+]);
+
+/** Attributes whose value is a view of the object's data (`df.values`, `arr.T`). */
+const VIEW_ATTRIBUTES = new Set(['values', 'T', 'mT', 'real', 'imag', 'flat', 'base', 'array']);
+
+/** Functions of modules (by their last name) that wrap their argument's data without a copy (`np.asarray(df)`, `pd.DataFrame(arr)`). */
+const VIEW_CALLS = new Set([
+  'asarray', 'asanyarray', 'ascontiguousarray', 'asfortranarray', 'atleast_1d', 'atleast_2d', 'atleast_3d', 'reshape', 'ravel',
+  'squeeze', 'transpose', 'swapaxes', 'moveaxis', 'DataFrame', 'Series', 'frombuffer', 'diagonal',
+]);
+
+/** Pandas indexers: `df.iloc[...]` and `df.loc[...]` may be views whatever the index. */
+const VIEW_INDEXERS = new Set(['iloc', 'loc']);
+
+/** Index expressions that select one element (a dict key, a list position): the result is that object, not a view. */
+const ELEMENT_KEYS = new Set(['string', 'concatenated_string', 'integer', 'unary_operator', 'true', 'false', 'none']);
+
+/** Index expressions that make a copy (a list of columns, a boolean mask): the result is new. */
+const COPYING_KEYS = new Set(['list', 'comparison_operator', 'boolean_operator', 'not_operator']);
+
+/**
+ * The module names the value of `node` may be a **view** of: an object sharing their memory but
+ * not their identity (`df.to_numpy()`, `df.values`, `a.reshape(...)`, `a.T`, `a[1:3]`, `a[:, 0]`,
+ * `df.iloc[...]`, `np.asarray(df)`, `pd.DataFrame(arr)`, `copy=False`). Pickled for the next
+ * step, a view and its base arrive as two arrays. Identity shares (`b = a`, `m = models['lr']`,
+ * `[a, b]`, `x or y`, `model.fit(...)`) are not views: the pickle memo keeps them one object. A
+ * subscript whose index may or may not be a slice (`a[i]`, `a[idx]`) counts as a view. Empty
+ * when the value is not a view, or a view of nothing the notebook holds.
+ */
+export function viewRoots(node: PyNode, ctx: SharingContext): string[] {
+  const plain = { ...ctx, onCall: undefined };
+  return [...new Set(viewBases(node, ctx).flatMap((b) => sharedRoots(b, plain)))];
+}
+
+/**
+ * The expressions whose data the value of `node` may view; none when it is not a view. A
+ * module imported in another cell looks like data here (`np` in `np.asarray(df)`): both the
+ * receiver and the first argument are given, and the caller drops names bound by imports.
+ */
+function viewBases(node: PyNode, ctx: SharingContext): PyNode[] {
+  const present = (...nodes: (PyNode | undefined)[]) => nodes.filter((n): n is PyNode => n !== undefined);
+  switch (node.type) {
+    case 'parenthesized_expression': {
+      const inner = node.children.find((c) => c.type !== '(' && c.type !== ')' && c.type !== 'comment');
+      return inner ? viewBases(inner, ctx) : [];
+    }
+    case 'attribute': {
+      const attribute = child(node, 'attribute');
+      return attribute && VIEW_ATTRIBUTES.has(ctx.text(attribute)) ? present(child(node, 'object')) : [];
+    }
+    case 'subscript': {
+      const value = child(node, 'value');
+      if (!value) return [];
+      if (value.type === 'attribute') {
+        const indexer = child(value, 'attribute');
+        if (indexer && VIEW_INDEXERS.has(ctx.text(indexer))) return present(child(value, 'object'));
+      }
+      // A slice of a list (`sorted(xs)[:10]`, `[a, b][1:]`) is a new list of the same elements: an identity share.
+      if (isList(value, ctx)) return [];
+      const indices = node.children.filter((c) => c.field === 'subscript');
+      return indices.some((i) => mayBeView(i)) ? [value] : [];
+    }
+    case 'call': {
+      const fn = child(node, 'function');
+      const args = child(node, 'arguments');
+      const argumentNodes = args && args.type === 'argument_list' ? args.children.filter((c) => c.type !== '(' && c.type !== ')' && c.type !== ',') : [];
+      const copyArgument = argumentNodes.find((a) => a.type === 'keyword_argument' && ctx.text(child(a, 'name') ?? a) === 'copy');
+      // `copy=True` always copies; `copy=False` (or any other value) may not.
+      if (copyArgument && child(copyArgument, 'value')?.type === 'true') return [];
+      const given = argumentNodes.find((a) => a.type !== 'keyword_argument' && a.type !== 'comment');
+      // Built from a display (`pd.DataFrame({'x': xs})`, `np.asarray([a, b])`) the data is copied into new memory.
+      const first = given && (DISPLAYS.has(given.type) || COMPREHENSIONS.has(given.type) || isList(given, ctx)) ? undefined : given;
+      if (fn?.type === 'identifier') return VIEW_CALLS.has(ctx.text(fn)) || copyArgument ? present(first) : [];
+      if (fn?.type !== 'attribute') return [];
+      const method = child(fn, 'attribute');
+      const name = method ? ctx.text(method) : '';
+      const out: PyNode[] = [];
+      // `a.reshape(...)`, `df.astype(float, copy=False)`: the receiver.
+      if (VIEW_METHODS.has(name) || copyArgument) out.push(...present(child(fn, 'object')));
+      // `np.asarray(df)`, `pd.DataFrame(arr)`, `np.reshape(a, n)`, `np.array(a, copy=False)`: the first argument.
+      if (VIEW_CALLS.has(name) || copyArgument) out.push(...present(first));
+      return out;
+    }
+    default:
+      return [];
+  }
+}
+
+/** A display, a comprehension or a builtin call making a new list or tuple (`sorted(xs)`, `list(zip(a, b))`): never array memory. */
+function isList(node: PyNode, ctx: SharingContext): boolean {
+  if (DISPLAYS.has(node.type) || COMPREHENSIONS.has(node.type)) return true;
+  if (node.type !== 'call') return false;
+  const fn = child(node, 'function');
+  return fn?.type === 'identifier' && ['list', 'tuple', 'sorted', 'zip', 'enumerate', 'reversed', 'range', 'dict', 'set', 'frozenset'].includes(ctx.text(fn));
+}
+
+/** Whether an index may select a view (a slice, or anything not known to be one element or a copy). */
+function mayBeView(index: PyNode): boolean {
+  if (index.type === 'slice') return true;
+  if (ELEMENT_KEYS.has(index.type) || COPYING_KEYS.has(index.type)) return false;
+  // `a[:, 0]` parses as several indices; `a[(slice(1), 0)]` as a tuple.
+  if (index.type === 'tuple' || index.type === 'parenthesized_expression') return index.children.some(mayBeView);
+  return !['(', ')', ','].includes(index.type);
+}
