@@ -352,6 +352,60 @@ describe('fidelity: diagnostics where a step-by-step run differs (classes 11 and
   });
 });
 
+describe('fidelity: a view and its base split by a step boundary (FB308)', () => {
+  const imports: CellSpec = ['imports', 'import numpy as np\nimport pandas as pd'];
+  const frame = "df = pd.DataFrame({'x': [1.0, 2.0]})";
+  const warnings = (cells: CellSpec[]) => withCode(analyze([imports, ...cells]), 'FB308');
+
+  it('a view written through in a later step while its base is read after: a warning on the change naming view, base, cell and fix', () => {
+    const d = warnings([['step:a', `${frame}\nvalues = df.to_numpy()`], ['step:b', 'values[0] = 99.0'], ['step:c', "total = df['x'].sum()"]]);
+    assert.deepEqual(d.map((x) => [x.cell, x.line, x.severity]), [[2, 1, 'warning']]);
+    const message = d[0]?.message ?? '';
+    assert.match(message, /changes "values".*"values" is a view of "df" \(`df\.to_numpy\(\)`, made in step "a" at cell 2 line 2\)/);
+    assert.match(message, /"df", which is read in step "c" \(cell 4 line 1\)/);
+    assert.match(message, /Make this change in step "a".*`values = df\.to_numpy\(\)\.copy\(\)`/);
+  });
+
+  it('the reverse: the base changed in place in a later step while the view is read after', () => {
+    const d = warnings([['step:a', `${frame}\nvalues = df.values`], ['step:b', "df.loc[0, 'x'] = 50.0"], ['step:c', 'total = values.sum()']]);
+    assert.deepEqual(d.map((x) => x.cell), [2]);
+    assert.match(d[0]?.message ?? '', /changes "df".*"values", which is read in step "c"/);
+  });
+
+  it('read later in the changing step itself, and every kind of view', () => {
+    for (const view of ['v = arr.reshape(2, 2)', 'v = arr[1:3]', 'v = arr.T', 'v = np.asarray(arr)', 'v = pd.DataFrame(arr)', 'v = np.array(arr, copy=False)', 'v = arr[:, 0]']) {
+      const d = warnings([['step:a', `arr = np.ones((2, 2))\n${view}`], ['step:b', 'v *= 2\ntotal = arr.sum()']]);
+      assert.deepEqual(d.map((x) => [x.cell, x.line]), [[2, 1]], view);
+    }
+    const iloc = warnings([['step:a', `${frame}\nfirst = df.iloc[:1]`], ['step:b', "first['x'] = 0.0"], ['step:c', 'print(df)']]);
+    assert.deepEqual(iloc.map((x) => x.cell), [2]);
+  });
+
+  it('a change through a notebook function counts', () => {
+    const d = warnings([
+      ['functions', 'def zero(a):\n    a[0] = 0.0'],
+      ['step:a', `${frame}\nvalues = df.to_numpy()`], ['step:b', 'zero(values)'], ['step:c', 'print(df)'],
+    ]);
+    assert.deepEqual(d.map((x) => x.cell), [3]);
+  });
+
+  it('no warning: the view made and used in one step, nothing changed after the boundary, identity aliases, a copy', () => {
+    const none: CellSpec[][] = [
+      [['step:a', `${frame}\nvalues = df.to_numpy()\nvalues[0] = 99.0\ntotal = df['x'].sum()`], ['step:b', 'print(total, values)']],
+      [['step:a', `${frame}\nvalues = df.to_numpy()`], ['step:b', 'm = values.mean()'], ['step:c', 'print(df, m)']],
+      [['step:a', "arrays = {'w': np.ones(3)}\nm = arrays['w']"], ['step:b', 'm[0] = 5.0'], ['step:c', 'print(arrays)']],
+      [['step:a', `${frame}\nX = df`], ['step:b', "X['x'] = 0.0"], ['step:c', 'print(df)']],
+      [['step:a', `${frame}\nvalues = df.to_numpy().copy()`], ['step:b', 'values[0] = 99.0'], ['step:c', 'print(df)']],
+      // Changed, but the other one is never read again, or is bound anew first.
+      [['step:a', `${frame}\nvalues = df.to_numpy()`], ['step:b', 'values[0] = 99.0'], ['step:c', 'print(values)']],
+      [['step:a', `${frame}\nvalues = df.to_numpy()`], ['step:b', 'values[0] = 99.0'], ['step:c', `${frame}\nprint(df)`]],
+      // The view's name bound anew before the change: no longer a view.
+      [['step:a', `${frame}\nvalues = df.to_numpy()`], ['step:b', 'values = np.zeros(2)'], ['step:c', 'values[0] = 1.0\nprint(df)']],
+    ];
+    for (const cells of none) assert.deepEqual(warnings(cells).map((d) => d.message), [], JSON.stringify(cells));
+  });
+});
+
 describe('fidelity: the pipeline run gives what the notebook run gives (real Python)', function () {
   this.timeout(180_000);
   const dirs: string[] = [];

@@ -64,6 +64,47 @@ describe('converter: which objects an assigned value may share', () => {
     assert.equal(summary('def f():\n    d = STATE\n    return d'), true);
   });
 
+  // A view shares memory, not identity: pickled for the next step it and its base are two arrays (FB308).
+  const views = (code: string) => Object.fromEntries(
+    analyzer.analyzeCell(`import numpy as np\nimport pandas as pd\n${code}`, 0).effects.views.map((v) => [v.name, [...v.of].sort()]),
+  );
+
+  it('views: view methods and attributes, slices, pandas indexers, wrapping calls and copy=False', () => {
+    const cases: [string, Record<string, string[]>][] = [
+      ['v = df.to_numpy()', { v: ['df'] }],
+      ['v = df.values', { v: ['df'] }],
+      ['v = arr.reshape(2, 3)', { v: ['arr'] }],
+      ['v = np.reshape(arr, (2, 3))', { v: ['arr'] }],
+      ['v = arr.ravel()', { v: ['arr'] }],
+      ['v = arr.T', { v: ['arr'] }],
+      ['v = arr[1:3]', { v: ['arr'] }],
+      ['v = arr[:, 0]', { v: ['arr'] }],
+      ['v = df.iloc[0]', { v: ['df'] }],
+      ["v = df.loc[:, 'x']", { v: ['df'] }],
+      ['v = np.asarray(df)', { v: ['df'] }],
+      ['v = pd.DataFrame(arr)', { v: ['arr'] }],
+      ['v = np.array(a, copy=False)', { v: ['a'] }],
+      ['v = df.astype(float, copy=False)', { v: ['df', 'float'] }],
+      // Views of views, and a subscript that may be a slice (unsure: a view).
+      ['v = df.to_numpy()[1:]', { v: ['df'] }],
+      ['v = np.asarray(df).T', { v: ['df'] }],
+      ['v = arr[i]', { v: ['arr'] }],
+      ['v = u = arr[::2]', { v: ['arr'], u: ['arr'] }],
+    ];
+    for (const [code, expected] of cases) assert.deepEqual(views(code), expected, code);
+  });
+
+  it('not views: identity shares, copies, and values built from displays', () => {
+    for (const code of [
+      'b = a', "m = models['lr']", 'm = models[0]', 'r = [a, b]', 'r = x or y', 'm2 = model.fit(X, y)', 'b = max(models)',
+      'b = next(it)', 'b = random.choice(models)', 'v = df.to_numpy().copy()', 'v = df.to_numpy(copy=True)', 'v = np.array(a)',
+      "c = df[['a', 'b']]", 'c = df[df.x > 0]', "d = pd.DataFrame({'x': [1.0]})", 'k = d.values()', 'top = sorted(xs)[:10]',
+      'rest = [a, b][1:]', 'n = arr.shape[0]',
+    ]) {
+      assert.deepEqual(views(code), {}, code);
+    }
+  });
+
   it('a name bound by an import in the cell is never a root', () => {
     assert.deepEqual(shares('import numpy as np\nb = np.array(a, copy=False)'), { b: ['a'] });
   });
@@ -88,6 +129,8 @@ describe('converter: edges of the alias fidelity cases', function () {
     '04n-attribute-and-item-aliases': { present: ['grow->report'] },
     '04o-function-returns-argument': { present: ['grow->report'] },
     '04p-function-returns-new-value': { absent: ['count->grow'] },
+    // Identity, not a view: loaded with `arrays` from one step, `m` stays the same object.
+    '04u-element-identity-survives': { present: ['change->report'] },
   };
   const cases = loadCases().filter((c) => c.name in expectations);
 
