@@ -908,24 +908,39 @@ interface ViewMade {
  * made and used within one step, or a change nothing reads afterwards, is no concern.
  */
 function checkSplitViews(order: StepDraft[], nb: NotebookEffects, diagnostics: Diagnostic[]): void {
+  const made = order.map((s) => viewsLeft(s, nb.importNames));
+  if (made.every((v) => v.length === 0)) return;
+  // By name, the steps that change it in place and those that bind it anew, in order: only those are visited per view.
+  const changers = new Map<string, StepDraft[]>();
+  const binders = new Map<string, number[]>();
+  const add = <T>(map: Map<string, T[]>, name: string, x: T) => {
+    const list = map.get(name);
+    if (list) list.push(x);
+    else map.set(name, [x]);
+  };
+  for (const t of order) {
+    for (const [name, touch] of t.touched) if (touch.change) add(changers, name, t);
+    const bound = new Set(t.analyses.flatMap((a) => a.binds.filter((n) => rebindsIn(a, n))));
+    for (const name of bound) add(binders, name, t.order);
+  }
   const reported = new Set<string>();
-  for (const s of order) {
-    for (const view of viewsLeft(s, nb.importNames)) {
-      for (let k = s.order + 1; k < order.length; k++) {
-        const t = order[k] as StepDraft;
+  order.forEach((s, i) => {
+    for (const view of made[i] ?? []) {
+      // Bound anew, the name no longer holds the view or its base: steps after that are unaffected.
+      const end = Math.min(...[view.name, view.base].map((n) => binders.get(n)?.find((o) => o > s.order) ?? Infinity));
+      const candidates = [...new Set([...(changers.get(view.name) ?? []), ...(changers.get(view.base) ?? [])])]
+        .filter((t) => t.order > s.order && t.order <= end)
+        .sort((a, b) => a.order - b.order);
+      for (const t of candidates) {
         const split = splitChange(t, view, order);
-        if (split) {
-          const key = `${split.change.cell}\u0000${view.name}\u0000${view.base}`;
-          if (!reported.has(key)) {
-            reported.add(key);
-            diagnostics.push(diag('FB308', splitViewMessage(s, t, view, split), { cell: split.change.cell, line: split.change.line }));
-          }
-        }
-        // Bound anew, the name no longer holds the view or its base: later steps are unaffected.
-        if (rebinds(t, view.name) || rebinds(t, view.base)) break;
+        if (!split) continue;
+        const key = `${split.change.cell}\u0000${view.name}\u0000${view.base}`;
+        if (reported.has(key)) continue;
+        reported.add(key);
+        diagnostics.push(diag('FB308', splitViewMessage(s, t, view, split), { cell: split.change.cell, line: split.change.line }));
       }
     }
-  }
+  });
 }
 
 /** The views a step leaves bound at its end, one per name and base. */
