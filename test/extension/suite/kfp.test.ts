@@ -93,10 +93,12 @@ describe('Kubeflow Pipelines (simulated KFP)', function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowbook-kfp-ext-'));
     const tokenFile = path.join(dir, 'token');
     fs.writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
-    await setKfp('kfp.endpoint', `${sim.url}/pipeline`);
+    // The endpoint last, as a user who pastes the address once the rest is set: with the Runs
+    // view open, the endpoint alone turns the Kubeflow section on and it asks KFP at once.
     await setKfp('kfp.namespace', NS);
     await setKfp('kfp.tokenFile', tokenFile);
     await setKfp('kfp.uiUrl', `${sim.url}/ui/`);
+    await setKfp('kfp.endpoint', `${sim.url}/pipeline`);
     uri = freshCopy('pipeline.ipynb', 'kfp-run.ipynb');
   });
 
