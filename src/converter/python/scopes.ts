@@ -12,6 +12,9 @@ import type { PyNode } from './grammar';
 import { isReadOnlyFunction, isReadOnlyMethod } from './pureCalls';
 import { sharedRoots, viewRoots } from './sharing';
 
+/** Targets unpacking a tuple (`X, y = ...`, `(a, b) = ...`, `[a, b] = ...`). */
+const TUPLE_TARGETS = new Set(['pattern_list', 'tuple_pattern', 'list_pattern']);
+
 /** What the scope walk finds: the analysis of a cell, less what lowering adds. */
 export type ScopeFacts = Pick<CellAnalysis, 'reads' | 'binds' | 'mutates' | 'deletes' | 'definitions' | 'imports' | 'starImports' | 'effects'>;
 
@@ -646,13 +649,7 @@ class ScopeWalker {
       const names = t.type === 'attribute' || t.type === 'subscript' ? [rootName(t)].filter((n): n is PyNode => n !== undefined) : identifiersIn(t);
       for (const id of names) this.alias(this.text(id), of, value.line, calls);
     }
-    const viewOf = targets.some((t) => t.type === 'identifier') ? this.viewRoots(value, scope) : [];
-    for (const t of targets) {
-      if (t.type !== 'identifier' || viewOf.length === 0) continue;
-      const name = this.text(t);
-      const of = viewOf.filter((n) => n !== name);
-      if (of.length > 0) this.views.push({ name, of, line: value.line, expression: this.snippet(value) });
-    }
+    this.viewEffects(targets, value, scope);
     const target = targets.length === 1 ? targets[0] : undefined;
     if (target?.type !== 'identifier') return;
     const name = this.text(target);
@@ -681,6 +678,28 @@ class ScopeWalker {
       isData: (name) => !this.importBound.has(name) && this.resolvesToModule(name, scope),
       onCall: calls && ((callee, of) => calls.push({ callee, of })),
     });
+  }
+
+  /**
+   * `v = df.to_numpy()` makes v a view of df; `X, y = a[:, :-1], a[:, -1]` pairs the names with
+   * the values. Other tuple targets (`X, y = split(a)`) are not followed.
+   */
+  private viewEffects(targets: PyNode[], value: PyNode, scope: Scope): void {
+    const items = (n: PyNode) => n.children.filter((c) => c.type !== ',' && c.type !== '(' && c.type !== ')' && c.type !== '[' && c.type !== ']' && c.type !== 'comment');
+    const pairs: [PyNode, PyNode][] = [];
+    for (const t of targets) {
+      if (t.type === 'identifier') pairs.push([t, value]);
+      else if (TUPLE_TARGETS.has(t.type) && (value.type === 'expression_list' || value.type === 'tuple')) {
+        const names = items(t);
+        const values = items(value);
+        if (names.length === values.length) names.forEach((n, i) => n.type === 'identifier' && pairs.push([n, values[i] as PyNode]));
+      }
+    }
+    for (const [target, v] of pairs) {
+      const name = this.text(target);
+      const of = this.viewRoots(v, scope).filter((n) => n !== name);
+      if (of.length > 0) this.views.push({ name, of, line: v.line, expression: this.snippet(v) });
+    }
   }
 
   /** The module names the value of `node` may be a view of (see `sharing.ts`). */

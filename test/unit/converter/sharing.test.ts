@@ -90,6 +90,9 @@ describe('converter: which objects an assigned value may share', () => {
       ['v = np.asarray(df).T', { v: ['df'] }],
       ['v = arr[i]', { v: ['arr'] }],
       ['v = u = arr[::2]', { v: ['arr'], u: ['arr'] }],
+      // Unpacked pairwise; a name paired with a new value is no view.
+      ['X, y = a[:, :-1], a[:, -1].copy()', { X: ['a'] }],
+      ['(X, y) = df.values, b.T', { X: ['df'], y: ['b'] }],
     ];
     for (const [code, expected] of cases) assert.deepEqual(views(code), expected, code);
   });
