@@ -131,19 +131,22 @@ describe('The editor in the browser: step colours, untagged notebooks, no cluste
     await toast.locator('.monaco-button', { hasText: 'Select Kubeconfig File…' }).click();
     const input = page.locator('.quick-input-widget input');
     await input.waitFor();
-    await input.fill(path.join(server.workspace, 'kube', 'demo-config'));
-    // The file dialog lists the folder's entries as the path is typed; accept once it shows the file.
-    await page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: exactly('demo-config') }) }).waitFor();
-    await wb.shot('e06-kubeconfig-picker');
+    const file = path.join(server.workspace, 'kube', 'demo-config');
+    const listed = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: exactly('demo-config') }) });
     const accept = page.locator('.quick-input-widget .monaco-button', { hasText: 'Use This Kubeconfig' });
     const selected = page.locator('.statusbar-item', { hasText: /demo/ });
-    for (let attempt = 1; !(await selected.isVisible()); attempt++) {
-      // A press while the dialog is still checking the typed path is ignored: press again.
-      if (await accept.isVisible()) await accept.click();
+    for (let attempt = 1; ; attempt++) {
+      // The file dialog completes the path as it is typed and can put its folder back in the box
+      // while it lists the folder: type the path again until the box holds it and the list shows the file.
+      if ((await input.inputValue()) !== file) await input.fill(file);
+      await listed.waitFor();
+      if (attempt === 1) await wb.shot('e06-kubeconfig-picker');
+      if ((await input.inputValue()) === file) await accept.click();
       try {
         await selected.waitFor({ timeout: 10_000 });
+        break;
       } catch (e) {
-        if (attempt === 3) throw e;
+        if (attempt === 3) throw new Error(`the dialog did not take ${file} (its box holds ${await input.inputValue().catch(() => '?')})`, { cause: e });
       }
     }
     assert.equal(await page.locator('.statusbar-item', { hasText: 'no cluster' }).count(), 0);
