@@ -948,7 +948,7 @@ function viewsLeft(s: StepDraft, importNames: ReadonlySet<string>): ViewMade[] {
   const made = new Map<string, ViewMade[]>();
   s.analyses.forEach((a, i) => {
     const cell = s.cells[i]?.index ?? 0;
-    const rebound = new Set(a.binds.filter((n) => !a.effects.changes.some((c) => c.name === n && c.augmented)));
+    const rebound = new Set(a.binds.filter((n) => rebindsIn(a, n)));
     // A later cell binding the view's name or its base anew ends the sharing.
     for (const [name, list] of made) {
       if (rebound.has(name)) made.delete(name);
@@ -962,9 +962,9 @@ function viewsLeft(s: StepDraft, importNames: ReadonlySet<string>): ViewMade[] {
   return [...made.values()].flat();
 }
 
-/** Whether a step binds `name` anew (not `x += v`, which keeps an array the same object). */
+/** Whether a step binds `name` anew. */
 function rebinds(s: StepDraft, name: string): boolean {
-  return s.analyses.some((a) => a.binds.includes(name) && !a.effects.changes.some((c) => c.name === name && c.augmented));
+  return s.analyses.some((a) => rebindsIn(a, name));
 }
 
 interface SplitChange {
@@ -1016,6 +1016,7 @@ function readAfter(t: StepDraft, name: string, change: EdgeChange, order: StepDr
   return undefined;
 }
 
+/** Whether a cell binds `name` anew (not `x += v`, which keeps an array the same object). */
 function rebindsIn(a: CellAnalysis, name: string): boolean {
   return a.binds.includes(name) && !a.effects.changes.some((c) => c.name === name && c.augmented);
 }

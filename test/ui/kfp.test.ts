@@ -11,9 +11,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { devPayload, launchChromium, openWorkbench, startCodeServer, type CodeServer } from '../extension/codeServer';
+import { startCodeServer, type CodeServer } from '../extension/codeServer';
 import { SimulatedKfp } from '../sim/kfpServer';
-import { Workbench, exactly } from './workbench';
+import { closeAfterSuite, openBrowser, Workbench, exactly } from './workbench';
 
 const NS = 'team-a';
 const TOKEN = 'alice-token-0123456789';
@@ -36,18 +36,12 @@ describe('Flowbook on Kubeflow Pipelines in the browser (simulated KFP)', functi
     server = await startCodeServer({
       settings: { 'flowbook.kfp.endpoint': `${sim.url}/pipeline`, 'flowbook.kfp.namespace': NS, 'flowbook.kfp.tokenFile': tokenFile },
     });
-    browser = await launchChromium();
-    page = await openWorkbench(browser, server.url(devPayload()));
-    wb = new Workbench(page);
+    ({ browser, page, wb } = await openBrowser(server));
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) await wb.shot(`k-failed-${this.currentTest.title.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60)}`);
-  });
+  closeAfterSuite('k', () => ({ wb, browser, server }));
 
   after(async () => {
-    await browser?.close();
-    await server?.stop();
     await sim?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });

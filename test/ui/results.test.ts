@@ -8,9 +8,9 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
-import { devPayload, launchChromium, openWorkbench, startCodeServer, type CodeServer } from '../extension/codeServer';
+import { startCodeServer, type CodeServer } from '../extension/codeServer';
 import { writeTwoRuns } from '../support/runRecords';
-import { Workbench } from './workbench';
+import { closeAfterSuite, openBrowser, Workbench } from './workbench';
 
 describe('Run results in the browser: details and comparison', function () {
   this.timeout(240_000);
@@ -22,19 +22,10 @@ describe('Run results in the browser: details and comparison', function () {
   before(async () => {
     server = await startCodeServer();
     writeTwoRuns(path.join(server.workspace, '.flowbook', 'runs'), path.join(server.workspace, 'pipeline.ipynb'));
-    browser = await launchChromium();
-    page = await openWorkbench(browser, server.url(devPayload()));
-    wb = new Workbench(page);
+    ({ browser, page, wb } = await openBrowser(server));
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) await wb.shot(`r-failed-${this.currentTest.title.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60)}`);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  closeAfterSuite('r', () => ({ wb, browser, server }));
 
   const runRow = (id: string) => page.locator('.pane-body .monaco-list-row', { hasText: id.slice(-4) === 'bbbb' ? 'C=0.1' : '0.9912' });
 

@@ -3,14 +3,37 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Frame, Locator, Page } from 'playwright-core';
-import { REPO } from '../extension/codeServer';
+import type { Browser, Frame, Locator, Page } from 'playwright-core';
+import { devPayload, launchChromium, openWorkbench, REPO, type CodeServer } from '../extension/codeServer';
 
 export const SHOTS = path.join(REPO, 'test-results', 'screenshots');
 
 /** A regular expression matching exactly `text`, give or take surrounding spaces. */
 export function exactly(text: string): RegExp {
   return new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+}
+
+/** Chromium on `server`'s workbench, with this extension under development. */
+export async function openBrowser(server: CodeServer): Promise<{ browser: Browser; page: Page; wb: Workbench }> {
+  const browser = await launchChromium();
+  const page = await openWorkbench(browser, server.url(devPayload()));
+  return { browser, page, wb: new Workbench(page) };
+}
+
+/**
+ * Registers a UI suite's hooks (call it inside `describe`): a screenshot of each failed test
+ * (`PREFIX-failed-TITLE.png`), and the browser and code-server closed after the suite.
+ */
+export function closeAfterSuite(prefix: string, parts: () => { wb?: Workbench; browser?: Browser; server?: CodeServer }): void {
+  afterEach(async function () {
+    const { wb } = parts();
+    if (this.currentTest?.state === 'failed' && wb) await wb.shot(`${prefix}-failed-${this.currentTest.title.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60)}`);
+  });
+  after(async () => {
+    const { browser, server } = parts();
+    await browser?.close();
+    await server?.stop();
+  });
 }
 
 export class Workbench {

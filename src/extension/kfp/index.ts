@@ -154,8 +154,10 @@ class KfpRuns extends Disposable {
   }
 }
 
-/** Whether Kubeflow Pipelines is set up (an endpoint): only then do the Runs view and polling include it. */
-/** Whether an endpoint is set (the Ctx snapshot is fresh in configuration listeners: it subscribed first). */
+/**
+ * Whether Kubeflow Pipelines is set up (an endpoint): only then do the Runs view and polling
+ * include it. The Ctx snapshot is already fresh in configuration listeners: it subscribed first.
+ */
 function configured(ctx: Ctx): boolean {
   return ctx.settings.kfp.endpoint !== undefined;
 }
